@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.install-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export DEBUG ?= true
+
+.PHONY: install run test lint typecheck check bench migrate clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: $(STAMP)
+	$(BIN)/python manage.py migrate --no-input -v 0
+
+run: migrate
+	$(BIN)/python manage.py demo_seed --api http://$(HOST):$(PORT)
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy .
+
+# Everything CI checks besides the tests.
+check: lint typecheck $(STAMP)
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py errors_catalogue --check
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3 .demo-storefront-key staticfiles

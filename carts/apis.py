@@ -1,0 +1,169 @@
+"""Cart endpoints for shoppers (bearer + X-Customer-Context). Every answer is the whole cart."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from carts.owners import CartOwner
+from carts.selectors import CartView, cart_get
+from carts.services import cart_clear, cart_line_add, cart_line_remove, cart_line_set
+from commerceapi.fields import StrictIntegerField
+from commerceapi.openapi import CONTEXT_HEADER, problems
+from identity.authentication import ShopperAuthentication, principal_of
+from identity.permissions import IsShopper
+from identity.principal import Principal
+
+CartOutput = inline_serializer(
+    name="Cart",
+    fields={
+        "id": serializers.UUIDField(allow_null=True, help_text="null until the first line."),
+        "isAnonymous": serializers.BooleanField(),
+        "currency": serializers.CharField(),
+        "lines": inline_serializer(
+            name="CartLine",
+            many=True,
+            fields={
+                "sku": serializers.CharField(),
+                "name": serializers.CharField(),
+                "quantity": serializers.IntegerField(),
+                "unitPrice": serializers.DecimalField(max_digits=12, decimal_places=2),
+                "lineTotal": serializers.DecimalField(max_digits=14, decimal_places=2),
+            },
+        ),
+        "itemCount": serializers.IntegerField(),
+        "subtotal": serializers.DecimalField(max_digits=14, decimal_places=2),
+        "updatedAt": serializers.DateTimeField(allow_null=True),
+    },
+)
+
+_AUTH_ERRORS = problems(
+    _401="Bearer or customer context missing, invalid, expired or mismatched.",
+    _403="Not a shopper token.",
+)
+_CHANGE_ERRORS = problems(
+    _400="Invalid sku or quantity (named in errors[]); nothing changed.",
+    _413="Body too large.",
+)
+
+
+def cart_owner(principal: Principal) -> CartOwner:
+    if principal.is_anonymous:
+        return CartOwner(tenant_id=principal.tenant_id, anonymous_id=principal.subject_id)
+    return CartOwner(tenant_id=principal.tenant_id, customer_id=principal.subject_id)
+
+
+def cart_body(cart: CartView) -> dict[str, object]:
+    return {
+        "id": cart.id,
+        "isAnonymous": cart.is_anonymous,
+        "currency": cart.currency,
+        "lines": [
+            {
+                "sku": line.sku,
+                "name": line.name,
+                "quantity": line.quantity,
+                "unitPrice": f"{line.unit_price:.2f}",
+                "lineTotal": f"{line.line_total:.2f}",
+            }
+            for line in cart.lines
+        ],
+        "itemCount": cart.item_count,
+        "subtotal": f"{cart.subtotal:.2f}",
+        "updatedAt": cart.updated_at.isoformat().replace("+00:00", "Z")
+        if cart.updated_at
+        else None,
+    }
+
+
+class _ShopperApi(APIView):
+    authentication_classes = [ShopperAuthentication]
+    permission_classes = [IsShopper]
+
+    def owner(self, request: Request) -> CartOwner:
+        return cart_owner(principal_of(request))
+
+    def cart_response(self, request: Request) -> Response:
+        return Response(cart_body(cart_get(owner=self.owner(request))))
+
+
+def _quantity_field(minimum: int) -> StrictIntegerField:
+    return StrictIntegerField(min_value=minimum, max_value=settings.CART_MAX_QUANTITY_PER_LINE)
+
+
+class CartApi(_ShopperApi):
+    """GET /commerceapi/cart (the open cart, empty if none) and DELETE (empty it)."""
+
+    @extend_schema(
+        operation_id="cart_get",
+        parameters=[CONTEXT_HEADER],
+        responses={200: CartOutput, **_AUTH_ERRORS},
+        tags=["cart"],
+    )
+    def get(self, request: Request) -> Response:
+        return self.cart_response(request)
+
+    @extend_schema(
+        operation_id="cart_clear",
+        parameters=[CONTEXT_HEADER],
+        responses={200: CartOutput, **_AUTH_ERRORS},
+        tags=["cart"],
+    )
+    def delete(self, request: Request) -> Response:
+        cart_clear(owner=self.owner(request))
+        return self.cart_response(request)
+
+
+class CartLinesApi(_ShopperApi):
+    """POST /commerceapi/cart/lines — add to the line of a SKU."""
+
+    class InputSerializer(serializers.Serializer):
+        sku = serializers.CharField(max_length=64)
+        quantity = _quantity_field(1)
+
+    @extend_schema(
+        operation_id="cart_line_add",
+        parameters=[CONTEXT_HEADER],
+        request=InputSerializer,
+        responses={200: CartOutput, **_CHANGE_ERRORS, **_AUTH_ERRORS},
+        tags=["cart"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        cart_line_add(owner=self.owner(request), **serializer.validated_data)
+        return self.cart_response(request)
+
+
+class CartLineApi(_ShopperApi):
+    """PATCH /commerceapi/cart/lines/{sku} (set; 0 removes) and DELETE."""
+
+    class InputSerializer(serializers.Serializer):
+        quantity = _quantity_field(0)
+
+    @extend_schema(
+        operation_id="cart_line_set",
+        parameters=[CONTEXT_HEADER],
+        request=InputSerializer,
+        responses={200: CartOutput, **_CHANGE_ERRORS, **_AUTH_ERRORS},
+        tags=["cart"],
+    )
+    def patch(self, request: Request, sku: str) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        cart_line_set(owner=self.owner(request), sku=sku, **serializer.validated_data)
+        return self.cart_response(request)
+
+    @extend_schema(
+        operation_id="cart_line_remove",
+        parameters=[CONTEXT_HEADER],
+        responses={200: CartOutput, **_AUTH_ERRORS, **problems(_404="No line for this SKU.")},
+        tags=["cart"],
+    )
+    def delete(self, request: Request, sku: str) -> Response:
+        cart_line_remove(owner=self.owner(request), sku=sku)
+        return self.cart_response(request)

@@ -1,0 +1,71 @@
+"""Carts and their lines. A cart knows its owner only as ids, never as a token or a model of
+the identity app: ``customer_id`` set means a customer's cart, else ``anonymous_id`` owns it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from commerceapi.models import TimestampedModel
+
+
+class CartStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    MERGED = "merged", "Merged into another cart"
+
+
+class Cart(TimestampedModel):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey("identity.Tenant", on_delete=models.PROTECT, related_name="+")
+    anonymous_id = models.UUIDField(null=True, blank=True)
+    customer_id = models.UUIDField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=CartStatus.choices, default=CartStatus.OPEN)
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_from"
+    )
+    merged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(anonymous_id__isnull=False) | Q(customer_id__isnull=False),
+                name="cart_has_owner",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "anonymous_id"],
+                condition=Q(status="open", customer_id__isnull=True, anonymous_id__isnull=False),
+                name="one_open_cart_per_anonymous_id",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "customer_id"],
+                condition=Q(status="open", customer_id__isnull=False),
+                name="one_open_cart_per_customer",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "anonymous_id"], name="cart_anonymous_id_idx"),
+            models.Index(fields=["tenant", "customer_id"], name="cart_customer_id_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.public_id)
+
+
+class CartLine(TimestampedModel):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "product"], name="one_line_per_sku_per_cart"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="cart_line_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product_id}"

@@ -1,0 +1,149 @@
+"""Changes to carts. Each service is one transaction that locks the owner's open cart row
+first (``cart_qs_select_for_update``), so that concurrent changes to one cart queue up instead of
+losing or doubling quantities; the database constraints decide the races the lock cannot (two
+first adds creating the same cart). A failed change leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from carts import errors
+from carts.models import Cart, CartLine
+from carts.owners import CartOwner
+from catalog.models import Product
+from commerceapi.errors import DomainError
+
+
+def cart_qs_select_for_update() -> QuerySet[Cart]:
+    """The one way to lock carts: row locks taken in primary-key order."""
+    return Cart.objects.select_for_update().order_by("pk")
+
+
+def _open_cart_locked(owner: CartOwner, *, create: bool) -> Cart | None:
+    cart = cart_qs_select_for_update().filter(owner.open_cart_filter()).first()
+    if cart is not None or not create:
+        return cart
+    try:
+        with transaction.atomic():
+            return Cart.objects.create(
+                tenant_id=owner.tenant_id,
+                anonymous_id=owner.anonymous_id,
+                customer_id=owner.customer_id,
+            )
+    except IntegrityError:
+        # Another request created it first; wait for its lock and use that cart.
+        return cart_qs_select_for_update().filter(owner.open_cart_filter()).get()
+
+
+def _product_for_sale(*, tenant_id: int, sku: str) -> Product:
+    product = Product.objects.filter(tenant_id=tenant_id, sku=sku).first()
+    if product is None:
+        raise DomainError.for_field(errors.SKU_UNKNOWN, "sku", f"No product has SKU {sku!r}.")
+    if not product.is_active:
+        raise DomainError.for_field(
+            errors.SKU_INACTIVE, "sku", f"The product {sku!r} is no longer for sale."
+        )
+    return product
+
+
+def quantity_check(*, product: Product, quantity: int) -> None:
+    """Raise unless ``quantity`` of ``product`` fits its stock and per-order maximum."""
+    if product.stock is not None and quantity > product.stock:
+        raise DomainError.for_field(
+            errors.QUANTITY_ABOVE_STOCK,
+            "quantity",
+            f"Only {product.stock} of {product.sku!r} in stock; the line would hold {quantity}.",
+        )
+    maximum = product.max_quantity_per_order or settings.CART_MAX_QUANTITY_PER_LINE
+    maximum = min(maximum, settings.CART_MAX_QUANTITY_PER_LINE)
+    if quantity > maximum:
+        raise DomainError.for_field(
+            errors.QUANTITY_ABOVE_MAXIMUM,
+            "quantity",
+            f"At most {maximum} of {product.sku!r} per order; the line would hold {quantity}.",
+        )
+
+
+def _touch(cart: Cart) -> None:
+    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+
+
+def _line_limit_check(cart: Cart) -> None:
+    if CartLine.objects.filter(cart=cart).count() >= settings.CART_MAX_LINES:
+        raise DomainError.for_field(
+            errors.TOO_MANY_LINES,
+            "sku",
+            f"A cart holds at most {settings.CART_MAX_LINES} lines.",
+        )
+
+
+@transaction.atomic
+def cart_line_add(*, owner: CartOwner, sku: str, quantity: int) -> None:
+    """Add ``quantity`` (≥ 1) of ``sku``, to the existing line of that SKU if there is one.
+
+    Creates the owner's open cart on the first add.
+    """
+    product = _product_for_sale(tenant_id=owner.tenant_id, sku=sku)
+    cart = _open_cart_locked(owner, create=True)
+    assert cart is not None
+    line = CartLine.objects.filter(cart=cart, product=product).first()
+    if line is None:
+        quantity_check(product=product, quantity=quantity)
+        _line_limit_check(cart)
+        CartLine.objects.create(cart=cart, product=product, quantity=quantity)
+    else:
+        quantity_check(product=product, quantity=line.quantity + quantity)
+        CartLine.objects.filter(pk=line.pk).update(
+            quantity=line.quantity + quantity, updated_at=timezone.now()
+        )
+    _touch(cart)
+
+
+@transaction.atomic
+def cart_line_set(*, owner: CartOwner, sku: str, quantity: int) -> None:
+    """Set the line of ``sku`` to ``quantity``; 0 removes the line.
+
+    Setting a SKU the cart does not hold yet adds it (an idempotent "put").
+    """
+    if quantity == 0:
+        cart_line_remove(owner=owner, sku=sku)
+        return
+    product = _product_for_sale(tenant_id=owner.tenant_id, sku=sku)
+    quantity_check(product=product, quantity=quantity)
+    cart = _open_cart_locked(owner, create=True)
+    assert cart is not None
+    updated = CartLine.objects.filter(cart=cart, product=product).update(
+        quantity=quantity, updated_at=timezone.now()
+    )
+    if not updated:
+        _line_limit_check(cart)
+        CartLine.objects.create(cart=cart, product=product, quantity=quantity)
+    _touch(cart)
+
+
+@transaction.atomic
+def cart_line_remove(*, owner: CartOwner, sku: str) -> None:
+    """Remove the line of ``sku``; 404 when the cart has none."""
+    cart = _open_cart_locked(owner, create=False)
+    deleted = 0
+    if cart is not None:
+        deleted, _ = CartLine.objects.filter(
+            cart=cart, product__tenant_id=owner.tenant_id, product__sku=sku
+        ).delete()
+    if not deleted:
+        raise DomainError(errors.LINE_NOT_FOUND, f"The cart has no line for SKU {sku!r}.")
+    assert cart is not None
+    _touch(cart)
+
+
+@transaction.atomic
+def cart_clear(*, owner: CartOwner) -> None:
+    """Remove every line. The cart itself stays (same id); no cart is a no-op."""
+    cart = _open_cart_locked(owner, create=False)
+    if cart is not None:
+        CartLine.objects.filter(cart=cart).delete()
+        _touch(cart)

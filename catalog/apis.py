@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog import errors
+from catalog.models import Product
+from catalog.selectors import product_get, product_list
+from commerceapi.errors import DomainError
+from commerceapi.openapi import problems
+from identity.authentication import (
+    SCOPE_CATALOG_READ,
+    BearerAuthentication,
+    StorefrontKeyAuthentication,
+    principal_of,
+)
+from identity.permissions import HasScope
+
+_ERRORS = problems(
+    _401="No valid X-Auth-Key or bearer token.", _403="The credentials may not read the catalog."
+)
+
+
+class ProductOutputSerializer(serializers.ModelSerializer):
+    unitPrice = serializers.DecimalField(source="unit_price", max_digits=12, decimal_places=2)
+    inStock = serializers.SerializerMethodField()
+    stock = serializers.IntegerField(allow_null=True, help_text="null: unlimited.")
+    maxQuantityPerOrder = serializers.IntegerField(source="max_quantity_per_order", allow_null=True)
+
+    class Meta:
+        model = Product
+        fields = ["sku", "name", "unitPrice", "inStock", "stock", "maxQuantityPerOrder"]
+
+    def get_inStock(self, product: Product) -> bool:  # noqa: N802
+        return product.stock is None or product.stock > 0
+
+
+class ProductPagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "pageSize"
+    max_page_size = 100
+
+
+class _CatalogApi(APIView):
+    authentication_classes = [StorefrontKeyAuthentication, BearerAuthentication]
+    permission_classes = [HasScope]
+    required_scope = SCOPE_CATALOG_READ
+
+
+class ProductListApi(_CatalogApi):
+    """GET /commerceapi/products — the tenant's active products, by SKU, paginated."""
+
+    @extend_schema(
+        operation_id="product_list",
+        responses={200: ProductOutputSerializer(many=True), **_ERRORS},
+        tags=["catalog"],
+    )
+    def get(self, request: Request) -> Response:
+        products: QuerySet[Product] = product_list(tenant_id=principal_of(request).tenant_id)
+        paginator = ProductPagination()
+        page = paginator.paginate_queryset(products, request, view=self)
+        return paginator.get_paginated_response(ProductOutputSerializer(page, many=True).data)
+
+    def get_paginated_response_schema(self, schema: Any) -> Any:  # pragma: no cover - schema only
+        return ProductPagination().get_paginated_response_schema(schema)
+
+
+class ProductDetailApi(_CatalogApi):
+    """GET /commerceapi/products/{sku}."""
+
+    @extend_schema(
+        operation_id="product_get",
+        responses={200: ProductOutputSerializer, **_ERRORS, **problems(_404="No such product.")},
+        tags=["catalog"],
+    )
+    def get(self, request: Request, sku: str) -> Response:
+        product = product_get(tenant_id=principal_of(request).tenant_id, sku=sku)
+        if product is None:
+            raise DomainError(errors.PRODUCT_NOT_FOUND)
+        return Response(ProductOutputSerializer(product).data)

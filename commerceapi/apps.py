@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class CommerceApiConfig(AppConfig):
+    name = "commerceapi"
+    verbose_name = "commerceapi"
+
+    def ready(self) -> None:
+        # Every app declares its error codes in its own ``errors`` module; importing them all
+        # here fills the registry the exception handler and the catalogue read.
+        from django.utils.module_loading import autodiscover_modules
+
+        autodiscover_modules("errors")

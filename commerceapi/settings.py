@@ -1,0 +1,216 @@
+"""Settings, read from the environment (see README "Configuration").
+
+Development defaults let ``make run`` work on a bare machine: SQLite, the local-memory cache,
+DEBUG on. With DEBUG off every secret must come from the environment or start-up stops.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+
+from commerceapi.env import env_bool, env_int, env_list, env_str, require
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", True)
+SECRET_KEY = require(
+    "SECRET_KEY", debug=DEBUG, development_default="development-only-secret-key-not-for-production"
+)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "commerceapi",
+    "identity",
+    "catalog",
+    "carts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "commerceapi.middleware.BodySizeLimitMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "commerceapi.urls"
+WSGI_APPLICATION = "commerceapi.wsgi.application"
+ASGI_APPLICATION = "commerceapi.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=0,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite serialises writers. Taking the write lock when a transaction starts (IMMEDIATE)
+    # and waiting for it (timeout) turns concurrent writes into a queue instead of
+    # "database is locked" errors.
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+elif env_bool("DATABASE_POOL", True):
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {"min_size": 1, "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1)}
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ----------------------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "commerceapi"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Security -------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Request bodies of the shopper API are small; anything larger is refused with 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 64 * 1024, minimum=1024)
+
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
+CORS_URLS_REGEX = r"^/commerceapi/.*$"
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "x-auth-key",
+    "x-customer-context",
+]
+
+# --- Internationalisation and static files --------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# In development whitenoise serves the apps' static files straight from their folders.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- REST framework -------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "commerceapi.problems.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The client address for throttling is the one the last trusted proxy saw; addresses a
+    # client writes into X-Forwarded-For itself are ignored.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    "DEFAULT_THROTTLE_RATES": {
+        "anonymous_token_address": env_str("THROTTLE_ANONYMOUS_TOKEN_PER_ADDRESS", "60/min"),
+        "anonymous_token_key": env_str("THROTTLE_ANONYMOUS_TOKEN_PER_KEY", "6000/min"),
+    },
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "commerceapi",
+    "DESCRIPTION": (
+        "Headless storefront commerce API. Errors are application/problem+json with a stable "
+        "numeric `code`; see docs/errors.md."
+    ),
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Tokens ---------------------------------------------------------------------------------
+TOKEN_ISSUER = env_str("TOKEN_ISSUER", "commerceapi")
+TOKEN_AUDIENCE = env_str("TOKEN_AUDIENCE", "commerceapi:storefront")
+# Algorithm of newly created signing keys: HS256 (default), RS256, ES256 or EdDSA.
+TOKEN_SIGNING_ALGORITHM = env_str("TOKEN_SIGNING_ALGORITHM", "HS256")
+# How long an expired anonymous token still proves possession of its anonymous id.
+ANONYMOUS_RENEWAL_WINDOW_SECONDS = env_int("ANONYMOUS_RENEWAL_WINDOW_SECONDS", 30 * 24 * 3600)
+CUSTOMER_CONTEXT_MAX_LIFETIME_SECONDS = env_int(
+    "CUSTOMER_CONTEXT_MAX_LIFETIME_SECONDS", 7200, minimum=60
+)
+# Which component says whether an anonymous id is unknown, in use or retired.
+ANONYMOUS_ID_STATE = "carts.selectors.anonymous_id_state"
+
+# simplejwt is used for its token classes; our keyring backend replaces its single-key backend.
+SIMPLE_JWT = {
+    "TOKEN_TYPE_CLAIM": "token_type",
+    "JTI_CLAIM": "jti",
+    "USER_ID_CLAIM": "sub",
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": None,
+}
+
+# --- Carts ----------------------------------------------------------------------------------
+CART_MAX_LINES = env_int("CART_MAX_LINES", 100, minimum=1)
+CART_MAX_QUANTITY_PER_LINE = env_int("CART_MAX_QUANTITY_PER_LINE", 9999, minimum=1)
+
+# --- Logging --------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

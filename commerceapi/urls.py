@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+import commerceapi.openapi  # noqa: F401  (registers the authentication schemes)
+from commerceapi.health import healthz, readyz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("commerceapi/", include("identity.urls")),
+    path("commerceapi/", include("catalog.urls")),
+    path("commerceapi/", include("carts.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "commerceapi.problems.handler400"
+handler403 = "commerceapi.problems.handler403"
+handler404 = "commerceapi.problems.handler404"
+handler500 = "commerceapi.problems.handler500"

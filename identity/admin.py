@@ -1,0 +1,109 @@
+"""Operators' admin. Changes go through the services, so that caches and revocations follow.
+
+X-Auth-Keys are created by an action on storefront apps and shown once in the message area.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from identity.keyring import signing_key_rotate
+from identity.models import SigningKey, StorefrontApp, StorefrontKey, Tenant
+from identity.storefront import (
+    storefront_app_save,
+    storefront_key_create,
+    storefront_key_revoke,
+    tenant_save,
+)
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):
+    list_display = ("slug", "name", "currency", "is_active", "created_at")
+    search_fields = ("slug", "name")
+
+    def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
+        tenant_save(tenant=obj)
+
+
+class StorefrontKeyInline(admin.TabularInline):
+    model = StorefrontKey
+    fields = ("prefix", "created_at", "revoked_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(StorefrontApp)
+class StorefrontAppAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "tenant",
+        "anonymous_id_policy",
+        "anonymous_token_lifetime_seconds",
+        "is_active",
+    )
+    list_filter = ("tenant", "is_active", "anonymous_id_policy")
+    readonly_fields = ("public_id",)
+    inlines = [StorefrontKeyInline]
+    actions = ["create_key"]
+
+    def save_model(self, request: HttpRequest, obj: StorefrontApp, form: Any, change: bool) -> None:
+        storefront_app_save(app=obj)
+
+    @admin.action(description="Create a new X-Auth-Key (shown once)")
+    def create_key(self, request: HttpRequest, queryset: QuerySet[StorefrontApp]) -> None:
+        for app in queryset:
+            created = storefront_key_create(app=app)
+            self.message_user(
+                request,
+                f"New X-Auth-Key for {app}: {created.value} — copy it now, it is not stored.",
+                messages.WARNING,
+            )
+
+
+@admin.register(StorefrontKey)
+class StorefrontKeyAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "app", "created_at", "revoked_at")
+    list_filter = ("app__tenant",)
+    search_fields = ("prefix",)
+    readonly_fields = ("app", "prefix", "created_at", "revoked_at")
+    exclude = ("secret_hash",)
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[StorefrontKey]) -> None:
+        for key in queryset:
+            storefront_key_revoke(key=key)
+        self.message_user(request, f"Revoked {queryset.count()} key(s).")
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(admin.ModelAdmin):
+    list_display = ("kid", "purpose", "algorithm", "is_active", "created_at", "verify_until")
+    list_filter = ("purpose", "is_active")
+    fields = ("kid", "purpose", "algorithm", "is_active", "created_at", "verify_until")
+    readonly_fields = fields
+    actions = ["rotate"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Rotate: a new active key for the purposes of the selected keys")
+    def rotate(self, request: HttpRequest, queryset: QuerySet[SigningKey]) -> None:
+        for purpose in sorted(set(queryset.values_list("purpose", flat=True))):
+            new_key = signing_key_rotate(purpose=purpose)
+            self.message_user(request, f"{purpose}: new active key {new_key.kid}.")

@@ -1,0 +1,148 @@
+"""Shopper session endpoints: the anonymous token and the customer context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from commerceapi.errors import DomainError
+from commerceapi.openapi import problems
+from identity import errors
+from identity.anonymous import anonymous_token_issue
+from identity.authentication import BearerAuthentication, StorefrontKeyAuthentication, principal_of
+from identity.context import customer_context_issue
+from identity.permissions import IsAuthenticatedPrincipal, IsShopper
+from identity.storefront import StorefrontKeyInfo
+from identity.throttling import AnonymousTokenAddressThrottle, AnonymousTokenKeyThrottle
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class AnonymousAuthenticationApi(APIView):
+    """POST /commerceapi/authentication/ — an anonymous shopper token."""
+
+    authentication_classes = [StorefrontKeyAuthentication]
+    permission_classes = [IsAuthenticatedPrincipal]
+    throttle_classes = [AnonymousTokenAddressThrottle, AnonymousTokenKeyThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        anonymousAuthenticationRequest = serializers.CharField(
+            required=False,
+            allow_null=True,
+            max_length=64,
+            help_text="The anonymous id to keep (a UUID). See README 'Anonymous ids'.",
+        )
+
+        def validate_anonymousAuthenticationRequest(self, value: str | None) -> Any:  # noqa: N802
+            if value is None:
+                return None
+            try:
+                return serializers.UUIDField().to_internal_value(value)
+            except serializers.ValidationError:
+                raise DomainError.for_field(
+                    errors.ANONYMOUS_ID_INVALID,
+                    "anonymousAuthenticationRequest",
+                    "Must be a UUID such as 3f2c1d9e-8a7b-4c6d-9e0f-1a2b3c4d5e6f.",
+                ) from None
+
+    class OutputSerializer(serializers.Serializer):
+        tokenType = serializers.CharField()
+        accessToken = serializers.CharField()
+        expiresIn = serializers.IntegerField()
+        refreshToken = serializers.CharField()
+        anonymousId = serializers.UUIDField()
+
+    _throttles_checked = False
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Throttle before the key is looked up, so that a flood of guessed keys is cheap.
+        self.check_throttles(request)
+        super().initial(request, *args, **kwargs)
+
+    def check_throttles(self, request: Request) -> None:
+        if not self._throttles_checked:
+            self._throttles_checked = True
+            super().check_throttles(request)
+
+    @extend_schema(
+        operation_id="anonymous_token_issue",
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            **problems(
+                _400="Malformed anonymous id or body.",
+                _401="X-Auth-Key missing, unknown or revoked.",
+                _429="Too many requests from this address or key (see Retry-After).",
+            ),
+        },
+        parameters=[
+            OpenApiParameter(
+                "Authorization",
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="Optional 'Bearer <previous anonymous token>' proving the id.",
+            )
+        ],
+        tags=["authentication"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data if request.data else {})
+        serializer.is_valid(raise_exception=True)
+        storefront = request.auth
+        assert isinstance(storefront, StorefrontKeyInfo)
+        issued = anonymous_token_issue(
+            storefront=storefront,
+            requested_id=serializer.validated_data.get("anonymousAuthenticationRequest"),
+            proof_token=_bearer_or_none(request),
+        )
+        body = {
+            "tokenType": "Bearer",
+            "accessToken": issued.access_token,
+            "expiresIn": issued.expires_in,
+            "refreshToken": "",
+            "anonymousId": issued.anonymous_id,
+        }
+        return Response(body, headers=NO_STORE)
+
+
+def _bearer_or_none(request: Request) -> str | None:
+    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    return token.strip() or None if scheme == "Bearer" else None
+
+
+class CustomerContextApi(APIView):
+    """GET /commerceapi/authentication/customercontext — the context for this bearer."""
+
+    authentication_classes = [BearerAuthentication]
+    permission_classes = [IsShopper]
+
+    @extend_schema(
+        operation_id="customer_context_issue",
+        responses={
+            200: inline_serializer(
+                name="CustomerContext",
+                fields={
+                    "isAnonymous": serializers.BooleanField(),
+                    "customerContext": serializers.CharField(),
+                    "customerId": serializers.CharField(required=False),
+                },
+            ),
+            **problems(
+                _401="Bearer missing, malformed, expired or revoked.", _403="Not a shopper token."
+            ),
+        },
+        tags=["authentication"],
+    )
+    def get(self, request: Request) -> Response:
+        principal = principal_of(request)
+        assert isinstance(request.auth, str)
+        context = customer_context_issue(principal=principal, raw_bearer=request.auth)
+        body: dict[str, Any] = {"isAnonymous": principal.is_anonymous, "customerContext": context}
+        if not principal.is_anonymous:
+            body["customerId"] = principal.subject_id
+        return Response(body, headers=NO_STORE)

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class IdentityConfig(AppConfig):
+    name = "identity"
+    verbose_name = "Identity"
+
+    def ready(self) -> None:
+        from identity import cors  # noqa: F401  (connects the per-storefront CORS check)

@@ -1,0 +1,101 @@
+"""DRF authentication classes. Each returns None when the request is not its kind of caller
+and raises (401, with ``WWW-Authenticate``) when it is, but the credentials are wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+
+from commerceapi.errors import DomainError
+from commerceapi.problems import ProblemAuthenticationFailed
+from identity import errors
+from identity.bearer import bearer_principal
+from identity.context import customer_context_verify
+from identity.principal import Principal, PrincipalKind
+from identity.storefront import StorefrontKeyInfo, storefront_key_resolve
+
+AUTH_KEY_HEADER = "HTTP_X_AUTH_KEY"
+CONTEXT_HEADER = "HTTP_X_CUSTOMER_CONTEXT"
+REALM = "commerceapi"
+
+SCOPE_CATALOG_READ = "catalog:read"
+
+
+class StorefrontKeyAuthentication(BaseAuthentication):
+    """``X-Auth-Key: <key>``: the storefront app itself (kind ``client``)."""
+
+    def authenticate(self, request: Request) -> tuple[Principal, StorefrontKeyInfo] | None:
+        raw_key = request.META.get(AUTH_KEY_HEADER)
+        if raw_key is None:
+            return None
+        info = storefront_key_resolve(raw_key)
+        if info is None:
+            raise ProblemAuthenticationFailed(errors.AUTH_KEY_INVALID)
+        principal = Principal(
+            tenant_id=info.tenant_id,
+            kind=PrincipalKind.CLIENT,
+            subject_id=info.app_id,
+            client_id=info.app_id,
+            scopes=frozenset({SCOPE_CATALOG_READ}),
+        )
+        return principal, info
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'X-Auth-Key realm="{REALM}"'
+
+
+class BearerAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <token>``. Any other scheme, or none, is a 401."""
+
+    def authenticate(self, request: Request) -> tuple[Principal, str] | None:
+        header = request.META.get("HTTP_AUTHORIZATION")
+        if header is None:
+            return None
+        raw_token = self.get_raw_token(header)
+        try:
+            principal = bearer_principal(raw_token)
+        except DomainError as error:
+            raise ProblemAuthenticationFailed(error.code) from None
+        return principal, raw_token
+
+    @staticmethod
+    def get_raw_token(header: str) -> str:
+        scheme, _, raw_token = header.partition(" ")
+        if scheme != "Bearer" or not raw_token.strip():
+            raise ProblemAuthenticationFailed(errors.BEARER_SCHEME_REQUIRED)
+        return raw_token.strip()
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'Bearer realm="{REALM}"'
+
+
+class ShopperAuthentication(BearerAuthentication):
+    """A shopper's bearer together with its ``X-Customer-Context``, bound to that bearer."""
+
+    def authenticate(self, request: Request) -> tuple[Principal, str] | None:
+        authenticated = super().authenticate(request)
+        if authenticated is None:
+            return None
+        principal, raw_token = authenticated
+        if not principal.is_shopper:
+            return authenticated  # the permission check answers 403
+        raw_context = request.META.get(CONTEXT_HEADER)
+        if not raw_context:
+            raise ProblemAuthenticationFailed(errors.CONTEXT_MISSING)
+        try:
+            customer_context_verify(
+                raw_context=raw_context, principal=principal, raw_bearer=raw_token
+            )
+        except DomainError as error:
+            raise ProblemAuthenticationFailed(error.code) from None
+        return authenticated
+
+
+def principal_of(request: Any) -> Principal:
+    """The request's Principal; views call it only behind a permission that requires one."""
+    user = request.user
+    assert isinstance(user, Principal)
+    return user

@@ -1,0 +1,87 @@
+"""Error codes of authentication and identity (2xxx)."""
+
+from commerceapi.errors import ErrorCode
+
+BEARER_SCHEME_REQUIRED = ErrorCode(
+    2002,
+    "bearer_scheme_required",
+    401,
+    "Bearer scheme required",
+    "Send the token as 'Authorization: Bearer <token>'.",
+)
+TOKEN_INVALID = ErrorCode(
+    2010,
+    "token_invalid",
+    401,
+    "Invalid token",
+    "The bearer token is malformed, wrongly signed, of the wrong kind or missing claims.",
+)
+TOKEN_EXPIRED = ErrorCode(
+    2011, "token_expired", 401, "Token expired", "The bearer token has expired; get a new one."
+)
+TOKEN_REVOKED = ErrorCode(
+    2012,
+    "token_revoked",
+    401,
+    "Token revoked",
+    "The token, or the storefront app or customer it was issued for, is no longer valid.",
+)
+AUTH_KEY_MISSING = ErrorCode(
+    2020, "auth_key_missing", 401, "X-Auth-Key required", "Send the storefront's X-Auth-Key."
+)
+AUTH_KEY_INVALID = ErrorCode(
+    2021,
+    "auth_key_invalid",
+    401,
+    "Invalid X-Auth-Key",
+    "The X-Auth-Key is unknown or revoked, or its storefront app is inactive.",
+)
+CONTEXT_MISSING = ErrorCode(
+    2030,
+    "customer_context_missing",
+    401,
+    "Customer context required",
+    "Send X-Customer-Context from GET /commerceapi/authentication/customercontext.",
+)
+CONTEXT_INVALID = ErrorCode(
+    2031,
+    "customer_context_invalid",
+    401,
+    "Invalid customer context",
+    "The customer context is malformed, wrongly signed or not a customer context.",
+)
+CONTEXT_MISMATCH = ErrorCode(
+    2032,
+    "customer_context_mismatch",
+    401,
+    "Customer context does not match the bearer",
+    "The customer context was minted for another bearer token; mint a new one.",
+)
+CONTEXT_EXPIRED = ErrorCode(
+    2033,
+    "customer_context_expired",
+    401,
+    "Customer context expired",
+    "The customer context has expired; mint a new one.",
+)
+SHOPPER_REQUIRED = ErrorCode(
+    2040,
+    "shopper_required",
+    403,
+    "Shopper token required",
+    "This endpoint is for shoppers: an anonymous or customer bearer token with its context.",
+)
+ANONYMOUS_ID_INVALID = ErrorCode(
+    2050,
+    "anonymous_id_invalid",
+    400,
+    "Invalid anonymous id",
+    "anonymousAuthenticationRequest must be a UUID.",
+)
+INSUFFICIENT_SCOPE = ErrorCode(
+    2041,
+    "insufficient_scope",
+    403,
+    "Insufficient scope",
+    "The credentials are valid but lack the scope this endpoint needs.",
+)

@@ -1,0 +1,119 @@
+"""Who may call: tenants, storefront apps with their X-Auth-Keys, our signing keys, revocations.
+
+Secrets are never stored: an X-Auth-Key is kept as a lookup prefix and a SHA-256 hash (the key
+holds 256 random bits, so a slow hash adds nothing). Signing keys are kept because every API
+process must sign and verify with them; see README "Signing keys".
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from commerceapi.models import TimestampedModel
+
+
+class Tenant(TimestampedModel):
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    currency = models.CharField(
+        max_length=3,
+        default="EUR",
+        validators=[RegexValidator(r"^[A-Z]{3}$", "An ISO 4217 code such as EUR.")],
+    )
+    is_active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class AnonymousIdPolicy(models.TextChoices):
+    PROOF = "proof", "Keep a requested id only if unknown or proven by its previous token"
+    COMPAT = "compat", "Keep any requested id that is not retired (compatibility)"
+
+
+class StorefrontApp(TimestampedModel):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="storefront_apps")
+    name = models.CharField(max_length=200)
+    anonymous_token_lifetime_seconds = models.PositiveIntegerField(
+        default=7200, validators=[MinValueValidator(60), MaxValueValidator(86400)]
+    )
+    anonymous_id_policy = models.CharField(
+        max_length=16, choices=AnonymousIdPolicy.choices, default=AnonymousIdPolicy.PROOF
+    )
+    allowed_cors_origins = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Origins allowed to call the shopper API from a browser, e.g. ["https://shop.example"].',
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="storefront_app_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant.slug}/{self.name}"
+
+
+class StorefrontKey(TimestampedModel):
+    """An X-Auth-Key. Several may be live at once so that a storefront can rotate its key."""
+
+    app = models.ForeignKey(StorefrontApp, on_delete=models.CASCADE, related_name="keys")
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({'revoked' if self.revoked_at else 'live'})"
+
+
+class SigningKeyPurpose(models.TextChoices):
+    ACCESS = "access", "Access tokens"
+    CONTEXT = "context", "Customer contexts"
+
+
+class SigningKey(TimestampedModel):
+    """A key of the keyring. One active key per purpose signs; older ones only verify.
+
+    ``verify_until`` is set when a key is retired: the latest moment a token it signed can still
+    be presented (its lifetime plus, for anonymous tokens, the renewal window).
+    """
+
+    kid = models.CharField(max_length=64, unique=True)
+    purpose = models.CharField(max_length=16, choices=SigningKeyPurpose.choices)
+    algorithm = models.CharField(max_length=16)
+    # HMAC secret (base64url) or PEM private key. Never shown in the admin.
+    secret = models.TextField()
+    is_active = models.BooleanField(default=True)
+    verify_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purpose"], condition=Q(is_active=True), name="one_active_key_per_purpose"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose}:{self.kid}"
+
+
+class Revocation(models.Model):
+    """The source of truth for revoked subjects (apps, customers, anonymous ids, tokens).
+
+    The shared cache mirrors it so that a request checks revocation without a query.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from commerceapi.problems import ProblemPermissionDenied
+from identity import errors
+from identity.principal import Principal
+
+
+class IsAuthenticatedPrincipal(BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return isinstance(request.user, Principal)
+
+
+class IsShopper(BasePermission):
+    """An anonymous or customer shopper; any other valid caller gets 403."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if not isinstance(user, Principal):
+            return False  # DRF answers 401 with WWW-Authenticate
+        if not user.is_shopper:
+            raise ProblemPermissionDenied(errors.SHOPPER_REQUIRED)
+        return True
+
+
+class HasScope(BasePermission):
+    """The principal holds ``view.required_scope`` (shoppers hold every storefront scope)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if not isinstance(user, Principal):
+            return False
+        required = getattr(view, "required_scope", "")
+        if user.is_shopper or not required or required in user.scopes:
+            return True
+        raise ProblemPermissionDenied(errors.INSUFFICIENT_SCOPE)

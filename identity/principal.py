@@ -1,0 +1,48 @@
+"""The one thing a view knows about its caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class PrincipalKind(StrEnum):
+    ANONYMOUS = "anonymous"
+    CUSTOMER = "customer"
+    CLIENT = "client"
+    PARTNER = "partner"
+    API_KEY = "api_key"
+
+
+SHOPPER_KINDS = frozenset({PrincipalKind.ANONYMOUS, PrincipalKind.CUSTOMER})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller, built by an authentication class and never by a view.
+
+    ``subject_id`` is the anonymous id for anonymous shoppers, the customer's public id for
+    customers, the storefront app's id for a client calling with its X-Auth-Key.
+    """
+
+    tenant_id: int
+    kind: PrincipalKind
+    subject_id: str
+    client_id: str = ""
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    token_id: str = ""
+    expires_at: int = 0
+
+    # Django and DRF ask these of ``request.user``.
+    is_authenticated = True
+    is_active = True
+    is_staff = False
+    is_superuser = False
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.kind is PrincipalKind.ANONYMOUS
+
+    @property
+    def is_shopper(self) -> bool:
+        return self.kind in SHOPPER_KINDS

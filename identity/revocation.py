@@ -1,0 +1,60 @@
+"""Revoked subjects: the database is the source of truth, the shared cache answers requests.
+
+A request asks ``revoked_any(keys)``: one ``get_many`` on the cache. A key the cache does not
+hold is looked up in the database once and its answer cached, so that a flushed or evicted cache
+costs a query, never a forgotten revocation. Writes go to the database and, after commit, to
+the cache, which every API process shares when ``REDIS_URL`` is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from identity.models import Revocation
+
+_CACHE_PREFIX = "revoked:"
+_CACHE_SECONDS = 300
+_REVOKED = "1"
+_NOT_REVOKED = "0"
+
+
+def app_revocation_key(app_id: str) -> str:
+    return f"app:{app_id}"
+
+
+def revocation_add(*, key: str, reason: str = "", expires_at: datetime | None = None) -> None:
+    Revocation.objects.update_or_create(
+        key=key, defaults={"reason": reason, "expires_at": expires_at}
+    )
+    transaction.on_commit(lambda: cache.set(_CACHE_PREFIX + key, _REVOKED, _CACHE_SECONDS))
+
+
+def revocation_remove(*, key: str) -> None:
+    Revocation.objects.filter(key=key).delete()
+    transaction.on_commit(lambda: cache.set(_CACHE_PREFIX + key, _NOT_REVOKED, _CACHE_SECONDS))
+
+
+def revoked_any(keys: Iterable[str]) -> bool:
+    cache_keys = [_CACHE_PREFIX + key for key in keys]
+    cached = cache.get_many(cache_keys)
+    if any(value == _REVOKED for value in cached.values()):
+        return True
+    missing = [key[len(_CACHE_PREFIX) :] for key in cache_keys if key not in cached]
+    if not missing:
+        return False
+    now = timezone.now()
+    revoked = set(
+        Revocation.objects.filter(key__in=missing)
+        .exclude(expires_at__lte=now)
+        .values_list("key", flat=True)
+    )
+    cache.set_many(
+        {_CACHE_PREFIX + key: _REVOKED if key in revoked else _NOT_REVOKED for key in missing},
+        _CACHE_SECONDS,
+    )
+    return bool(revoked)

@@ -1,0 +1,145 @@
+"""Tenants, storefront apps and their X-Auth-Keys: provisioning and the cached key lookup."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from identity.models import AnonymousIdPolicy, StorefrontApp, StorefrontKey, Tenant
+from identity.revocation import app_revocation_key, revocation_add, revocation_remove
+from identity.secrets import secret_issue, secret_matches, secret_prefix
+
+STOREFRONT_KEY_KIND = "sfk"
+_KEY_CACHE_PREFIX = "sfkey:"
+_KEY_CACHE_SECONDS = 300
+DEFAULT_APP_NAME = "Storefront"
+
+
+@dataclass(frozen=True)
+class StorefrontKeyInfo:
+    """What a valid X-Auth-Key tells us, cached by its prefix (never the key itself)."""
+
+    secret_hash: str
+    tenant_id: int
+    app_id: str
+    anonymous_token_lifetime_seconds: int
+    anonymous_id_policy: str
+
+    @property
+    def is_compat(self) -> bool:
+        return self.anonymous_id_policy == AnonymousIdPolicy.COMPAT
+
+
+def tenant_create(*, slug: str, name: str = "", currency: str = "EUR") -> Tenant:
+    tenant = Tenant(slug=slug, name=name or slug, currency=currency)
+    tenant.full_clean()
+    tenant.save()
+    return tenant
+
+
+def tenant_save(*, tenant: Tenant) -> Tenant:
+    """Save a tenant's settings; deactivating it stops its keys from minting at once."""
+    tenant.full_clean()
+    tenant.save()
+    prefixes = list(
+        StorefrontKey.objects.filter(app__tenant=tenant).values_list("prefix", flat=True)
+    )
+    transaction.on_commit(lambda: cache.delete_many([_KEY_CACHE_PREFIX + p for p in prefixes]))
+    return tenant
+
+
+def storefront_app_get_or_create(*, tenant: Tenant, name: str = DEFAULT_APP_NAME) -> StorefrontApp:
+    app, _ = StorefrontApp.objects.get_or_create(tenant=tenant, name=name)
+    return app
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    key: StorefrontKey
+    value: str
+
+
+def storefront_key_create(*, app: StorefrontApp) -> CreatedKey:
+    """A new X-Auth-Key for ``app``. The returned value is the only time it is ever seen."""
+    issued = secret_issue(STOREFRONT_KEY_KIND)
+    key = StorefrontKey.objects.create(
+        app=app, prefix=issued.prefix, secret_hash=issued.secret_hash
+    )
+    transaction.on_commit(lambda: cache.delete(_KEY_CACHE_PREFIX + issued.prefix))
+    return CreatedKey(key=key, value=issued.value)
+
+
+def storefront_key_revoke(*, key: StorefrontKey) -> None:
+    """Revoked at once: the key can no longer mint tokens on any process."""
+    StorefrontKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    transaction.on_commit(lambda: cache.delete(_KEY_CACHE_PREFIX + key.prefix))
+
+
+def storefront_app_save(*, app: StorefrontApp) -> StorefrontApp:
+    """Save an app's settings; takes effect at once.
+
+    Deactivating an app also revokes the tokens it has issued (they fail on their next use);
+    reactivating lifts that.
+    """
+    app.full_clean()
+    with transaction.atomic():
+        app.save()
+        if app.is_active:
+            revocation_remove(key=app_revocation_key(str(app.public_id)))
+        else:
+            revocation_add(
+                key=app_revocation_key(str(app.public_id)), reason="storefront app deactivated"
+            )
+        prefixes = list(app.keys.values_list("prefix", flat=True))
+    transaction.on_commit(lambda: cache.delete_many([_KEY_CACHE_PREFIX + p for p in prefixes]))
+    return app
+
+
+def storefront_key_resolve(raw_key: str) -> StorefrontKeyInfo | None:
+    """The storefront behind a presented X-Auth-Key, or None for anything not a live key."""
+    prefix = secret_prefix(raw_key, kind=STOREFRONT_KEY_KIND)
+    if prefix is None:
+        return None
+    cache_key = _KEY_CACHE_PREFIX + prefix
+    cached = cache.get(cache_key)
+    if cached is None:
+        info = _key_info_from_database(prefix)
+        cache.set(cache_key, asdict(info) if info else {}, _KEY_CACHE_SECONDS)
+    else:
+        info = StorefrontKeyInfo(**cached) if cached else None
+    if info is None or not secret_matches(raw_key, info.secret_hash):
+        return None
+    return info
+
+
+def _key_info_from_database(prefix: str) -> StorefrontKeyInfo | None:
+    row = (
+        StorefrontKey.objects.filter(
+            prefix=prefix,
+            revoked_at__isnull=True,
+            app__is_active=True,
+            app__tenant__is_active=True,
+        )
+        .values(
+            "secret_hash",
+            "app__tenant_id",
+            "app__public_id",
+            "app__anonymous_token_lifetime_seconds",
+            "app__anonymous_id_policy",
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    return StorefrontKeyInfo(
+        secret_hash=row["secret_hash"],
+        tenant_id=row["app__tenant_id"],
+        app_id=str(row["app__public_id"]),
+        anonymous_token_lifetime_seconds=row["app__anonymous_token_lifetime_seconds"],
+        anonymous_id_policy=row["app__anonymous_id_policy"],
+    )

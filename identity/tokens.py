@@ -1,0 +1,222 @@
+"""The token kinds we mint, one class each (djangorestframework-simplejwt ``Token``).
+
+Each kind has its own type marker, checked on every decode twice: the ``typ`` header and the
+``token_type`` claim. Keys come from the keyring (``kid`` header); the algorithm is the key's own,
+never the token's. ``exp``, ``iat``, ``jti``, ``iss`` and ``aud`` are required; an unknown ``crit``
+header, ``jku``/``x5u``/``jwk``/``x5c`` headers and tokens over ``MAX_TOKEN_LENGTH`` are refused.
+
+Every failure of PyJWT or simplejwt is turned into ``TokenRejected`` in ``token_decode``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from datetime import timedelta
+from typing import Any, ClassVar, TypeVar
+
+import jwt
+from django.conf import settings
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import (
+    ExpiredTokenError,
+    TokenBackendError,
+    TokenBackendExpiredToken,
+    TokenError,
+)
+from rest_framework_simplejwt.tokens import Token
+
+from identity.keyring import KeyringEmpty, keyring_get, keyring_verifying_key
+from identity.models import SigningKeyPurpose
+
+MAX_TOKEN_LENGTH = 8192
+
+CLAIM_TOKEN_TYPE = "token_type"
+CLAIM_TENANT = "tenant"
+CLAIM_APP = "app"
+CLAIM_SUBJECT = "sub"
+CLAIM_IS_ANONYMOUS = "isAnonymous"
+CLAIM_BEARER_HASH = "ath"
+
+# Headers that would let a token choose its own key; we never follow them.
+_KEY_CHOOSING_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
+_REQUIRED_CLAIMS = ["exp", "iat", "jti", "iss", "aud"]
+
+
+class TokenRejected(Exception):
+    def __init__(self, reason: str, *, expired: bool = False) -> None:
+        super().__init__(reason)
+        self.expired = expired
+
+
+class KeyringTokenBackend(TokenBackend):
+    """simplejwt's backend, with the keyring in place of its single key.
+
+    Encodes with the active key of ``purpose`` (``kid`` and ``typ`` headers); decodes only with
+    the key the ``kid`` names, with that key's algorithm, and only a token whose ``typ`` is ours.
+    """
+
+    def __init__(self, *, purpose: str, typ: str, verify_exp: bool = True) -> None:
+        super().__init__(
+            algorithm="HS256",
+            audience=settings.TOKEN_AUDIENCE,
+            issuer=settings.TOKEN_ISSUER,
+            leeway=0,
+        )
+        self.purpose = purpose
+        self.typ = typ
+        self.verify_exp = verify_exp
+
+    def encode(self, payload: dict[str, Any]) -> str:
+        key = keyring_get().active(self.purpose)
+        claims = {**payload, "iss": self.issuer, "aud": self.audience}
+        return jwt.encode(
+            claims,
+            key.signing_key,
+            algorithm=key.algorithm,
+            headers={"kid": key.kid, "typ": self.typ},
+        )
+
+    def decode(self, token: Any, verify: bool = True) -> dict[str, Any]:
+        if not verify:
+            raise TokenBackendError("unverified decoding is not offered")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise TokenBackendError("malformed header") from error
+        if header.get("typ") != self.typ:
+            raise TokenBackendError("wrong token type")
+        if "crit" in header or _KEY_CHOOSING_HEADERS & header.keys():
+            raise TokenBackendError("unsupported header")
+        kid = header.get("kid")
+        key = keyring_verifying_key(kid, self.purpose) if isinstance(kid, str) else None
+        if key is None:
+            raise TokenBackendError("unknown key")
+        try:
+            return jwt.decode(
+                token,
+                key.verifying_key,
+                algorithms=[key.algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.get_leeway(),
+                options={"require": _REQUIRED_CLAIMS, "verify_exp": self.verify_exp},
+            )
+        except jwt.ExpiredSignatureError as error:
+            raise TokenBackendExpiredToken("expired") from error
+        except jwt.PyJWTError as error:
+            raise TokenBackendError(str(error)) from error
+
+
+class KeyringToken(Token):
+    """A simplejwt token signed by the keyring; subclasses name their kind and key purpose."""
+
+    backend: ClassVar[KeyringTokenBackend]
+
+    def get_token_backend(self) -> KeyringTokenBackend:
+        return self.backend
+
+    def verify(self) -> None:
+        super().verify()
+        self.verify_claims()
+
+    def verify_claims(self) -> None:
+        """Check the kind's own claims' shapes; raise ``TokenError`` when one is off."""
+
+
+def _uuid_string(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) != 36:
+        return False
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
+class AnonymousAccessToken(KeyringToken):
+    """An anonymous shopper's access token: ``jti`` (and ``sub``) is the anonymous id."""
+
+    token_type = "anonymous"
+    lifetime = timedelta(seconds=7200)
+    backend = KeyringTokenBackend(purpose=SigningKeyPurpose.ACCESS, typ="at+jwt")
+
+    def verify_claims(self) -> None:
+        anonymous_id = self.payload.get("jti")
+        if not _uuid_string(anonymous_id) or self.payload.get(CLAIM_SUBJECT) != anonymous_id:
+            raise TokenError("anonymous id is not a UUID")
+        tenant = self.payload.get(CLAIM_TENANT)
+        if type(tenant) is not int or tenant <= 0:
+            raise TokenError("tenant claim malformed")
+        if not _uuid_string(self.payload.get(CLAIM_APP)):
+            raise TokenError("app claim malformed")
+
+    @classmethod
+    def issue(
+        cls, *, anonymous_id: str, tenant_id: int, app_id: str, lifetime_seconds: int
+    ) -> AnonymousAccessToken:
+        token = cls()
+        token.set_exp(lifetime=timedelta(seconds=lifetime_seconds))
+        token["jti"] = anonymous_id
+        token[CLAIM_SUBJECT] = anonymous_id
+        token[CLAIM_TENANT] = tenant_id
+        token[CLAIM_APP] = app_id
+        return token
+
+
+class AnonymousRenewalProof(AnonymousAccessToken):
+    """An anonymous token presented to keep its id: accepted up to the renewal window after
+    it expired (see README "Anonymous ids")."""
+
+    backend = KeyringTokenBackend(purpose=SigningKeyPurpose.ACCESS, typ="at+jwt", verify_exp=False)
+
+    def check_exp(self, claim: str = "exp", current_time: Any = None) -> None:
+        window = timedelta(seconds=settings.ANONYMOUS_RENEWAL_WINDOW_SECONDS)
+        super().check_exp(claim, (current_time or self.current_time) - window)
+
+
+class CustomerContextToken(KeyringToken):
+    """The customer context: who the shopper is, bound to the bearer it was minted with.
+
+    ``ath`` is the base64url SHA-256 of that bearer (as in RFC 9449); ``exp`` is never later
+    than the bearer's.
+    """
+
+    token_type = "customer_context"
+    lifetime = timedelta(seconds=7200)
+    backend = KeyringTokenBackend(purpose=SigningKeyPurpose.CONTEXT, typ="customer-context+jwt")
+
+    def verify_claims(self) -> None:
+        tenant = self.payload.get(CLAIM_TENANT)
+        if type(tenant) is not int or tenant <= 0:
+            raise TokenError("tenant claim malformed")
+        if not isinstance(self.payload.get(CLAIM_SUBJECT), str):
+            raise TokenError("subject claim malformed")
+        if type(self.payload.get(CLAIM_IS_ANONYMOUS)) is not bool:
+            raise TokenError("isAnonymous claim malformed")
+        if not isinstance(self.payload.get(CLAIM_BEARER_HASH), str):
+            raise TokenError("bearer hash claim malformed")
+
+
+def bearer_hash(raw_bearer: str) -> str:
+    digest = hashlib.sha256(raw_bearer.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+T = TypeVar("T", bound=KeyringToken)
+
+
+def token_decode(token_class: type[T], raw_token: str) -> T:
+    """Decode and verify ``raw_token`` as ``token_class``; the one place errors are converted."""
+    if not raw_token or len(raw_token) > MAX_TOKEN_LENGTH:
+        raise TokenRejected("token missing or too long")
+    try:
+        return token_class(raw_token)  # type: ignore[arg-type]
+    except ExpiredTokenError as error:
+        raise TokenRejected("expired", expired=True) from error
+    except (TokenError, KeyringEmpty, ValueError, TypeError, OverflowError, KeyError) as error:
+        raise TokenRejected(str(error)) from error
+
+
+def token_encode(token: KeyringToken) -> str:
+    return str(token)

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from identity.apis import AnonymousAuthenticationApi, CustomerContextApi
+
+urlpatterns = [
+    path("authentication/", AnonymousAuthenticationApi.as_view(), name="anonymous-token"),
+    path("authentication/customercontext", CustomerContextApi.as_view(), name="customer-context"),
+]
