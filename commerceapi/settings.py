@@ -87,6 +87,7 @@ elif env_bool("DATABASE_POOL", True):
         "pool": {"min_size": 1, "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1)}
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # --- Cache ----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
@@ -214,3 +215,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# --- External identity providers ------------------------------------------------------------
+# Timeout of one request to a provider (discovery, JWKS).
+PROVIDER_HTTP_TIMEOUT_SECONDS = env_int("PROVIDER_HTTP_TIMEOUT_SECONDS", 3, minimum=1)
+# At most one JWKS fetch per provider per this many seconds (an unknown kid asks for one).
+JWKS_COOLDOWN_SECONDS = env_int("JWKS_COOLDOWN_SECONDS", 60, minimum=1)

@@ -5,14 +5,29 @@ X-Auth-Keys are created by an action on storefront apps and shown once in the me
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
+from identity.customers import customer_set_active, provider_save
 from identity.keyring import signing_key_rotate
-from identity.models import SigningKey, StorefrontApp, StorefrontKey, Tenant
+from identity.models import (
+    Customer,
+    CustomerIdentity,
+    IdentityProvider,
+    SigningKey,
+    StorefrontApp,
+    StorefrontKey,
+    Tenant,
+)
+from identity.providers import provider_settings_check
 from identity.storefront import (
     storefront_app_save,
     storefront_key_create,
@@ -107,3 +122,105 @@ class SigningKeyAdmin(admin.ModelAdmin):
         for purpose in sorted(set(queryset.values_list("purpose", flat=True))):
             new_key = signing_key_rotate(purpose=purpose)
             self.message_user(request, f"{purpose}: new active key {new_key.kid}.")
+
+
+class IdentityProviderForm(forms.ModelForm):
+    class Meta:
+        model = IdentityProvider
+        fields = [
+            "tenant",
+            "name",
+            "flavor",
+            "issuer",
+            "audiences",
+            "discovery_url",
+            "jwks_uri",
+            "public_key_pem",
+            "algorithms",
+            "subject_claim",
+            "leeway_seconds",
+            "refuse_id_tokens",
+            "is_enabled",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        candidate = copy.copy(self.instance)
+        for name, value in cleaned.items():
+            setattr(candidate, name, value)
+        try:
+            provider_settings_check(candidate)
+        except ValidationError as error:
+            self.add_error(None, error)
+        return cleaned
+
+
+@admin.register(IdentityProvider)
+class IdentityProviderAdmin(admin.ModelAdmin):
+    form = IdentityProviderForm
+    list_display = ("name", "tenant", "flavor", "issuer", "is_enabled")
+    list_filter = ("tenant", "flavor", "is_enabled")
+    search_fields = ("name", "issuer")
+    readonly_fields = ("public_id", "created_at", "updated_at")
+
+    def save_model(
+        self, request: HttpRequest, obj: IdentityProvider, form: Any, change: bool
+    ) -> None:
+        provider_save(provider=obj)
+
+
+class CustomerIdentityInline(admin.TabularInline):
+    model = CustomerIdentity
+    fields = ("provider", "subject", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    """Customers are created by their first sign-in; operators look them up and deactivate."""
+
+    list_display = ("public_id", "email", "name", "tenant", "is_active", "last_seen_at")
+    list_filter = ("tenant", "is_active")
+    search_fields = ("=public_id", "email", "name", "identities__subject")
+    fields = (
+        "public_id",
+        "tenant",
+        "email",
+        "email_verified",
+        "name",
+        "is_active",
+        "carts",
+        "created_at",
+        "last_seen_at",
+    )
+    readonly_fields = fields
+    inlines = [CustomerIdentityInline]
+    actions = ["deactivate", "reactivate"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Carts")
+    def carts(self, customer: Customer) -> str:
+        url = reverse("admin:carts_cart_changelist") + f"?customer_id={customer.public_id}"
+        return format_html('<a href="{}">carts of this customer</a>', url)
+
+    @admin.action(description="Deactivate: end all their tokens and contexts now")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        for customer in queryset:
+            customer_set_active(customer=customer, is_active=False)
+        self.message_user(request, f"Deactivated {queryset.count()} customer(s).")
+
+    @admin.action(description="Reactivate")
+    def reactivate(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        for customer in queryset:
+            customer_set_active(customer=customer, is_active=True)
+        self.message_user(request, f"Reactivated {queryset.count()} customer(s).")

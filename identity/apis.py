@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -11,12 +12,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerceapi.errors import DomainError
-from commerceapi.openapi import problems
+from commerceapi.openapi import CONTEXT_HEADER, problems
 from identity import errors
 from identity.anonymous import anonymous_token_issue
-from identity.authentication import BearerAuthentication, StorefrontKeyAuthentication, principal_of
+from identity.authentication import (
+    BearerAuthentication,
+    ShopperAuthentication,
+    StorefrontKeyAuthentication,
+    principal_of,
+)
 from identity.context import customer_context_issue
-from identity.permissions import IsAuthenticatedPrincipal, IsShopper
+from identity.customers import customer_get
+from identity.permissions import IsAuthenticatedPrincipal, IsCustomer, IsShopper
 from identity.storefront import StorefrontKeyInfo
 from identity.throttling import AnonymousTokenAddressThrottle, AnonymousTokenKeyThrottle
 
@@ -146,3 +153,51 @@ class CustomerContextApi(APIView):
         if not principal.is_anonymous:
             body["customerId"] = principal.subject_id
         return Response(body, headers=NO_STORE)
+
+
+class CustomerProfileApi(APIView):
+    """GET /commerceapi/customer — the signed-in customer's own profile."""
+
+    authentication_classes = [ShopperAuthentication]
+    permission_classes = [IsCustomer]
+
+    @extend_schema(
+        operation_id="customer_profile",
+        parameters=[CONTEXT_HEADER],
+        responses={
+            200: inline_serializer(
+                name="CustomerProfile",
+                fields={
+                    "id": serializers.UUIDField(),
+                    "email": serializers.CharField(),
+                    "emailVerified": serializers.BooleanField(),
+                    "name": serializers.CharField(),
+                    "createdAt": serializers.DateTimeField(),
+                    "lastSeenAt": serializers.DateTimeField(allow_null=True),
+                },
+            ),
+            **problems(
+                _401="Bearer or context missing, invalid, or the customer is deactivated.",
+                _403="An anonymous shopper has no profile.",
+            ),
+        },
+        tags=["customer"],
+    )
+    def get(self, request: Request) -> Response:
+        customer = customer_get(customer_id=principal_of(request).subject_id)
+        if customer is None:
+            raise DomainError(errors.CUSTOMER_DEACTIVATED)
+        return Response(
+            {
+                "id": str(customer.public_id),
+                "email": customer.email,
+                "emailVerified": customer.email_verified,
+                "name": customer.name,
+                "createdAt": _iso(customer.created_at),
+                "lastSeenAt": _iso(customer.last_seen_at) if customer.last_seen_at else None,
+            }
+        )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")

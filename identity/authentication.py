@@ -10,10 +10,9 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from commerceapi.errors import DomainError
-from commerceapi.problems import ProblemAuthenticationFailed
+from commerceapi.problems import ProblemAuthenticationFailed, ProblemException
 from identity import errors
-from identity.bearer import bearer_principal
-from identity.context import customer_context_verify
+from identity.bearer import bearer_principal, shopper_principal
 from identity.principal import Principal, PrincipalKind
 from identity.storefront import StorefrontKeyInfo, storefront_key_resolve
 
@@ -48,17 +47,28 @@ class StorefrontKeyAuthentication(BaseAuthentication):
 
 
 class BearerAuthentication(BaseAuthentication):
-    """``Authorization: Bearer <token>``. Any other scheme, or none, is a 401."""
+    """``Authorization: Bearer <token>``: our own token or an identity provider's.
+
+    Any other scheme is a 401. A provider's token is looked up among the providers of the tenant
+    of the ``X-Auth-Key`` sent with it, if one is; else its issuer must be trusted by one tenant.
+    """
 
     def authenticate(self, request: Request) -> tuple[Principal, str] | None:
         header = request.META.get("HTTP_AUTHORIZATION")
         if header is None:
             return None
         raw_token = self.get_raw_token(header)
+        tenant_id = None
+        raw_key = request.META.get(AUTH_KEY_HEADER)
+        if raw_key is not None:
+            storefront = storefront_key_resolve(raw_key)
+            if storefront is None:
+                raise ProblemAuthenticationFailed(errors.AUTH_KEY_INVALID)
+            tenant_id = storefront.tenant_id
         try:
-            principal = bearer_principal(raw_token)
+            principal = bearer_principal(raw_token, tenant_id=tenant_id)
         except DomainError as error:
-            raise ProblemAuthenticationFailed(error.code) from None
+            raise _as_api_exception(error) from None
         return principal, raw_token
 
     @staticmethod
@@ -76,22 +86,24 @@ class ShopperAuthentication(BearerAuthentication):
     """A shopper's bearer together with its ``X-Customer-Context``, bound to that bearer."""
 
     def authenticate(self, request: Request) -> tuple[Principal, str] | None:
-        authenticated = super().authenticate(request)
-        if authenticated is None:
+        header = request.META.get("HTTP_AUTHORIZATION")
+        if header is None:
             return None
-        principal, raw_token = authenticated
-        if not principal.is_shopper:
-            return authenticated  # the permission check answers 403
-        raw_context = request.META.get(CONTEXT_HEADER)
-        if not raw_context:
-            raise ProblemAuthenticationFailed(errors.CONTEXT_MISSING)
+        raw_bearer = self.get_raw_token(header)
         try:
-            customer_context_verify(
-                raw_context=raw_context, principal=principal, raw_bearer=raw_token
+            principal = shopper_principal(
+                raw_bearer=raw_bearer, raw_context=request.META.get(CONTEXT_HEADER, "")
             )
         except DomainError as error:
-            raise ProblemAuthenticationFailed(error.code) from None
-        return authenticated
+            raise _as_api_exception(error) from None
+        return principal, raw_bearer
+
+
+def _as_api_exception(error: DomainError) -> Exception:
+    """401s keep DRF's ``WWW-Authenticate`` handling; a provider outage stays a 503."""
+    if error.code.status == 401:
+        return ProblemAuthenticationFailed(error.code)
+    return ProblemException(error.code)
 
 
 def principal_of(request: Any) -> Principal:

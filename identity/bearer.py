@@ -1,18 +1,44 @@
-"""From a bearer token to a Principal.
+"""From the credentials of a request to a Principal.
 
-A bearer is one of our own tokens (its unverified ``iss`` is ours) or, later, an external
-provider's. Our own are dispatched on their unverified ``token_type`` to the class of that kind,
-which verifies everything again: a token cannot choose the class that checks it.
+A bearer is one of our own tokens (its unverified ``iss`` is ours), dispatched on its unverified
+``token_type`` to the class of that kind, which verifies everything again, so a token cannot
+choose the class that checks it; or an access token of an external identity provider, verified
+with that provider's keys (identity/providers.py). Which provider is decided by the exact ``iss``
+among the providers of the request's tenant.
+
+Two ways to a Principal:
+
+- ``bearer_principal``: the bearer alone (customer context minting, the catalog). A provider's
+  token signs its customer in here: first sight creates the customer.
+- ``shopper_principal``: bearer and customer context together (every cart call). The customer
+  comes from the context, which is bound to this bearer, so no query is needed; revocation is
+  one cache read.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import jwt
 from django.conf import settings
 
 from commerceapi.errors import DomainError
 from identity import errors
+from identity.context import CustomerContext, customer_context_read
+from identity.customers import (
+    customer_revocation_key,
+    customer_sign_in,
+    provider_revocation_key,
+)
 from identity.principal import Principal, PrincipalKind
+from identity.providers import (
+    AmbiguousIssuer,
+    ProviderIdentity,
+    ProviderTokenRejected,
+    ProviderUnavailable,
+    provider_for_issuer,
+    provider_token_verify,
+)
 from identity.revocation import app_revocation_key, revoked_any
 from identity.tokens import (
     CLAIM_APP,
@@ -29,44 +55,156 @@ def anonymous_revocation_key(tenant_id: int, anonymous_id: str) -> str:
     return f"anonymous:{tenant_id}:{anonymous_id}"
 
 
-def _anonymous_principal(raw_token: str) -> Principal:
-    token = token_decode(AnonymousAccessToken, raw_token)
-    principal = Principal(
-        tenant_id=token[CLAIM_TENANT],
-        kind=PrincipalKind.ANONYMOUS,
-        subject_id=token["jti"],
-        client_id=token[CLAIM_APP],
-        token_id=token["jti"],
-        expires_at=int(token["exp"]),
-    )
-    if revoked_any(
-        [
-            app_revocation_key(principal.client_id),
-            anonymous_revocation_key(principal.tenant_id, principal.subject_id),
-        ]
-    ):
-        raise DomainError(errors.TOKEN_REVOKED)
-    return principal
+@dataclass(frozen=True)
+class VerifiedBearer:
+    """A bearer token whose signature and claims have been verified."""
+
+    tenant_id: int
+    kind: PrincipalKind
+    expires_at: int
+    token_id: str = ""
+    client_id: str = ""
+    # The anonymous id, or the customer id when the token itself names the customer.
+    subject_id: str = ""
+    # For a provider's token: the identity it proves (its customer is found by sign-in or
+    # by the customer context).
+    external: ProviderIdentity | None = None
+
+    @property
+    def provider_id(self) -> str:
+        return self.external.provider.public_id if self.external else ""
+
+    def revocation_keys(self, subject_id: str) -> list[str]:
+        if self.kind is PrincipalKind.ANONYMOUS:
+            return [
+                app_revocation_key(self.client_id),
+                anonymous_revocation_key(self.tenant_id, subject_id),
+            ]
+        keys = [customer_revocation_key(subject_id)]
+        if self.external is not None:
+            keys.append(provider_revocation_key(self.provider_id))
+        return keys
+
+    def principal(self, subject_id: str) -> Principal:
+        if revoked_any(self.revocation_keys(subject_id)):
+            code = errors.CUSTOMER_DEACTIVATED if self.external else errors.TOKEN_REVOKED
+            raise DomainError(code)
+        return Principal(
+            tenant_id=self.tenant_id,
+            kind=self.kind,
+            subject_id=subject_id,
+            client_id=self.client_id,
+            token_id=self.token_id,
+            expires_at=self.expires_at,
+            provider_id=self.provider_id,
+        )
 
 
-_OWN_TOKEN_KINDS = {AnonymousAccessToken.token_type: _anonymous_principal}
+def _is_own(unverified: dict[str, object]) -> bool:
+    return unverified.get("iss") == settings.TOKEN_ISSUER
 
 
-def bearer_principal(raw_token: str) -> Principal:
-    """The caller a bearer token stands for; a 401 ``DomainError`` for anything else."""
+def _unverified_claims(raw_token: str) -> dict[str, object]:
     if not raw_token or len(raw_token) > MAX_TOKEN_LENGTH:
         raise DomainError(errors.TOKEN_INVALID)
     try:
-        unverified = jwt.decode(raw_token, options={"verify_signature": False})
+        claims = jwt.decode(raw_token, options={"verify_signature": False})
     except (jwt.PyJWTError, ValueError, TypeError):
         raise DomainError(errors.TOKEN_INVALID) from None
-    if unverified.get("iss") != settings.TOKEN_ISSUER:
-        raise DomainError(errors.TOKEN_INVALID)
-    build = _OWN_TOKEN_KINDS.get(str(unverified.get(CLAIM_TOKEN_TYPE)))
-    if build is None:
+    return claims
+
+
+def _own_bearer(raw_token: str, unverified: dict[str, object]) -> VerifiedBearer:
+    if unverified.get(CLAIM_TOKEN_TYPE) != AnonymousAccessToken.token_type:
         raise DomainError(errors.TOKEN_INVALID)
     try:
-        return build(raw_token)
+        token = token_decode(AnonymousAccessToken, raw_token)
     except TokenRejected as rejected:
         code = errors.TOKEN_EXPIRED if rejected.expired else errors.TOKEN_INVALID
         raise DomainError(code) from None
+    return VerifiedBearer(
+        tenant_id=token[CLAIM_TENANT],
+        kind=PrincipalKind.ANONYMOUS,
+        expires_at=int(token["exp"]),
+        token_id=token["jti"],
+        client_id=token[CLAIM_APP],
+        subject_id=token["jti"],
+    )
+
+
+def _provider_bearer(
+    raw_token: str, unverified: dict[str, object], tenant_id: int | None
+) -> VerifiedBearer:
+    issuer = unverified.get("iss")
+    if not isinstance(issuer, str):
+        raise DomainError(errors.TOKEN_INVALID)
+    try:
+        provider = provider_for_issuer(issuer=issuer, tenant_id=tenant_id)
+    except AmbiguousIssuer:
+        raise DomainError(errors.TENANT_UNDETERMINED) from None
+    if provider is None:
+        raise DomainError(errors.PROVIDER_UNKNOWN)
+    try:
+        identity = provider_token_verify(provider, raw_token)
+    except ProviderUnavailable:
+        raise DomainError(errors.PROVIDER_UNAVAILABLE) from None
+    except ProviderTokenRejected as rejected:
+        if rejected.id_token:
+            raise DomainError(errors.ID_TOKEN_REFUSED) from None
+        code = errors.TOKEN_EXPIRED if rejected.expired else errors.TOKEN_INVALID
+        raise DomainError(code) from None
+    return VerifiedBearer(
+        tenant_id=provider.tenant_id,
+        kind=PrincipalKind.CUSTOMER,
+        expires_at=identity.expires_at,
+        token_id=str(identity.claims.get("jti", ""))[:64],
+        external=identity,
+    )
+
+
+def bearer_verify(raw_token: str, *, tenant_id: int | None) -> VerifiedBearer:
+    """Verify a bearer of any kind; a 401 (or 503) ``DomainError`` for anything else.
+
+    ``tenant_id`` scopes provider lookup; without it a provider's issuer must be trusted by
+    exactly one tenant.
+    """
+    unverified = _unverified_claims(raw_token)
+    if _is_own(unverified):
+        bearer = _own_bearer(raw_token, unverified)
+        if tenant_id is not None and bearer.tenant_id != tenant_id:
+            raise DomainError(errors.TOKEN_INVALID)
+        return bearer
+    return _provider_bearer(raw_token, unverified, tenant_id)
+
+
+def bearer_principal(raw_token: str, *, tenant_id: int | None = None) -> Principal:
+    """The caller of a bearer alone. A provider's token signs its customer in (may write)."""
+    bearer = bearer_verify(raw_token, tenant_id=tenant_id)
+    if bearer.external is not None:
+        customer = customer_sign_in(identity=bearer.external)
+        return bearer.principal(str(customer.public_id))
+    return bearer.principal(bearer.subject_id)
+
+
+def shopper_principal(*, raw_bearer: str, raw_context: str) -> Principal:
+    """The shopper of a bearer and the customer context minted for it; no query needed.
+
+    Our own tokens are checked before the context, so that a bad bearer is reported as such;
+    a provider's token needs the context's tenant first.
+    """
+    unverified = _unverified_claims(raw_bearer)
+    context: CustomerContext
+    if _is_own(unverified):
+        bearer = _own_bearer(raw_bearer, unverified)
+        context = customer_context_read(raw_context=raw_context, raw_bearer=raw_bearer)
+    else:
+        context = customer_context_read(raw_context=raw_context, raw_bearer=raw_bearer)
+        bearer = _provider_bearer(raw_bearer, unverified, context.tenant_id)
+    if (
+        context.tenant_id != bearer.tenant_id
+        or context.is_anonymous != (bearer.kind is PrincipalKind.ANONYMOUS)
+        or context.provider_id != bearer.provider_id
+        or (bearer.subject_id and context.subject_id != bearer.subject_id)
+    ):
+        raise DomainError(errors.CONTEXT_MISMATCH)
+    return bearer.principal(context.subject_id)

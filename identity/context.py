@@ -1,25 +1,27 @@
 """The customer context: a token naming the shopper, bound to the bearer it was minted with.
 
-It carries the tenant, the subject (anonymous id or customer id), ``isAnonymous`` and ``ath``,
-the hash of the exact bearer token. It never outlives that bearer: its ``exp`` is the bearer's,
-capped at ``CUSTOMER_CONTEXT_MAX_LIFETIME_SECONDS``. A context presented with any other bearer,
-or naming another subject or tenant, is refused.
+It carries the tenant, the subject (anonymous id or customer id), ``isAnonymous``, for customers
+of an external provider that provider's id (``idp``), and ``ath``, the hash of the exact bearer
+token. It never outlives that bearer: its ``exp`` is the bearer's, capped at
+``CUSTOMER_CONTEXT_MAX_LIFETIME_SECONDS``. Presented with any other bearer it is refused.
 """
 
 from __future__ import annotations
 
 import hmac
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
 from commerceapi.errors import DomainError
 from identity import errors
-from identity.principal import Principal, PrincipalKind
+from identity.principal import Principal
 from identity.tokens import (
     CLAIM_BEARER_HASH,
     CLAIM_IS_ANONYMOUS,
+    CLAIM_PROVIDER,
     CLAIM_SUBJECT,
     CLAIM_TENANT,
     CustomerContextToken,
@@ -28,6 +30,14 @@ from identity.tokens import (
     token_decode,
     token_encode,
 )
+
+
+@dataclass(frozen=True)
+class CustomerContext:
+    tenant_id: int
+    subject_id: str
+    is_anonymous: bool
+    provider_id: str
 
 
 def customer_context_issue(*, principal: Principal, raw_bearer: str) -> str:
@@ -39,22 +49,28 @@ def customer_context_issue(*, principal: Principal, raw_bearer: str) -> str:
     token.set_exp(from_time=datetime.fromtimestamp(expires_at, UTC), lifetime=timedelta(0))
     token[CLAIM_TENANT] = principal.tenant_id
     token[CLAIM_SUBJECT] = principal.subject_id
-    token[CLAIM_IS_ANONYMOUS] = principal.kind is PrincipalKind.ANONYMOUS
+    token[CLAIM_IS_ANONYMOUS] = principal.is_anonymous
     token[CLAIM_BEARER_HASH] = bearer_hash(raw_bearer)
+    if principal.provider_id:
+        token[CLAIM_PROVIDER] = principal.provider_id
     return token_encode(token)
 
 
-def customer_context_verify(*, raw_context: str, principal: Principal, raw_bearer: str) -> None:
-    """Raise a 401 ``DomainError`` unless the context was minted for this very bearer."""
+def customer_context_read(*, raw_context: str, raw_bearer: str) -> CustomerContext:
+    """The context, verified and checked to be minted for this very bearer; else a 401."""
+    if not raw_context:
+        raise DomainError(errors.CONTEXT_MISSING)
     try:
         context = token_decode(CustomerContextToken, raw_context)
     except TokenRejected as rejected:
         code = errors.CONTEXT_EXPIRED if rejected.expired else errors.CONTEXT_INVALID
         raise DomainError(code) from None
-    if (
-        not hmac.compare_digest(context[CLAIM_BEARER_HASH], bearer_hash(raw_bearer))
-        or context[CLAIM_TENANT] != principal.tenant_id
-        or context[CLAIM_SUBJECT] != principal.subject_id
-        or context[CLAIM_IS_ANONYMOUS] != (principal.kind is PrincipalKind.ANONYMOUS)
-    ):
+    if not hmac.compare_digest(context[CLAIM_BEARER_HASH], bearer_hash(raw_bearer)):
         raise DomainError(errors.CONTEXT_MISMATCH)
+    provider_id = context.get(CLAIM_PROVIDER, "")
+    return CustomerContext(
+        tenant_id=context[CLAIM_TENANT],
+        subject_id=context[CLAIM_SUBJECT],
+        is_anonymous=context[CLAIM_IS_ANONYMOUS],
+        provider_id=provider_id if isinstance(provider_id, str) else "",
+    )

@@ -85,3 +85,45 @@ INSUFFICIENT_SCOPE = ErrorCode(
     "Insufficient scope",
     "The credentials are valid but lack the scope this endpoint needs.",
 )
+PROVIDER_UNKNOWN = ErrorCode(
+    2060,
+    "identity_provider_unknown",
+    401,
+    "Unknown token issuer",
+    "The token's issuer is not an identity provider enabled for this tenant.",
+)
+PROVIDER_UNAVAILABLE = ErrorCode(
+    2061,
+    "identity_provider_unavailable",
+    503,
+    "Identity provider unavailable",
+    "The provider's signing keys could not be fetched and none are cached; retry shortly.",
+)
+ID_TOKEN_REFUSED = ErrorCode(
+    2062,
+    "id_token_refused",
+    401,
+    "ID token refused",
+    "An ID token was sent where an access token is required.",
+)
+TENANT_UNDETERMINED = ErrorCode(
+    2063,
+    "tenant_undetermined",
+    401,
+    "Tenant cannot be determined",
+    "Several tenants trust this issuer; send the storefront's X-Auth-Key with the request.",
+)
+CUSTOMER_DEACTIVATED = ErrorCode(
+    2064,
+    "customer_deactivated",
+    401,
+    "Customer deactivated",
+    "The customer's account is deactivated; its tokens and contexts no longer work.",
+)
+CUSTOMER_REQUIRED = ErrorCode(
+    2042,
+    "customer_required",
+    403,
+    "Customer required",
+    "This endpoint is for signed-in customers; the caller is an anonymous shopper.",
+)

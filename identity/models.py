@@ -117,3 +117,105 @@ class Revocation(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class ProviderFlavor(models.TextChoices):
+    """Token shapes that need more than the generic OIDC checks (see identity/providers.py)."""
+
+    GENERIC = "generic", "Generic OIDC / trusted system"
+    ENTRA_ID = "entra_id", "Microsoft Entra ID (v2)"
+    OKTA = "okta", "Okta (custom authorization server)"
+    AUTH0 = "auth0", "Auth0"
+    COGNITO = "cognito", "Amazon Cognito"
+    KEYCLOAK = "keycloak", "Keycloak"
+
+
+PROVIDER_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA")
+
+
+def _default_algorithms() -> list[str]:
+    return ["RS256"]
+
+
+class IdentityProvider(TimestampedModel):
+    """An external identity provider whose access tokens a tenant's shoppers sign in with.
+
+    Exactly one key source: an OIDC discovery URL, a JWKS URI, or a static public key (PEM) of a
+    trusted system that signs its own JWTs. The issuer is matched exactly (a trailing slash
+    counts), so it is unique per tenant.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="identity_providers")
+    name = models.CharField(max_length=100)
+    flavor = models.CharField(
+        max_length=16, choices=ProviderFlavor.choices, default=ProviderFlavor.GENERIC
+    )
+    issuer = models.CharField(max_length=500)
+    audiences = models.JSONField(
+        default=list,
+        help_text='Accepted "aud" values (Cognito: app client ids), e.g. ["api://shop"].',
+    )
+    discovery_url = models.URLField(max_length=500, blank=True)
+    jwks_uri = models.URLField(max_length=500, blank=True)
+    public_key_pem = models.TextField(blank=True)
+    algorithms = models.JSONField(default=_default_algorithms)
+    subject_claim = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Claim identifying the user; empty: the flavor's default.",
+    )
+    leeway_seconds = models.PositiveSmallIntegerField(
+        default=30, validators=[MaxValueValidator(60)]
+    )
+    refuse_id_tokens = models.BooleanField(default=True)
+    is_enabled = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "issuer"], name="provider_issuer_unique"),
+            models.UniqueConstraint(fields=["tenant", "name"], name="provider_name_unique"),
+            models.CheckConstraint(
+                condition=Q(leeway_seconds__lte=60), name="provider_leeway_at_most_60s"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant.slug}/{self.name}"
+
+
+class Customer(TimestampedModel):
+    """A shopper known by name. Linked to providers only through ``CustomerIdentity``; the
+    e-mail is profile data, never a key."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="customers")
+    email = models.EmailField(blank=True)
+    email_verified = models.BooleanField(default=False)
+    name = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.email or str(self.public_id)
+
+
+class CustomerIdentity(TimestampedModel):
+    """``(provider, subject)`` → customer: the only way a provider's token finds a customer."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
+    provider = models.ForeignKey(
+        IdentityProvider, on_delete=models.PROTECT, related_name="identities"
+    )
+    subject = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "subject"], name="one_customer_per_provider_subject"
+            ),
+        ]
+        verbose_name_plural = "customer identities"
+
+    def __str__(self) -> str:
+        return f"{self.provider.name}:{self.subject}"

@@ -38,3 +38,14 @@ class HasScope(BasePermission):
         if user.is_shopper or not required or required in user.scopes:
             return True
         raise ProblemPermissionDenied(errors.INSUFFICIENT_SCOPE)
+
+
+class IsCustomer(IsShopper):
+    """A signed-in customer; an anonymous shopper gets 403."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        if request.user.is_anonymous:
+            raise ProblemPermissionDenied(errors.CUSTOMER_REQUIRED)
+        return True

@@ -23,6 +23,7 @@ class Principal:
 
     ``subject_id`` is the anonymous id for anonymous shoppers, the customer's public id for
     customers, the storefront app's id for a client calling with its X-Auth-Key.
+    ``provider_id`` names the external identity provider a customer signed in with.
     """
 
     tenant_id: int
@@ -32,6 +33,7 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=frozenset)
     token_id: str = ""
     expires_at: int = 0
+    provider_id: str = ""
 
     # Django and DRF ask these of ``request.user``.
     is_authenticated = True

@@ -38,6 +38,7 @@ CLAIM_APP = "app"
 CLAIM_SUBJECT = "sub"
 CLAIM_IS_ANONYMOUS = "isAnonymous"
 CLAIM_BEARER_HASH = "ath"
+CLAIM_PROVIDER = "idp"
 
 # Headers that would let a token choose its own key; we never follow them.
 _KEY_CHOOSING_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})

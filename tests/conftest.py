@@ -68,7 +68,9 @@ def products(storefront: Storefront) -> dict[str, Any]:
     return {
         "mug": ProductFactory(tenant=tenant, sku="MUG", unit_price="9.50"),
         "cap": ProductFactory(tenant=tenant, sku="CAP", unit_price="24.00", stock=3),
-        "tee": ProductFactory(tenant=tenant, sku="TEE", unit_price="19.90", max_quantity_per_order=5),
+        "tee": ProductFactory(
+            tenant=tenant, sku="TEE", unit_price="19.90", max_quantity_per_order=5
+        ),
         "old": ProductFactory(tenant=tenant, sku="OLD", is_active=False),
     }
 

@@ -1,0 +1,33 @@
+# Production image: gunicorn behind your load balancer, admin static files served by whitenoise.
+# Configure with environment variables (README "Configuration"); SECRET_KEY and DATABASE_URL
+# are required, REDIS_URL is required as soon as more than one process serves the API.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DEBUG=false \
+    PORT=8000 \
+    WEB_CONCURRENCY=4
+
+WORKDIR /app
+RUN groupadd --system app && useradd --system --gid app --home-dir /app --no-create-home app
+
+COPY pyproject.toml ./
+COPY commerceapi ./commerceapi
+COPY identity ./identity
+COPY catalog ./catalog
+COPY carts ./carts
+COPY manage.py ./
+RUN pip install . \
+    && SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input \
+    && chown -R app:app /app
+
+USER app
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=2)"
+
+# Run `python manage.py migrate` once per release (a job or an init container), not here.
+CMD ["sh", "-c", "exec gunicorn commerceapi.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY} --access-logfile - --forwarded-allow-ips='*'"]

@@ -1,0 +1,128 @@
+"""Customers and their provider identities.
+
+A provider's token finds its customer only through ``(provider, subject)``; the first valid
+token of a new pair creates the customer. E-mail addresses are profile data copied from the
+token, never used to find or link a customer: a provider that lets a user claim any e-mail must
+not open someone else's account.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from commerceapi.errors import DomainError
+from identity import errors
+from identity.models import Customer, CustomerIdentity, IdentityProvider
+from identity.providers import ProviderIdentity, provider_settings_check, providers_clear_cache
+from identity.revocation import revocation_add, revocation_remove
+
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def customer_revocation_key(customer_id: str) -> str:
+    return f"customer:{customer_id}"
+
+
+def provider_revocation_key(provider_id: str) -> str:
+    return f"provider:{provider_id}"
+
+
+def _profile(claims: dict[str, Any]) -> dict[str, Any]:
+    email = claims.get("email")
+    try:
+        if not isinstance(email, str) or len(email) > 254:
+            raise ValidationError("not an e-mail")
+        validate_email(email)
+    except ValidationError:
+        email = ""
+    name = claims.get("name")
+    if not isinstance(name, str):
+        parts = [claims.get("given_name"), claims.get("family_name")]
+        name = " ".join(part for part in parts if isinstance(part, str) and part)
+    return {
+        "email": email,
+        "email_verified": bool(email) and claims.get("email_verified") is True,
+        "name": name[:200],
+    }
+
+
+def customer_get(*, customer_id: str) -> Customer | None:
+    """An active customer by public id."""
+    return Customer.objects.filter(public_id=customer_id, is_active=True).first()
+
+
+def customer_sign_in(*, identity: ProviderIdentity) -> Customer:
+    """The customer of this provider identity, created on first sight; profile refreshed.
+
+    Raises a 401 ``DomainError`` for a deactivated customer.
+    """
+    provider = identity.provider
+    profile = _profile(identity.claims)
+    link = (
+        CustomerIdentity.objects.select_related("customer")
+        .filter(provider_id=provider.id, subject=identity.subject)
+        .first()
+    )
+    if link is None:
+        try:
+            with transaction.atomic():
+                customer = Customer.objects.create(
+                    tenant_id=provider.tenant_id, last_seen_at=timezone.now(), **profile
+                )
+                CustomerIdentity.objects.create(
+                    customer=customer, provider_id=provider.id, subject=identity.subject
+                )
+                return customer
+        except IntegrityError:
+            # The same first token arrived twice at once; the other request created it.
+            link = CustomerIdentity.objects.select_related("customer").get(
+                provider_id=provider.id, subject=identity.subject
+            )
+    customer = link.customer
+    if not customer.is_active:
+        raise DomainError(errors.CUSTOMER_DEACTIVATED)
+    now = timezone.now()
+    changes = {key: value for key, value in profile.items() if getattr(customer, key) != value}
+    if customer.last_seen_at is None or now - customer.last_seen_at > LAST_SEEN_RESOLUTION:
+        changes["last_seen_at"] = now
+    if changes:
+        Customer.objects.filter(pk=customer.pk).update(**changes, updated_at=now)
+        for key, value in changes.items():
+            setattr(customer, key, value)
+    return customer
+
+
+def customer_set_active(*, customer: Customer, is_active: bool) -> Customer:
+    """Deactivating ends every token and context of the customer on their next use."""
+    with transaction.atomic():
+        Customer.objects.filter(pk=customer.pk).update(
+            is_active=is_active, updated_at=timezone.now()
+        )
+        key = customer_revocation_key(str(customer.public_id))
+        if is_active:
+            revocation_remove(key=key)
+        else:
+            revocation_add(key=key, reason="customer deactivated")
+    customer.is_active = is_active
+    return customer
+
+
+def provider_save(*, provider: IdentityProvider) -> IdentityProvider:
+    """Validate and save a provider; disabling it ends its customers' sessions at once."""
+    provider.full_clean()
+    provider_settings_check(provider)
+    with transaction.atomic():
+        provider.save()
+        key = provider_revocation_key(str(provider.public_id))
+        if provider.is_enabled:
+            revocation_remove(key=key)
+        else:
+            revocation_add(key=key, reason="identity provider disabled")
+    transaction.on_commit(providers_clear_cache)
+    return provider

@@ -1,0 +1,445 @@
+"""External identity providers: which ones a tenant trusts, their keys, and their tokens.
+
+Provider settings are read from the database into a process-wide registry (reloaded every
+``RELOAD_SECONDS``), so checking a provider's token needs no query. Keys come only from the
+provider's configured source, never from the token (``jku``, ``x5u``, ``jwk`` and ``x5c`` are
+ignored; a ``kid`` is only a dictionary key within one provider):
+
+- a static public key (PEM), parsed once;
+- a JWKS URI, or one found through OIDC discovery (whose ``issuer`` must equal the configured
+  one). The key set is fetched with PyJWT's ``PyJWKClient`` with a short timeout, kept in the
+  process and in the shared cache, and fetched again for an unknown ``kid`` at most once per
+  ``JWKS_COOLDOWN_SECONDS`` across all processes. A provider that is down, slow or answering
+  garbage leaves the cached keys in use; with none cached the caller gets a 503, never a hang.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import ipaddress
+import json
+import re
+import threading
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+
+from identity.models import PROVIDER_ALGORITHMS, IdentityProvider, ProviderFlavor
+
+RELOAD_SECONDS = 30.0
+JWKS_CACHE_SECONDS = 3600
+JWKS_FAILURE_BACKOFF_SECONDS = 5
+MAX_SUBJECT_LENGTH = 255
+
+_ENTRA_ISSUER = re.compile(
+    r"^https://login\.microsoftonline\.com/(?P<tid>[0-9a-f-]{36})/v2\.0$", re.IGNORECASE
+)
+_DEFAULT_SUBJECT_CLAIM: dict[str, str] = {
+    ProviderFlavor.ENTRA_ID.value: "oid",
+    ProviderFlavor.OKTA.value: "uid",
+}
+# Claims only ID tokens carry (OpenID Connect Core 2 and 3.1.3.6).
+_ID_TOKEN_CLAIMS = ("nonce", "at_hash", "c_hash")
+
+
+class ProviderTokenRejected(Exception):
+    """The token is not a valid access token of this provider (a 401)."""
+
+    def __init__(self, reason: str, *, id_token: bool = False, expired: bool = False) -> None:
+        super().__init__(reason)
+        self.id_token = id_token
+        self.expired = expired
+
+
+class ProviderUnavailable(Exception):
+    """No keys of the provider could be had, fetched or cached (a 503)."""
+
+
+# --- Settings ---------------------------------------------------------------------------------
+
+
+def is_loopback_url(url: str) -> bool:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def provider_url_check(url: str, field_name: str) -> None:
+    """Provider URLs are https, except on loopback hosts (development and tests)."""
+    scheme = urllib.parse.urlsplit(url).scheme
+    if scheme == "https" or (scheme == "http" and is_loopback_url(url)):
+        return
+    raise ValidationError({field_name: "Must be an https URL (http only on a loopback host)."})
+
+
+def provider_settings_check(provider: IdentityProvider) -> None:
+    """Everything ``full_clean`` cannot see: one key source, asymmetric algorithms, audiences."""
+    sources = [bool(provider.discovery_url), bool(provider.jwks_uri), bool(provider.public_key_pem)]
+    if sum(sources) != 1:
+        raise ValidationError(
+            "Give exactly one key source: a discovery URL, a JWKS URI or a public key (PEM)."
+        )
+    for field_name in ("discovery_url", "jwks_uri"):
+        url = getattr(provider, field_name)
+        if url:
+            provider_url_check(url, field_name)
+    if provider.public_key_pem:
+        try:
+            serialization.load_pem_public_key(provider.public_key_pem.encode())
+        except (ValueError, TypeError):
+            raise ValidationError({"public_key_pem": "Not a PEM public key."}) from None
+    algorithms = provider.algorithms
+    if (
+        not isinstance(algorithms, list)
+        or not algorithms
+        or any(algorithm not in PROVIDER_ALGORITHMS for algorithm in algorithms)
+    ):
+        raise ValidationError(
+            {"algorithms": f"Choose from {', '.join(PROVIDER_ALGORITHMS)} (asymmetric only)."}
+        )
+    audiences = provider.audiences
+    if (
+        not isinstance(audiences, list)
+        or not audiences
+        or not all(isinstance(audience, str) and audience for audience in audiences)
+    ):
+        raise ValidationError({"audiences": "Give at least one accepted audience."})
+    if provider.flavor == ProviderFlavor.ENTRA_ID and not _ENTRA_ISSUER.match(provider.issuer):
+        example = "https://login.microsoftonline.com/<directory id>/v2.0"
+        raise ValidationError({"issuer": f"Entra ID v2 issuers look like {example}."})
+
+
+# --- The registry -----------------------------------------------------------------------------
+
+
+@dataclass
+class ProviderConfig:
+    """A provider as the request path sees it: settings parsed once, keys kept here."""
+
+    id: int
+    public_id: str
+    tenant_id: int
+    name: str
+    flavor: str
+    issuer: str
+    audiences: tuple[str, ...]
+    algorithms: tuple[str, ...]
+    subject_claim: str
+    leeway_seconds: int
+    refuses_id_tokens: bool
+    discovery_url: str
+    jwks_uri: str
+    static_key: Any = None
+    jwks: dict[str, Any] = field(default_factory=dict)  # kid -> PyJWK, fetched keys
+    jwks_loaded: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def from_row(cls, row: IdentityProvider) -> ProviderConfig:
+        static_key = None
+        if row.public_key_pem:
+            static_key = serialization.load_pem_public_key(row.public_key_pem.encode())
+        return cls(
+            id=row.pk,
+            public_id=str(row.public_id),
+            tenant_id=row.tenant_id,
+            name=row.name,
+            flavor=row.flavor,
+            issuer=row.issuer,
+            audiences=tuple(row.audiences),
+            algorithms=tuple(row.algorithms),
+            subject_claim=row.subject_claim or _DEFAULT_SUBJECT_CLAIM.get(row.flavor, "sub"),
+            leeway_seconds=min(row.leeway_seconds, 60),
+            refuses_id_tokens=row.refuse_id_tokens,
+            discovery_url=row.discovery_url,
+            jwks_uri=row.jwks_uri,
+            static_key=static_key,
+        )
+
+
+class _Registry:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_issuer: dict[str, list[ProviderConfig]] = {}
+        self._loaded_at = -RELOAD_SECONDS
+
+    def by_issuer(self, issuer: str) -> list[ProviderConfig]:
+        if time.monotonic() - self._loaded_at > RELOAD_SECONDS:
+            self._reload()
+        return self._by_issuer.get(issuer, [])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._by_issuer = {}
+            self._loaded_at = -RELOAD_SECONDS
+
+    def _reload(self) -> None:
+        with self._lock:
+            previous = {
+                config.id: config for configs in self._by_issuer.values() for config in configs
+            }
+            by_issuer: dict[str, list[ProviderConfig]] = {}
+            rows = IdentityProvider.objects.filter(is_enabled=True, tenant__is_active=True)
+            for row in rows:
+                try:
+                    config = ProviderConfig.from_row(row)
+                except (ValueError, TypeError):
+                    continue  # an unreadable PEM disables that provider, not the others
+                kept = previous.get(row.pk)
+                if kept is not None and _same_source(kept, config):
+                    config.jwks, config.jwks_loaded = kept.jwks, kept.jwks_loaded
+                by_issuer.setdefault(config.issuer, []).append(config)
+            self._by_issuer = by_issuer
+            self._loaded_at = time.monotonic()
+
+
+def _same_source(old: ProviderConfig, new: ProviderConfig) -> bool:
+    return (old.discovery_url, old.jwks_uri) == (new.discovery_url, new.jwks_uri)
+
+
+_registry = _Registry()
+
+
+def providers_clear_cache() -> None:
+    _registry.clear()
+
+
+def provider_for_issuer(*, issuer: str, tenant_id: int | None) -> ProviderConfig | None:
+    """The enabled provider with exactly this issuer: of ``tenant_id``, or, without a tenant,
+    the only one across tenants. Raises ``AmbiguousIssuer`` when several tenants trust it."""
+    candidates = _registry.by_issuer(issuer)
+    if tenant_id is not None:
+        candidates = [config for config in candidates if config.tenant_id == tenant_id]
+    if len(candidates) > 1:
+        raise AmbiguousIssuer(issuer)
+    return candidates[0] if candidates else None
+
+
+class AmbiguousIssuer(Exception):
+    pass
+
+
+# --- Keys -------------------------------------------------------------------------------------
+
+
+def _fetch_json(url: str) -> Any:
+    """GET a JSON document with the provider timeout; any failure is ``ProviderUnavailable``."""
+    client = jwt.PyJWKClient(
+        url, cache_jwk_set=False, timeout=settings.PROVIDER_HTTP_TIMEOUT_SECONDS
+    )
+    try:
+        return client.fetch_data()
+    except (jwt.PyJWKClientError, OSError, ValueError, http.client.HTTPException) as error:
+        raise ProviderUnavailable(f"fetching {url} failed: {error}") from None
+
+
+def _jwks_uri(config: ProviderConfig) -> str:
+    if config.jwks_uri:
+        return config.jwks_uri
+    cache_key = f"oidc-discovery:{config.id}:{config.discovery_url}"
+    jwks_uri = cache.get(cache_key)
+    if jwks_uri is None:
+        document = _fetch_json(config.discovery_url)
+        if not isinstance(document, dict) or document.get("issuer") != config.issuer:
+            raise ProviderUnavailable("discovery document names another issuer")
+        jwks_uri = document.get("jwks_uri")
+        if not isinstance(jwks_uri, str):
+            raise ProviderUnavailable("discovery document has no jwks_uri")
+        try:
+            provider_url_check(jwks_uri, "jwks_uri")
+        except ValidationError:
+            raise ProviderUnavailable("discovery names a jwks_uri that is not https") from None
+        cache.set(cache_key, jwks_uri, JWKS_CACHE_SECONDS)
+    return str(jwks_uri)
+
+
+def _parse_jwks(document: Any) -> dict[str, Any]:
+    if not isinstance(document, dict):
+        raise ProviderUnavailable("JWKS is not a JSON object")
+    try:
+        key_set = jwt.PyJWKSet.from_dict(document)
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError):
+        raise ProviderUnavailable("JWKS has no usable keys") from None
+    keys: dict[str, Any] = {}
+    for key in key_set.keys:
+        use = key._jwk_data.get("use")
+        if key.key_id and use in (None, "sig"):
+            keys[key.key_id] = key
+    return keys
+
+
+def _jwks_cache_key(config: ProviderConfig) -> str:
+    return f"jwks:{config.id}"
+
+
+def _refresh_jwks(config: ProviderConfig) -> None:
+    document = _fetch_json(_jwks_uri(config))
+    keys = _parse_jwks(document)
+    cache.set(_jwks_cache_key(config), document, JWKS_CACHE_SECONDS)
+    config.jwks, config.jwks_loaded = keys, True
+
+
+def _load_jwks(config: ProviderConfig) -> None:
+    """First use in this process: the shared cache, else the provider.
+
+    After a failed fetch, callers get ``ProviderUnavailable`` at once for
+    ``JWKS_FAILURE_BACKOFF_SECONDS`` instead of each waiting for the timeout again.
+    """
+    document = cache.get(_jwks_cache_key(config))
+    if document is not None:
+        try:
+            config.jwks, config.jwks_loaded = _parse_jwks(document), True
+            return
+        except ProviderUnavailable:
+            pass
+    failure_key = f"jwks-failed:{config.id}"
+    if cache.get(failure_key):
+        raise ProviderUnavailable("the provider failed recently")
+    try:
+        _refresh_jwks(config)
+    except ProviderUnavailable:
+        cache.set(failure_key, 1, JWKS_FAILURE_BACKOFF_SECONDS)
+        raise
+
+
+def _take_refresh_turn(config: ProviderConfig) -> bool:
+    """At most one fetch per cool-down per provider, across every process sharing the cache."""
+    return bool(cache.add(f"jwks-cooldown:{config.id}", 1, settings.JWKS_COOLDOWN_SECONDS))
+
+
+def provider_key(config: ProviderConfig, *, kid: Any, algorithm: str) -> Any:
+    """The verification key for a token of ``config`` with this header ``kid`` and ``alg``."""
+    if config.static_key is not None:
+        return config.static_key
+    if not isinstance(kid, str) or not kid or len(kid) > 256:
+        raise ProviderTokenRejected("no usable kid")
+    with config.lock:
+        if not config.jwks_loaded:
+            _load_jwks(config)
+        key = config.jwks.get(kid)
+        if key is None and _take_refresh_turn(config):
+            with contextlib.suppress(ProviderUnavailable):  # the cached keys stay in use
+                _refresh_jwks(config)
+            key = config.jwks.get(kid)
+    if key is None:
+        raise ProviderTokenRejected("unknown kid")
+    declared = key._jwk_data.get("alg")
+    if declared is not None and declared != algorithm:
+        raise ProviderTokenRejected("key is for another algorithm")
+    return key.key
+
+
+# --- Tokens -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProviderIdentity:
+    """A verified access token of a provider: who it names and until when."""
+
+    provider: ProviderConfig
+    subject: str
+    claims: dict[str, Any]
+    expires_at: int
+
+
+def provider_token_verify(config: ProviderConfig, raw_token: str) -> ProviderIdentity:
+    """Verify a provider's access token: signature with the provider's own key, the provider's
+    algorithms only, exact issuer, audience, expiry, ``nbf``/``iat``, and the flavor's rules."""
+    try:
+        header = jwt.get_unverified_header(raw_token)
+    except jwt.PyJWTError:
+        raise ProviderTokenRejected("malformed header") from None
+    algorithm = header.get("alg")
+    if algorithm not in config.algorithms:
+        raise ProviderTokenRejected("algorithm not allowed for this provider")
+    if "crit" in header:
+        raise ProviderTokenRejected("crit header not supported")
+    key = provider_key(config, kid=header.get("kid"), algorithm=algorithm)
+    checks_audience = config.flavor != ProviderFlavor.COGNITO
+    required = ["exp", "iat", "iss", config.subject_claim]
+    try:
+        claims = jwt.decode(
+            raw_token,
+            key,
+            algorithms=[algorithm],
+            issuer=config.issuer,
+            audience=list(config.audiences) if checks_audience else None,
+            leeway=config.leeway_seconds,
+            options={
+                "require": [*required, "aud"] if checks_audience else required,
+                "verify_aud": checks_audience,
+            },
+        )
+    except jwt.ExpiredSignatureError:
+        raise ProviderTokenRejected("expired", expired=True) from None
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError) as error:
+        raise ProviderTokenRejected(str(error)) from None
+    if config.refuses_id_tokens and _looks_like_id_token(header, claims):
+        raise ProviderTokenRejected("ID token", id_token=True)
+    _flavor_check(config, claims)
+    return ProviderIdentity(
+        provider=config,
+        subject=_subject(config, claims),
+        claims=claims,
+        expires_at=int(claims["exp"]),
+    )
+
+
+def _looks_like_id_token(header: dict[str, Any], claims: dict[str, Any]) -> bool:
+    return (
+        claims.get("token_use") == "id"
+        or claims.get("typ") == "ID"
+        or any(name in claims for name in _ID_TOKEN_CLAIMS)
+        or str(header.get("typ", "")).lower() in ("id_token+jwt", "id+jwt")
+    )
+
+
+def _flavor_check(config: ProviderConfig, claims: dict[str, Any]) -> None:
+    if config.flavor == ProviderFlavor.COGNITO:
+        if claims.get("token_use") != "access":
+            raise ProviderTokenRejected("not a Cognito access token", id_token=True)
+        if claims.get("client_id") not in config.audiences:
+            raise ProviderTokenRejected("Cognito client_id not accepted")
+    elif config.flavor == ProviderFlavor.ENTRA_ID:
+        match = _ENTRA_ISSUER.match(config.issuer)
+        if match is None or str(claims.get("tid", "")).lower() != match["tid"].lower():
+            raise ProviderTokenRejected("tid does not match the issuer's directory")
+    elif config.flavor == ProviderFlavor.KEYCLOAK:
+        if claims.get("typ", "Bearer") != "Bearer":
+            raise ProviderTokenRejected("not a Keycloak access token", id_token=True)
+
+
+def _subject(config: ProviderConfig, claims: dict[str, Any]) -> str:
+    subject = claims.get(config.subject_claim)
+    if not isinstance(subject, str) or not subject or len(subject) > MAX_SUBJECT_LENGTH:
+        raise ProviderTokenRejected("subject claim missing or malformed")
+    if config.flavor == ProviderFlavor.ENTRA_ID:
+        # An object id is unique within its directory only.
+        return f"{claims['tid']}:{subject}"
+    return subject
+
+
+def unverified_issuer(raw_token: str) -> str | None:
+    try:
+        claims = jwt.decode(raw_token, options={"verify_signature": False})
+    except (jwt.PyJWTError, ValueError, TypeError):
+        return None
+    issuer = claims.get("iss")
+    return issuer if isinstance(issuer, str) else None
+
+
+def claims_json(claims: dict[str, Any]) -> str:
+    return json.dumps(claims, sort_keys=True, default=str)
