@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -9,14 +11,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from carts.migration import MergePolicy, Outcome, Reason, cart_migrate
 from carts.owners import CartOwner
-from carts.selectors import CartView, cart_get
+from carts.selectors import CartView, anonymous_cart_storefront_app, cart_get
 from carts.services import cart_clear, cart_line_add, cart_line_remove, cart_line_set
 from commerceapi.fields import StrictIntegerField
 from commerceapi.openapi import CONTEXT_HEADER, problems
+from identity.anonymous import anonymous_id_retire, anonymous_migration_authorize
 from identity.authentication import ShopperAuthentication, principal_of
-from identity.permissions import IsShopper
+from identity.permissions import IsCustomer, IsShopper
 from identity.principal import Principal
+from identity.tokens import MAX_TOKEN_LENGTH
 
 CartOutput = inline_serializer(
     name="Cart",
@@ -53,7 +58,11 @@ _CHANGE_ERRORS = problems(
 
 def cart_owner(principal: Principal) -> CartOwner:
     if principal.is_anonymous:
-        return CartOwner(tenant_id=principal.tenant_id, anonymous_id=principal.subject_id)
+        return CartOwner(
+            tenant_id=principal.tenant_id,
+            anonymous_id=principal.subject_id,
+            storefront_app_id=principal.client_id or None,
+        )
     return CartOwner(tenant_id=principal.tenant_id, customer_id=principal.subject_id)
 
 
@@ -78,6 +87,10 @@ def cart_body(cart: CartView) -> dict[str, object]:
         if cart.updated_at
         else None,
     }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 class _ShopperApi(APIView):
@@ -167,3 +180,101 @@ class CartLineApi(_ShopperApi):
     def delete(self, request: Request, sku: str) -> Response:
         cart_line_remove(owner=self.owner(request), sku=sku)
         return self.cart_response(request)
+
+
+MigrationOutput = inline_serializer(
+    name="CartMigration",
+    fields={
+        "cart": CartOutput,
+        "migration": inline_serializer(
+            name="CartMigrationReport",
+            fields={
+                "anonymousId": serializers.UUIDField(),
+                "policy": serializers.ChoiceField(choices=[policy.value for policy in MergePolicy]),
+                "repeated": serializers.BooleanField(
+                    help_text="true: this migration happened before; nothing was merged now."
+                ),
+                "migratedAt": serializers.DateTimeField(),
+                "sourceCartId": serializers.UUIDField(allow_null=True),
+                "lines": inline_serializer(
+                    name="CartMigrationLine",
+                    many=True,
+                    fields={
+                        "sku": serializers.CharField(),
+                        "outcome": serializers.ChoiceField(
+                            choices=[outcome.value for outcome in Outcome]
+                        ),
+                        "anonymousQuantity": serializers.IntegerField(),
+                        "customerQuantity": serializers.IntegerField(),
+                        "quantity": serializers.IntegerField(help_text="In the cart now."),
+                        "reasons": serializers.ListField(
+                            child=serializers.ChoiceField(choices=[r.value for r in Reason])
+                        ),
+                    },
+                ),
+            },
+        ),
+    },
+)
+
+
+class CartMigrateApi(_ShopperApi):
+    """POST /commerceapi/cart/migrate — the anonymous cart joins the signed-in customer's."""
+
+    permission_classes = [IsCustomer]
+
+    class InputSerializer(serializers.Serializer):
+        anonymousId = serializers.UUIDField()
+        anonymousToken = serializers.CharField(
+            required=False, allow_blank=True, max_length=MAX_TOKEN_LENGTH
+        )
+
+    @extend_schema(
+        operation_id="cart_migrate",
+        parameters=[CONTEXT_HEADER],
+        request=InputSerializer,
+        responses={
+            200: MigrationOutput,
+            **_AUTH_ERRORS,
+            **problems(
+                _400="anonymousId malformed, or anonymousToken missing where it is required.",
+                _403="Not a customer, or anonymousToken does not prove anonymousId.",
+                _409="The anonymous id was migrated to another customer.",
+            ),
+        },
+        tags=["cart"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        principal = principal_of(request)
+        tenant_id, anonymous_id = principal.tenant_id, str(serializer.validated_data["anonymousId"])
+        grant = anonymous_migration_authorize(
+            tenant_id=tenant_id,
+            anonymous_id=anonymous_id,
+            anonymous_token=serializer.validated_data.get("anonymousToken") or None,
+            cart_storefront_app_id=anonymous_cart_storefront_app(
+                tenant_id=tenant_id, anonymous_id=anonymous_id
+            ),
+        )
+        result = cart_migrate(
+            tenant_id=tenant_id,
+            anonymous_id=anonymous_id,
+            customer_id=principal.subject_id,
+            policy=grant.cart_merge_policy,
+            on_migrated=lambda: anonymous_id_retire(tenant_id=tenant_id, anonymous_id=anonymous_id),
+        )
+        cart = cart_get(owner=cart_owner(principal))
+        return Response(
+            {
+                "cart": cart_body(cart),
+                "migration": {
+                    "anonymousId": result.anonymous_id,
+                    "policy": result.policy,
+                    "repeated": result.repeated,
+                    "migratedAt": _iso(result.migrated_at),
+                    "sourceCartId": result.source_cart_id,
+                    "lines": result.lines,
+                },
+            }
+        )

@@ -26,3 +26,24 @@ TOO_MANY_LINES = ErrorCode(
 LINE_NOT_FOUND = ErrorCode(
     4006, "cart_line_not_found", 404, "Cart line not found", "The cart has no line for this SKU."
 )
+MIGRATION_CONFLICT = ErrorCode(
+    4010,
+    "cart_migration_conflict",
+    409,
+    "Anonymous cart already migrated",
+    "This anonymous id was migrated to another customer; nothing was changed.",
+)
+ANONYMOUS_ID_RETIRED = ErrorCode(
+    4011,
+    "anonymous_id_retired",
+    409,
+    "Anonymous session ended",
+    "The anonymous id was migrated to a customer; re-authenticate for a new anonymous id.",
+)
+MERGE_POLICY_UNKNOWN = ErrorCode(
+    4012,
+    "merge_policy_unknown",
+    400,
+    "Unknown merge policy",
+    "The storefront app's cart merge policy is not one of max, sum, anonymous_wins, customer_wins.",
+)

@@ -22,6 +22,8 @@ class Cart(TimestampedModel):
     tenant = models.ForeignKey("identity.Tenant", on_delete=models.PROTECT, related_name="+")
     anonymous_id = models.UUIDField(null=True, blank=True)
     customer_id = models.UUIDField(null=True, blank=True)
+    # The storefront app the cart was started from (its anonymous-id and merge policies apply).
+    storefront_app_id = models.UUIDField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=CartStatus.choices, default=CartStatus.OPEN)
     merged_into = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_from"
@@ -58,6 +60,8 @@ class CartLine(TimestampedModel):
     cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
     product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField()
+    # The price when the line was last changed by the shopper, to tell them if it changed since.
+    unit_price_seen = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -69,3 +73,35 @@ class CartLine(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.product_id}"
+
+
+class CartMigration(models.Model):
+    """The one migration of an anonymous id into a customer's cart, kept with its report.
+
+    Unique per (tenant, anonymous id): the database, not a prior check, makes a migration
+    happen once, however many requests race for it.
+    """
+
+    tenant = models.ForeignKey("identity.Tenant", on_delete=models.PROTECT, related_name="+")
+    anonymous_id = models.UUIDField()
+    customer_id = models.UUIDField()
+    source_cart = models.ForeignKey(
+        Cart, on_delete=models.PROTECT, null=True, blank=True, related_name="migrations_out"
+    )
+    target_cart = models.ForeignKey(
+        Cart, on_delete=models.PROTECT, null=True, blank=True, related_name="migrations_in"
+    )
+    policy = models.CharField(max_length=16)
+    report = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "anonymous_id"], name="one_migration_per_anonymous_id"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "customer_id"], name="migration_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.anonymous_id} -> {self.customer_id}"

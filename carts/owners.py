@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Q
 
@@ -12,6 +12,8 @@ class CartOwner:
     tenant_id: int
     anonymous_id: str | None = None
     customer_id: str | None = None
+    # The storefront app the shopper uses; recorded on a cart when it is created.
+    storefront_app_id: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if (self.anonymous_id is None) == (self.customer_id is None):

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.apps import apps
 
-from carts.models import Cart, CartStatus
+from carts.models import Cart, CartMigration, CartStatus
 from carts.owners import CartOwner
 
 
@@ -75,13 +75,28 @@ def _tenant_currency(tenant_id: int) -> str:
 
 def anonymous_id_state(*, tenant_id: int, anonymous_id: str) -> str:
     """``unknown`` (no cart ever), ``in_use`` (a cart of its own) or ``retired`` (migrated)."""
-    rows = list(
+    if CartMigration.objects.filter(tenant_id=tenant_id, anonymous_id=anonymous_id).exists():
+        return "retired"
+    states = list(
         Cart.objects.filter(tenant_id=tenant_id, anonymous_id=anonymous_id).values_list(
             "status", "customer_id"
         )[:5]
     )
-    if not rows:
+    if not states:
         return "unknown"
-    if any(status == CartStatus.MERGED or customer_id is not None for status, customer_id in rows):
+    # A cart merged away or handed to a customer belongs to a migrated id.
+    if any(status != CartStatus.OPEN or customer_id for status, customer_id in states):
         return "retired"
     return "in_use"
+
+
+def anonymous_cart_storefront_app(*, tenant_id: int, anonymous_id: str) -> str | None:
+    """The storefront app the anonymous id's open cart was started from, if any."""
+    app_id = (
+        Cart.objects.filter(
+            tenant_id=tenant_id, anonymous_id=anonymous_id, customer_id__isnull=True, status="open"
+        )
+        .values_list("storefront_app_id", flat=True)
+        .first()
+    )
+    return str(app_id) if app_id else None

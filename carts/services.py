@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from carts import errors
-from carts.models import Cart, CartLine
+from carts.models import Cart, CartLine, CartMigration
 from carts.owners import CartOwner
 from catalog.models import Product
 from commerceapi.errors import DomainError
@@ -27,12 +27,22 @@ def _open_cart_locked(owner: CartOwner, *, create: bool) -> Cart | None:
     cart = cart_qs_select_for_update().filter(owner.open_cart_filter()).first()
     if cart is not None or not create:
         return cart
+    if (
+        owner.anonymous_id is not None
+        and CartMigration.objects.filter(
+            tenant_id=owner.tenant_id, anonymous_id=owner.anonymous_id
+        ).exists()
+    ):
+        # Migrated (perhaps while this request waited for the lock): the anonymous id is
+        # retired, and a new cart for it would be a cart nobody can migrate.
+        raise DomainError(errors.ANONYMOUS_ID_RETIRED)
     try:
         with transaction.atomic():
             return Cart.objects.create(
                 tenant_id=owner.tenant_id,
                 anonymous_id=owner.anonymous_id,
                 customer_id=owner.customer_id,
+                storefront_app_id=owner.storefront_app_id,
             )
     except IntegrityError:
         # Another request created it first; wait for its lock and use that cart.
@@ -94,11 +104,15 @@ def cart_line_add(*, owner: CartOwner, sku: str, quantity: int) -> None:
     if line is None:
         quantity_check(product=product, quantity=quantity)
         _line_limit_check(cart)
-        CartLine.objects.create(cart=cart, product=product, quantity=quantity)
+        CartLine.objects.create(
+            cart=cart, product=product, quantity=quantity, unit_price_seen=product.unit_price
+        )
     else:
         quantity_check(product=product, quantity=line.quantity + quantity)
         CartLine.objects.filter(pk=line.pk).update(
-            quantity=line.quantity + quantity, updated_at=timezone.now()
+            quantity=line.quantity + quantity,
+            unit_price_seen=product.unit_price,
+            updated_at=timezone.now(),
         )
     _touch(cart)
 
@@ -117,11 +131,13 @@ def cart_line_set(*, owner: CartOwner, sku: str, quantity: int) -> None:
     cart = _open_cart_locked(owner, create=True)
     assert cart is not None
     updated = CartLine.objects.filter(cart=cart, product=product).update(
-        quantity=quantity, updated_at=timezone.now()
+        quantity=quantity, unit_price_seen=product.unit_price, updated_at=timezone.now()
     )
     if not updated:
         _line_limit_check(cart)
-        CartLine.objects.create(cart=cart, product=product, quantity=quantity)
+        CartLine.objects.create(
+            cart=cart, product=product, quantity=quantity, unit_price_seen=product.unit_price
+        )
     _touch(cart)
 
 

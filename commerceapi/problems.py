@@ -22,14 +22,13 @@ from commerceapi.errors import DomainError, ErrorCode, FieldError
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
-
 class ProblemException(exceptions.APIException):
     """A DRF exception carrying one of our codes (for code paths DRF itself handles)."""
 
     def __init__(self, code: ErrorCode, detail: str = "") -> None:
         self.status_code = code.status
         self.error_code = code
-        super().__init__(detail or code.title)
+        super().__init__(detail or code.description)
 
 
 class ProblemAuthenticationFailed(exceptions.AuthenticationFailed):
@@ -37,19 +36,19 @@ class ProblemAuthenticationFailed(exceptions.AuthenticationFailed):
 
     def __init__(self, code: ErrorCode, detail: str = "") -> None:
         self.error_code = code
-        super().__init__(detail or code.title)
+        super().__init__(detail or code.description)
 
 
 class ProblemNotAuthenticated(exceptions.NotAuthenticated):
     def __init__(self, code: ErrorCode, detail: str = "") -> None:
         self.error_code = code
-        super().__init__(detail or code.title)
+        super().__init__(detail or code.description)
 
 
 class ProblemPermissionDenied(exceptions.PermissionDenied):
     def __init__(self, code: ErrorCode, detail: str = "") -> None:
         self.error_code = code
-        super().__init__(detail or code.title)
+        super().__init__(detail or code.description)
 
 
 def problem_body(

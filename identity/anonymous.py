@@ -18,13 +18,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from commerceapi.errors import DomainError
+from identity import errors
+from identity.models import AnonymousIdPolicy, CartMergePolicy, StorefrontApp
+from identity.revocation import anonymous_revocation_key, revocation_add
 from identity.storefront import StorefrontKeyInfo
 from identity.tokens import (
+    CLAIM_APP,
     CLAIM_TENANT,
     AnonymousAccessToken,
     AnonymousRenewalProof,
@@ -40,7 +47,7 @@ class AnonymousIdState(StrEnum):
     RETIRED = "retired"
 
 
-_state_function: Callable[..., AnonymousIdState] | None = None
+_state_function: Callable[..., str] | None = None
 
 
 def anonymous_id_state(*, tenant_id: int, anonymous_id: str) -> AnonymousIdState:
@@ -48,7 +55,7 @@ def anonymous_id_state(*, tenant_id: int, anonymous_id: str) -> AnonymousIdState
     global _state_function
     if _state_function is None:
         _state_function = import_string(settings.ANONYMOUS_ID_STATE)
-    return _state_function(tenant_id=tenant_id, anonymous_id=anonymous_id)
+    return AnonymousIdState(_state_function(tenant_id=tenant_id, anonymous_id=anonymous_id))
 
 
 @dataclass(frozen=True)
@@ -100,4 +107,65 @@ def anonymous_token_issue(
     )
     return IssuedAnonymousToken(
         access_token=token_encode(token), anonymous_id=anonymous_id, expires_in=lifetime
+    )
+
+
+@dataclass(frozen=True)
+class MigrationGrant:
+    """A customer may migrate this anonymous id, under this storefront app's merge policy."""
+
+    anonymous_id: str
+    cart_merge_policy: str
+
+
+def anonymous_migration_authorize(
+    *,
+    tenant_id: int,
+    anonymous_id: str,
+    anonymous_token: str | None,
+    cart_storefront_app_id: str | None,
+) -> MigrationGrant:
+    """Decide whether the caller may migrate ``anonymous_id``.
+
+    The proof is the anonymous session's token (same tenant, ``jti`` = the id, expired accepted
+    within the renewal window). Without one, a bare id is enough only when the storefront app
+    the anonymous cart was started from has the ``compat`` policy.
+    """
+    app_id = cart_storefront_app_id
+    if anonymous_token:
+        try:
+            proof = token_decode(AnonymousRenewalProof, anonymous_token)
+        except TokenRejected:
+            raise DomainError(errors.ANONYMOUS_TOKEN_INVALID) from None
+        if proof[CLAIM_TENANT] != tenant_id or proof["jti"] != anonymous_id:
+            raise DomainError(errors.ANONYMOUS_TOKEN_INVALID)
+        app_id = proof[CLAIM_APP]
+    app = (
+        StorefrontApp.objects.filter(public_id=app_id, tenant_id=tenant_id)
+        .values("anonymous_id_policy", "cart_merge_policy")
+        .first()
+        if app_id
+        else None
+    )
+    if not anonymous_token and (
+        app is None or app["anonymous_id_policy"] != AnonymousIdPolicy.COMPAT
+    ):
+        raise DomainError.for_field(
+            errors.ANONYMOUS_TOKEN_REQUIRED,
+            "anonymousToken",
+            "Required: the anonymous session's token proves the anonymous id is yours.",
+        )
+    policy = app["cart_merge_policy"] if app else CartMergePolicy.MAX
+    return MigrationGrant(anonymous_id=anonymous_id, cart_merge_policy=policy)
+
+
+def anonymous_id_retire(*, tenant_id: int, anonymous_id: str) -> None:
+    """End every token and context of a migrated anonymous id (on their next use).
+
+    Anonymous tokens live at most a day; the revocation can be forgotten after that.
+    """
+    revocation_add(
+        key=anonymous_revocation_key(tenant_id, anonymous_id),
+        reason="anonymous id migrated to a customer",
+        expires_at=timezone.now() + timedelta(days=1, minutes=5),
     )

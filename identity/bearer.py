@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import jwt
 from django.conf import settings
 
-from commerceapi.errors import DomainError
+from commerceapi.errors import DomainError, ErrorCode
 from identity import errors
 from identity.context import CustomerContext, customer_context_read
 from identity.customers import (
@@ -39,7 +39,7 @@ from identity.providers import (
     provider_for_issuer,
     provider_token_verify,
 )
-from identity.revocation import app_revocation_key, revoked_any
+from identity.revocation import anonymous_revocation_key, app_revocation_key, revoked_keys
 from identity.tokens import (
     CLAIM_APP,
     CLAIM_TENANT,
@@ -51,8 +51,13 @@ from identity.tokens import (
 )
 
 
-def anonymous_revocation_key(tenant_id: int, anonymous_id: str) -> str:
-    return f"anonymous:{tenant_id}:{anonymous_id}"
+def _revocation_code(revoked: set[str]) -> ErrorCode:
+    """The most useful reason to give: a retired anonymous id tells the storefront what to do."""
+    if any(key.startswith("anonymous:") for key in revoked):
+        return errors.ANONYMOUS_SESSION_ENDED
+    if any(key.startswith("customer:") for key in revoked):
+        return errors.CUSTOMER_DEACTIVATED
+    return errors.TOKEN_REVOKED
 
 
 @dataclass(frozen=True)
@@ -86,9 +91,9 @@ class VerifiedBearer:
         return keys
 
     def principal(self, subject_id: str) -> Principal:
-        if revoked_any(self.revocation_keys(subject_id)):
-            code = errors.CUSTOMER_DEACTIVATED if self.external else errors.TOKEN_REVOKED
-            raise DomainError(code)
+        revoked = revoked_keys(self.revocation_keys(subject_id))
+        if revoked:
+            raise DomainError(_revocation_code(revoked))
         return Principal(
             tenant_id=self.tenant_id,
             kind=self.kind,

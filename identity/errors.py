@@ -127,3 +127,25 @@ CUSTOMER_REQUIRED = ErrorCode(
     "Customer required",
     "This endpoint is for signed-in customers; the caller is an anonymous shopper.",
 )
+ANONYMOUS_SESSION_ENDED = ErrorCode(
+    2013,
+    "anonymous_session_ended",
+    401,
+    "Anonymous session ended",
+    "The anonymous id was migrated to a customer. Re-authenticate (POST "
+    "/commerceapi/authentication/) for a new anonymous id, or use the customer's session.",
+)
+ANONYMOUS_TOKEN_REQUIRED = ErrorCode(
+    2051,
+    "anonymous_token_required",
+    400,
+    "Anonymous token required",
+    "Send anonymousToken, the anonymous session's token, to prove the anonymous id is yours.",
+)
+ANONYMOUS_TOKEN_INVALID = ErrorCode(
+    2052,
+    "anonymous_token_invalid",
+    403,
+    "Anonymous token does not prove the id",
+    "anonymousToken is not a valid anonymous token of this tenant for anonymousId.",
+)

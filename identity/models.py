@@ -35,6 +35,15 @@ class AnonymousIdPolicy(models.TextChoices):
     COMPAT = "compat", "Keep any requested id that is not retired (compatibility)"
 
 
+class CartMergePolicy(models.TextChoices):
+    """How an anonymous cart's lines join the customer's cart when the shopper signs in."""
+
+    MAX = "max", "The larger quantity of a SKU in both carts"
+    SUM = "sum", "Both quantities added"
+    ANONYMOUS_WINS = "anonymous_wins", "The anonymous cart's lines replace the customer's"
+    CUSTOMER_WINS = "customer_wins", "Only SKUs the customer's cart lacks are added"
+
+
 class StorefrontApp(TimestampedModel):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="storefront_apps")
@@ -44,6 +53,9 @@ class StorefrontApp(TimestampedModel):
     )
     anonymous_id_policy = models.CharField(
         max_length=16, choices=AnonymousIdPolicy.choices, default=AnonymousIdPolicy.PROOF
+    )
+    cart_merge_policy = models.CharField(
+        max_length=16, choices=CartMergePolicy.choices, default=CartMergePolicy.MAX
     )
     allowed_cors_origins = models.JSONField(
         default=list,

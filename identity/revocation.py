@@ -1,6 +1,6 @@
 """Revoked subjects: the database is the source of truth, the shared cache answers requests.
 
-A request asks ``revoked_any(keys)``: one ``get_many`` on the cache. A key the cache does not
+A request asks ``revoked_keys(keys)``: one ``get_many`` on the cache. A key the cache does not
 hold is looked up in the database once and its answer cached, so that a flushed or evicted cache
 costs a query, never a forgotten revocation. Writes go to the database and, after commit, to
 the cache, which every API process shares when ``REDIS_URL`` is set.
@@ -27,6 +27,10 @@ def app_revocation_key(app_id: str) -> str:
     return f"app:{app_id}"
 
 
+def anonymous_revocation_key(tenant_id: int, anonymous_id: str) -> str:
+    return f"anonymous:{tenant_id}:{anonymous_id}"
+
+
 def revocation_add(*, key: str, reason: str = "", expires_at: datetime | None = None) -> None:
     Revocation.objects.update_or_create(
         key=key, defaults={"reason": reason, "expires_at": expires_at}
@@ -39,22 +43,22 @@ def revocation_remove(*, key: str) -> None:
     transaction.on_commit(lambda: cache.set(_CACHE_PREFIX + key, _NOT_REVOKED, _CACHE_SECONDS))
 
 
-def revoked_any(keys: Iterable[str]) -> bool:
+def revoked_keys(keys: Iterable[str]) -> set[str]:
+    """Which of ``keys`` are revoked: one cache read, a query only for keys not cached."""
     cache_keys = [_CACHE_PREFIX + key for key in keys]
     cached = cache.get_many(cache_keys)
-    if any(value == _REVOKED for value in cached.values()):
-        return True
+    revoked = {key[len(_CACHE_PREFIX) :] for key, value in cached.items() if value == _REVOKED}
     missing = [key[len(_CACHE_PREFIX) :] for key in cache_keys if key not in cached]
     if not missing:
-        return False
+        return revoked
     now = timezone.now()
-    revoked = set(
+    found = set(
         Revocation.objects.filter(key__in=missing)
         .exclude(expires_at__lte=now)
         .values_list("key", flat=True)
     )
     cache.set_many(
-        {_CACHE_PREFIX + key: _REVOKED if key in revoked else _NOT_REVOKED for key in missing},
+        {_CACHE_PREFIX + key: _REVOKED if key in found else _NOT_REVOKED for key in missing},
         _CACHE_SECONDS,
     )
-    return bool(revoked)
+    return revoked | found

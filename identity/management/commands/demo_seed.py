@@ -7,15 +7,18 @@ Idempotent: a second run reuses the tenant, the products and the key (kept in
 from __future__ import annotations
 
 from decimal import Decimal
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from catalog.services import product_upsert
-from identity.models import Tenant
+from identity.customers import provider_save
+from identity.models import IdentityProvider, Tenant
 from identity.storefront import (
     storefront_app_get_or_create,
     storefront_key_create,
@@ -34,6 +37,12 @@ DEMO_PRODUCTS = [
     ("POSTER-A2", "Poster A2", "15.00", 0, None),
 ]
 KEY_FILE = Path(settings.BASE_DIR) / ".demo-storefront-key"
+# A local "identity provider" for trying customer sign-in: a key pair on disk whose public half
+# is registered as a static-key provider of the demo tenant.
+IDP_KEY_FILE = Path(settings.BASE_DIR) / ".demo-idp-key.pem"
+IDP_NAME = "demo-local"
+IDP_ISSUER = "https://idp.demo.local/"
+IDP_AUDIENCE = "commerceapi-demo"
 
 WALKTHROUGH = """
 The API serves on {api}. Copy and paste, step by step (python3 extracts JSON fields):
@@ -78,9 +87,30 @@ The API serves on {api}. Copy and paste, step by step (python3 extracts JSON fie
   curl -s $API/commerceapi/cart -H "Authorization: Bearer $TOKEN2" \\
     -H "X-Customer-Context: $CONTEXT2"; echo
 
+  # 6. The shopper signs in. Here a local provider's token for customer "alice" stands in for
+  #    Entra ID, Okta, Auth0, Cognito or Keycloak (docs/identity-providers.md).
+  CTOKEN=$(.venv/bin/python manage.py idp_dev_token --private-key-file {idp_key} \\
+    --issuer {idp_issuer} --audience {idp_audience} --sub alice --email alice@example.com)
+  CCONTEXT=$(curl -s $API/commerceapi/authentication/customercontext \\
+    -H "Authorization: Bearer $CTOKEN" -H "X-Auth-Key: $KEY" | json customerContext)
+  curl -s $API/commerceapi/customer -H "Authorization: Bearer $CTOKEN" \\
+    -H "X-Customer-Context: $CCONTEXT"; echo
+
+  # 7. Move the anonymous cart into alice's cart: once, by the storefront's merge policy.
+  curl -s -X POST $API/commerceapi/cart/migrate -H "Authorization: Bearer $CTOKEN" \\
+    -H "X-Customer-Context: $CCONTEXT" -H 'Content-Type: application/json' \\
+    -d "{{\\"anonymousId\\": \\"$ANON\\", \\"anonymousToken\\": \\"$TOKEN2\\"}}"; echo
+  curl -s $API/commerceapi/cart -H "Authorization: Bearer $CTOKEN" \\
+    -H "X-Customer-Context: $CCONTEXT"; echo
+
+  # The anonymous session has ended: its token is refused with a code that says to
+  # re-authenticate (2013), and re-authenticating gives a new anonymous id.
+  curl -s $API/commerceapi/cart -H "Authorization: Bearer $TOKEN2" \\
+    -H "X-Customer-Context: $CONTEXT2"; echo
+
   # Errors are application/problem+json with a stable code (docs/errors.md):
-  curl -s -X POST $API/commerceapi/cart/lines -H "Authorization: Bearer $TOKEN2" \\
-    -H "X-Customer-Context: $CONTEXT2" -H 'Content-Type: application/json' \\
+  curl -s -X POST $API/commerceapi/cart/lines -H "Authorization: Bearer $CTOKEN" \\
+    -H "X-Customer-Context: $CCONTEXT" -H 'Content-Type: application/json' \\
     -d '{{"sku": "CAP-NAVY", "quantity": 9}}'; echo
 
 API docs: {api}/api/docs/   Admin: {api}/admin/ (python manage.py createsuperuser first)
@@ -116,12 +146,37 @@ class Command(BaseCommand):
                 key = storefront_key_create(app=app).value
                 KEY_FILE.write_text(key + "\n")
                 KEY_FILE.chmod(0o600)
+            self._local_provider(tenant)
         if options["quiet"]:
             self.stdout.write(key)
             return
         self.stdout.write(f"Demo tenant '{DEMO_SLUG}' ready with {len(DEMO_PRODUCTS)} products.")
         self.stdout.write(f"Storefront X-Auth-Key (also in {KEY_FILE.name}): {key}")
-        self.stdout.write(WALKTHROUGH.format(api=options["api"], key=key))
+        self.stdout.write(
+            WALKTHROUGH.format(
+                api=options["api"],
+                key=key,
+                idp_key=IDP_KEY_FILE.name,
+                idp_issuer=IDP_ISSUER,
+                idp_audience=IDP_AUDIENCE,
+            )
+        )
+
+    def _local_provider(self, tenant: Tenant) -> None:
+        """The demo's static-key provider, with a key pair made on first run."""
+        public_file = IDP_KEY_FILE.with_name(IDP_KEY_FILE.name + ".pub.pem")
+        if not (IDP_KEY_FILE.exists() and public_file.exists()):
+            call_command(
+                "idp_dev_token", private_key_file=IDP_KEY_FILE, create_key=True, stdout=StringIO()
+            )
+        provider = IdentityProvider.objects.filter(tenant=tenant, name=IDP_NAME).first()
+        provider = provider or IdentityProvider(tenant=tenant, name=IDP_NAME)
+        provider.issuer = IDP_ISSUER
+        provider.audiences = [IDP_AUDIENCE]
+        provider.public_key_pem = public_file.read_text()
+        provider.algorithms = ["RS256"]
+        provider.is_enabled = True
+        provider_save(provider=provider)
 
     @staticmethod
     def _existing_key() -> str | None:
