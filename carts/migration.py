@@ -329,7 +329,7 @@ def cart_migrated_emit(result: MigrationResult, *, tenant_id: int) -> None:
         json.dumps(payload, sort_keys=True),
         extra={"event": "cart.migrated", **payload},
     )
-    for path in getattr(settings, "CART_EVENT_HANDLERS", []):
+    for path in settings.CART_EVENT_HANDLERS:
         try:
             import_string(path)("cart.migrated", payload)
         except Exception:  # a failing subscriber never fails the shopper's request

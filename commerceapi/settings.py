@@ -221,3 +221,7 @@ LOGGING = {
 PROVIDER_HTTP_TIMEOUT_SECONDS = env_int("PROVIDER_HTTP_TIMEOUT_SECONDS", 3, minimum=1)
 # At most one JWKS fetch per provider per this many seconds (an unknown kid asks for one).
 JWKS_COOLDOWN_SECONDS = env_int("JWKS_COOLDOWN_SECONDS", 60, minimum=1)
+
+# --- Events ---------------------------------------------------------------------------------
+# Dotted paths of ``handler(event, payload)`` called after commit (e.g. "cart.migrated").
+CART_EVENT_HANDLERS = env_list("CART_EVENT_HANDLERS", [])
