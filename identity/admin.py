@@ -125,6 +125,9 @@ class SigningKeyAdmin(admin.ModelAdmin):
 
 
 class IdentityProviderForm(forms.ModelForm):
+    discovery_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
+    jwks_uri = forms.URLField(required=False, max_length=500, assume_scheme="https")
+
     class Meta:
         model = IdentityProvider
         fields = [

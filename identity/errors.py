@@ -24,7 +24,7 @@ TOKEN_REVOKED = ErrorCode(
     "token_revoked",
     401,
     "Token revoked",
-    "The token, or the storefront app or customer it was issued for, is no longer valid.",
+    "The token, or the storefront app or identity provider it came from, is no longer valid.",
 )
 AUTH_KEY_MISSING = ErrorCode(
     2020, "auth_key_missing", 401, "X-Auth-Key required", "Send the storefront's X-Auth-Key."

@@ -19,6 +19,7 @@ import contextlib
 import http.client
 import ipaddress
 import json
+import logging
 import re
 import threading
 import time
@@ -35,13 +36,20 @@ from django.core.exceptions import ValidationError
 
 from identity.models import PROVIDER_ALGORITHMS, IdentityProvider, ProviderFlavor
 
+logger = logging.getLogger(__name__)
+
 RELOAD_SECONDS = 30.0
-JWKS_CACHE_SECONDS = 3600
+# How long a fetched key set is used before it is fetched again (so that a key the provider
+# withdrew stops verifying); a failed refetch keeps the keys in use.
+JWKS_CACHE_SECONDS = 600
 JWKS_FAILURE_BACKOFF_SECONDS = 5
 MAX_SUBJECT_LENGTH = 255
 
+# Entra ID (login.microsoftonline.com) and Entra External ID (<tenant>.ciamlogin.com) v2 issuers.
 _ENTRA_ISSUER = re.compile(
-    r"^https://login\.microsoftonline\.com/(?P<tid>[0-9a-f-]{36})/v2\.0$", re.IGNORECASE
+    r"^https://(login\.microsoftonline\.com|[a-z0-9-]+\.ciamlogin\.com)"
+    r"/(?P<tid>[0-9a-f-]{36})/v2\.0$",
+    re.IGNORECASE,
 )
 _DEFAULT_SUBJECT_CLAIM: dict[str, str] = {
     ProviderFlavor.ENTRA_ID.value: "oid",
@@ -118,7 +126,10 @@ def provider_settings_check(provider: IdentityProvider) -> None:
     ):
         raise ValidationError({"audiences": "Give at least one accepted audience."})
     if provider.flavor == ProviderFlavor.ENTRA_ID and not _ENTRA_ISSUER.match(provider.issuer):
-        example = "https://login.microsoftonline.com/<directory id>/v2.0"
+        example = (
+            "https://login.microsoftonline.com/<directory id>/v2.0 "
+            "(or https://<tenant>.ciamlogin.com/<directory id>/v2.0)"
+        )
         raise ValidationError({"issuer": f"Entra ID v2 issuers look like {example}."})
 
 
@@ -145,6 +156,7 @@ class ProviderConfig:
     static_key: Any = None
     jwks: dict[str, Any] = field(default_factory=dict)  # kid -> PyJWK, fetched keys
     jwks_loaded: bool = False
+    jwks_loaded_at: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -201,6 +213,7 @@ class _Registry:
                 kept = previous.get(row.pk)
                 if kept is not None and _same_source(kept, config):
                     config.jwks, config.jwks_loaded = kept.jwks, kept.jwks_loaded
+                    config.jwks_loaded_at = kept.jwks_loaded_at
                 by_issuer.setdefault(config.issuer, []).append(config)
             self._by_issuer = by_issuer
             self._loaded_at = time.monotonic()
@@ -243,6 +256,7 @@ def _fetch_json(url: str) -> Any:
     try:
         return client.fetch_data()
     except (jwt.PyJWKClientError, OSError, ValueError, http.client.HTTPException) as error:
+        logger.warning("identity provider request failed: %s: %s", url, error)
         raise ProviderUnavailable(f"fetching {url} failed: {error}") from None
 
 
@@ -287,9 +301,26 @@ def _jwks_cache_key(config: ProviderConfig) -> str:
 
 def _refresh_jwks(config: ProviderConfig) -> None:
     document = _fetch_json(_jwks_uri(config))
-    keys = _parse_jwks(document)
+    try:
+        keys = _parse_jwks(document)
+    except ProviderUnavailable:
+        logger.warning("identity provider %s answered an unusable JWKS", config.name)
+        raise
     cache.set(_jwks_cache_key(config), document, JWKS_CACHE_SECONDS)
-    config.jwks, config.jwks_loaded = keys, True
+    config.jwks, config.jwks_loaded, config.jwks_loaded_at = keys, True, time.monotonic()
+
+
+def _renew_jwks(config: ProviderConfig) -> None:
+    """The process's keys are old: take the shared cache's, else fetch; on failure keep them."""
+    config.jwks_loaded_at = time.monotonic()  # whatever happens, not again before the next age
+    document = cache.get(_jwks_cache_key(config))
+    if document is not None:
+        with contextlib.suppress(ProviderUnavailable):
+            config.jwks = _parse_jwks(document)
+            return
+    if _take_refresh_turn(config):
+        with contextlib.suppress(ProviderUnavailable):
+            _refresh_jwks(config)
 
 
 def _load_jwks(config: ProviderConfig) -> None:
@@ -302,6 +333,7 @@ def _load_jwks(config: ProviderConfig) -> None:
     if document is not None:
         try:
             config.jwks, config.jwks_loaded = _parse_jwks(document), True
+            config.jwks_loaded_at = time.monotonic()
             return
         except ProviderUnavailable:
             pass
@@ -329,6 +361,8 @@ def provider_key(config: ProviderConfig, *, kid: Any, algorithm: str) -> Any:
     with config.lock:
         if not config.jwks_loaded:
             _load_jwks(config)
+        elif time.monotonic() - config.jwks_loaded_at > JWKS_CACHE_SECONDS:
+            _renew_jwks(config)
         key = config.jwks.get(kid)
         if key is None and _take_refresh_turn(config):
             with contextlib.suppress(ProviderUnavailable):  # the cached keys stay in use
@@ -387,7 +421,7 @@ def provider_token_verify(config: ProviderConfig, raw_token: str) -> ProviderIde
         raise ProviderTokenRejected("expired", expired=True) from None
     except (jwt.PyJWTError, ValueError, TypeError, OverflowError) as error:
         raise ProviderTokenRejected(str(error)) from None
-    if config.refuses_id_tokens and _looks_like_id_token(header, claims):
+    if config.refuses_id_tokens and _looks_like_id_token(config, header, claims):
         raise ProviderTokenRejected("ID token", id_token=True)
     _flavor_check(config, claims)
     return ProviderIdentity(
@@ -398,7 +432,12 @@ def provider_token_verify(config: ProviderConfig, raw_token: str) -> ProviderIde
     )
 
 
-def _looks_like_id_token(header: dict[str, Any], claims: dict[str, Any]) -> bool:
+def _looks_like_id_token(
+    config: ProviderConfig, header: dict[str, Any], claims: dict[str, Any]
+) -> bool:
+    if config.flavor == ProviderFlavor.KEYCLOAK:
+        # Keycloak says it in ``typ``; before version 25 its access tokens carried ``nonce`` too.
+        return claims.get("typ") not in (None, "Bearer")
     return (
         claims.get("token_use") == "id"
         or claims.get("typ") == "ID"
