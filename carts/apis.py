@@ -162,7 +162,12 @@ class CartLineApi(_ShopperApi):
         operation_id="cart_line_set",
         parameters=[CONTEXT_HEADER],
         request=InputSerializer,
-        responses={200: CartOutput, **_CHANGE_ERRORS, **_AUTH_ERRORS},
+        responses={
+            200: CartOutput,
+            **_CHANGE_ERRORS,
+            **_AUTH_ERRORS,
+            **problems(_404="The cart has no line for this SKU."),
+        },
         tags=["cart"],
     )
     def patch(self, request: Request, sku: str) -> Response:

@@ -33,7 +33,7 @@ from django.utils.module_loading import import_string
 from carts import errors
 from carts.models import Cart, CartLine, CartMigration, CartStatus
 from carts.owners import CartOwner
-from carts.services import cart_qs_select_for_update
+from carts.services import anonymous_id_lock, cart_qs_select_for_update
 from catalog.models import Product
 from commerceapi.errors import DomainError
 
@@ -132,6 +132,8 @@ def _merge_plan(
     anonymous_products = {line.product_id for line in anonymous_lines}
     for line in anonymous_lines:
         product = line.product
+        # Read before planning: when adopting, ``existing`` is this very line and is updated.
+        anonymous_quantity = line.quantity
         existing = line if adopting else customer_by_product.get(product.pk)
         customer_quantity = 0 if adopting or existing is None else existing.quantity
         reasons: list[Reason] = []
@@ -141,16 +143,16 @@ def _merge_plan(
             outcome, quantity = Outcome.DROPPED, 0
             reasons.insert(0, Reason.PRODUCT_INACTIVE)
         elif existing is None or adopting:
-            outcome, quantity = Outcome.MOVED, line.quantity
+            outcome, quantity = Outcome.MOVED, anonymous_quantity
         elif policy is MergePolicy.CUSTOMER_WINS:
             outcome, quantity = Outcome.DROPPED, customer_quantity
             reasons.insert(0, Reason.ALREADY_IN_CUSTOMER_CART)
         else:
             outcome = Outcome.MERGED
             quantity = {
-                MergePolicy.MAX: max(customer_quantity, line.quantity),
-                MergePolicy.SUM: customer_quantity + line.quantity,
-                MergePolicy.ANONYMOUS_WINS: line.quantity,
+                MergePolicy.MAX: max(customer_quantity, anonymous_quantity),
+                MergePolicy.SUM: customer_quantity + anonymous_quantity,
+                MergePolicy.ANONYMOUS_WINS: anonymous_quantity,
             }[policy]
         if quantity:
             limit, binding = _line_limit(product)
@@ -181,7 +183,7 @@ def _merge_plan(
             {
                 "sku": product.sku,
                 "outcome": outcome.value,
-                "anonymousQuantity": line.quantity,
+                "anonymousQuantity": anonymous_quantity,
                 "customerQuantity": customer_quantity,
                 "quantity": quantity,
                 "reasons": [reason.value for reason in reasons],
@@ -266,6 +268,9 @@ def cart_migrate(
 def _migrate_locked(record: CartMigration, policy: MergePolicy) -> MigrationResult:
     anonymous_owner = CartOwner(tenant_id=record.tenant_id, anonymous_id=str(record.anonymous_id))
     customer_owner = CartOwner(tenant_id=record.tenant_id, customer_id=str(record.customer_id))
+    # A first add creating the anonymous cart right now either commits before the carts are
+    # read below (and is merged) or waits and then finds the id migrated (and is refused).
+    anonymous_id_lock(tenant_id=record.tenant_id, anonymous_id=str(record.anonymous_id))
     carts = list(
         cart_qs_select_for_update().filter(
             anonymous_owner.open_cart_filter() | customer_owner.open_cart_filter()

@@ -91,11 +91,14 @@ def anonymous_id_state(*, tenant_id: int, anonymous_id: str) -> str:
 
 
 def anonymous_cart_storefront_app(*, tenant_id: int, anonymous_id: str) -> str | None:
-    """The storefront app the anonymous id's open cart was started from, if any."""
+    """The storefront app the anonymous id's cart was started from, if any.
+
+    The cart may be open, or already migrated (merged, or handed to the customer): a retried
+    migration must meet the same policy as the first one.
+    """
     app_id = (
-        Cart.objects.filter(
-            tenant_id=tenant_id, anonymous_id=anonymous_id, customer_id__isnull=True, status="open"
-        )
+        Cart.objects.filter(tenant_id=tenant_id, anonymous_id=anonymous_id)
+        .order_by("-pk")
         .values_list("storefront_app_id", flat=True)
         .first()
     )

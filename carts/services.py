@@ -6,8 +6,10 @@ first adds creating the same cart). A failed change leaves nothing behind.
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -23,19 +25,43 @@ def cart_qs_select_for_update() -> QuerySet[Cart]:
     return Cart.objects.select_for_update().order_by("pk")
 
 
+def anonymous_id_lock(*, tenant_id: int, anonymous_id: str) -> None:
+    """Until the transaction ends, serialize the migration of an anonymous id with the creation
+    of a cart for it.
+
+    No row lock can: when the first add creates the cart, neither the cart nor the (uncommitted)
+    migration record is a row the other side could see, so each would miss the other and the
+    added line would be left in a cart nobody can migrate. PostgreSQL takes a transaction-scoped
+    advisory lock; SQLite's immediate transactions already run writers one at a time.
+    """
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.blake2b(
+        f"cart-anonymous-id:{tenant_id}:{anonymous_id}".encode(), digest_size=8
+    ).digest()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)]
+        )
+
+
 def _open_cart_locked(owner: CartOwner, *, create: bool) -> Cart | None:
     cart = cart_qs_select_for_update().filter(owner.open_cart_filter()).first()
-    if cart is not None or not create:
-        return cart
+    if cart is None and create and owner.anonymous_id is not None:
+        anonymous_id_lock(tenant_id=owner.tenant_id, anonymous_id=owner.anonymous_id)
     if (
         owner.anonymous_id is not None
+        and (cart is not None or create)
         and CartMigration.objects.filter(
             tenant_id=owner.tenant_id, anonymous_id=owner.anonymous_id
         ).exists()
     ):
         # Migrated (perhaps while this request waited for the lock): the anonymous id is
-        # retired, and a new cart for it would be a cart nobody can migrate.
+        # retired. A cart of it still open had nothing to migrate, and a new one would be a
+        # cart nobody can migrate: either would silently lose what is added now.
         raise DomainError(errors.ANONYMOUS_ID_RETIRED)
+    if cart is not None or not create:
+        return cart
     try:
         with transaction.atomic():
             return Cart.objects.create(
@@ -49,8 +75,16 @@ def _open_cart_locked(owner: CartOwner, *, create: bool) -> Cart | None:
         return cart_qs_select_for_update().filter(owner.open_cart_filter()).get()
 
 
+def _sku_may_exist(sku: str) -> bool:
+    """False for a SKU no product can have: PostgreSQL text holds no NUL character, and asking
+    it for one is an error (a 500), not a miss. SKUs from a URL path are not validated."""
+    return "\x00" not in sku
+
+
 def _product_for_sale(*, tenant_id: int, sku: str) -> Product:
-    product = Product.objects.filter(tenant_id=tenant_id, sku=sku).first()
+    product = None
+    if _sku_may_exist(sku):
+        product = Product.objects.filter(tenant_id=tenant_id, sku=sku).first()
     if product is None:
         raise DomainError.for_field(errors.SKU_UNKNOWN, "sku", f"No product has SKU {sku!r}.")
     if not product.is_active:
@@ -121,23 +155,23 @@ def cart_line_add(*, owner: CartOwner, sku: str, quantity: int) -> None:
 def cart_line_set(*, owner: CartOwner, sku: str, quantity: int) -> None:
     """Set the line of ``sku`` to ``quantity``; 0 removes the line.
 
-    Setting a SKU the cart does not hold yet adds it (an idempotent "put").
+    Only a line the cart holds can be set: like a removal, a SKU the cart does not hold is a
+    404 (adding is ``cart_line_add``), so a guessed SKU never changes any cart.
     """
     if quantity == 0:
         cart_line_remove(owner=owner, sku=sku)
         return
     product = _product_for_sale(tenant_id=owner.tenant_id, sku=sku)
     quantity_check(product=product, quantity=quantity)
-    cart = _open_cart_locked(owner, create=True)
-    assert cart is not None
-    updated = CartLine.objects.filter(cart=cart, product=product).update(
-        quantity=quantity, unit_price_seen=product.unit_price, updated_at=timezone.now()
-    )
-    if not updated:
-        _line_limit_check(cart)
-        CartLine.objects.create(
-            cart=cart, product=product, quantity=quantity, unit_price_seen=product.unit_price
+    cart = _open_cart_locked(owner, create=False)
+    updated = 0
+    if cart is not None:
+        updated = CartLine.objects.filter(cart=cart, product=product).update(
+            quantity=quantity, unit_price_seen=product.unit_price, updated_at=timezone.now()
         )
+    if not updated:
+        raise DomainError(errors.LINE_NOT_FOUND, f"The cart has no line for SKU {sku!r}.")
+    assert cart is not None
     _touch(cart)
 
 
@@ -146,7 +180,7 @@ def cart_line_remove(*, owner: CartOwner, sku: str) -> None:
     """Remove the line of ``sku``; 404 when the cart has none."""
     cart = _open_cart_locked(owner, create=False)
     deleted = 0
-    if cart is not None:
+    if cart is not None and _sku_may_exist(sku):
         deleted, _ = CartLine.objects.filter(
             cart=cart, product__tenant_id=owner.tenant_id, product__sku=sku
         ).delete()

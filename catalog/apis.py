@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -53,13 +51,39 @@ class _CatalogApi(APIView):
     permission_classes = [HasScope]
     required_scope = SCOPE_CATALOG_READ
 
+    def get_authenticate_header(self, request: Request) -> str:
+        """A 401 names both schemes the catalog takes, not only the first (RFC 9110 11.6.1)."""
+        challenges = (auth.authenticate_header(request) for auth in self.get_authenticators())
+        return ", ".join(challenge for challenge in challenges if challenge)
+
 
 class ProductListApi(_CatalogApi):
     """GET /commerceapi/products — the tenant's active products, by SKU, paginated."""
 
     @extend_schema(
         operation_id="product_list",
-        responses={200: ProductOutputSerializer(many=True), **_ERRORS},
+        parameters=[
+            OpenApiParameter("page", int, description="Page number, from 1."),
+            OpenApiParameter(
+                "pageSize",
+                int,
+                description=f"Products per page (default {ProductPagination.page_size}, "
+                f"at most {ProductPagination.max_page_size}).",
+            ),
+        ],
+        responses={
+            200: inline_serializer(
+                name="ProductPage",
+                fields={
+                    "count": serializers.IntegerField(),
+                    "next": serializers.URLField(allow_null=True),
+                    "previous": serializers.URLField(allow_null=True),
+                    "results": ProductOutputSerializer(many=True),
+                },
+            ),
+            **_ERRORS,
+            **problems(_404="No such page."),
+        },
         tags=["catalog"],
     )
     def get(self, request: Request) -> Response:
@@ -67,9 +91,6 @@ class ProductListApi(_CatalogApi):
         paginator = ProductPagination()
         page = paginator.paginate_queryset(products, request, view=self)
         return paginator.get_paginated_response(ProductOutputSerializer(page, many=True).data)
-
-    def get_paginated_response_schema(self, schema: Any) -> Any:  # pragma: no cover - schema only
-        return ProductPagination().get_paginated_response_schema(schema)
 
 
 class ProductDetailApi(_CatalogApi):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import Direction, OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 ProblemSerializer = inline_serializer(
@@ -34,9 +35,15 @@ def problem(description: str) -> OpenApiResponse:
     return OpenApiResponse(response=ProblemSerializer, description=description)
 
 
-def problems(**by_status: str) -> dict[int, OpenApiResponse]:
-    """``problems(_401="...", _404="...")`` → the error responses of an endpoint."""
-    return {int(key.lstrip("_")): problem(text) for key, text in by_status.items()}
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+def problems(**by_status: str) -> dict[tuple[int, str], OpenApiResponse]:
+    """``problems(_401="...", _404="...")`` → the error responses of an endpoint, documented
+    with the media type they are served as."""
+    return {
+        (int(key.lstrip("_")), PROBLEM_MEDIA_TYPE): problem(text) for key, text in by_status.items()
+    }
 
 
 CONTEXT_HEADER = OpenApiParameter(
@@ -48,6 +55,18 @@ CONTEXT_HEADER = OpenApiParameter(
         "GET /commerceapi/authentication/customercontext."
     ),
 )
+
+
+class AutoSchema(openapi.AutoSchema):
+    """Names a view's nested ``InputSerializer``/``OutputSerializer`` after the view
+    (``CartLinesApi.InputSerializer`` → ``CartLinesInput``). Every view has its own pair under
+    the same class names, which would otherwise share, and overwrite, one component."""
+
+    def get_serializer_name(self, serializer: serializers.Serializer, direction: Direction) -> str:
+        owner, _, name = type(serializer).__qualname__.rpartition(".")
+        if not owner or "<locals>" in owner:
+            return super().get_serializer_name(serializer, direction)
+        return owner.removesuffix("Api").replace(".", "") + name
 
 
 class StorefrontKeyScheme(OpenApiAuthenticationExtension):
@@ -65,3 +84,19 @@ class BearerScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+class ShopperScheme(OpenApiAuthenticationExtension):
+    """The shopper endpoints' bearer, which comes with its ``X-Customer-Context``."""
+
+    target_class = "identity.authentication.ShopperAuthentication"
+    name = "shopper"
+    priority = 1
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "A shopper's bearer token, sent together with X-Customer-Context.",
+        }

@@ -142,12 +142,21 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             headers["WWW-Authenticate"] = auth_header
     else:
         return None
+    if status == 401 and "WWW-Authenticate" not in headers:
+        headers["WWW-Authenticate"] = _authenticate_header(context)
     return Response(
         problem_body(code, detail, field_errors, status),
         status=status,
         headers=headers,
         content_type=PROBLEM_CONTENT_TYPE,
     )
+
+
+def _authenticate_header(context: dict[str, Any]) -> str:
+    """Every 401 says how to authenticate (RFC 9110), also when a view raised it."""
+    view, request = context.get("view"), context.get("request")
+    header = view.get_authenticate_header(request) if view is not None and request else None
+    return header or 'Bearer realm="commerceapi"'
 
 
 def problem_response(code: ErrorCode, status: int = 0) -> JsonResponse:

@@ -40,7 +40,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "commerceapi.middleware.BodySizeLimitMiddleware",
+    "commerceapi.middleware.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -87,7 +87,6 @@ elif env_bool("DATABASE_POOL", True):
         "pool": {"min_size": 1, "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1)}
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # --- Cache ----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
@@ -157,7 +156,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "commerceapi.problems.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "commerceapi.openapi.AutoSchema",
     # The client address for throttling is the one the last trusted proxy saw; addresses a
     # client writes into X-Forwarded-For itself are ignored.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,25 @@ from identity.throttling import AnonymousTokenAddressThrottle, AnonymousTokenKey
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
+class AnonymousIdField(serializers.UUIDField):
+    """``anonymousAuthenticationRequest``: a UUID string. Any other value (blank, too long, a
+    number, a list...) is one error, ``anonymous_id_invalid``, whatever the check that caught it."""
+
+    max_input_length = 64
+
+    def to_internal_value(self, data: Any) -> uuid.UUID:
+        if isinstance(data, str) and len(data) <= self.max_input_length:
+            try:
+                return uuid.UUID(data)
+            except ValueError:
+                pass
+        raise DomainError.for_field(
+            errors.ANONYMOUS_ID_INVALID,
+            "anonymousAuthenticationRequest",
+            "Must be a UUID such as 3f2c1d9e-8a7b-4c6d-9e0f-1a2b3c4d5e6f.",
+        )
+
+
 class AnonymousAuthenticationApi(APIView):
     """POST /commerceapi/authentication/ — an anonymous shopper token."""
 
@@ -38,24 +58,11 @@ class AnonymousAuthenticationApi(APIView):
     throttle_classes = [AnonymousTokenAddressThrottle, AnonymousTokenKeyThrottle]
 
     class InputSerializer(serializers.Serializer):
-        anonymousAuthenticationRequest = serializers.CharField(
+        anonymousAuthenticationRequest = AnonymousIdField(
             required=False,
             allow_null=True,
-            max_length=64,
             help_text="The anonymous id to keep (a UUID). See README 'Anonymous ids'.",
         )
-
-        def validate_anonymousAuthenticationRequest(self, value: str | None) -> Any:  # noqa: N802
-            if value is None:
-                return None
-            try:
-                return serializers.UUIDField().to_internal_value(value)
-            except serializers.ValidationError:
-                raise DomainError.for_field(
-                    errors.ANONYMOUS_ID_INVALID,
-                    "anonymousAuthenticationRequest",
-                    "Must be a UUID such as 3f2c1d9e-8a7b-4c6d-9e0f-1a2b3c4d5e6f.",
-                ) from None
 
     class OutputSerializer(serializers.Serializer):
         tokenType = serializers.CharField()
@@ -98,7 +105,8 @@ class AnonymousAuthenticationApi(APIView):
         tags=["authentication"],
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data if request.data else {})
+        # No body parses to {}; a body must be a JSON object (null and [] are refused).
+        serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         storefront = request.auth
         assert isinstance(storefront, StorefrontKeyInfo)

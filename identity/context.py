@@ -44,6 +44,9 @@ def customer_context_issue(*, principal: Principal, raw_bearer: str) -> str:
     if not principal.is_shopper:
         raise DomainError(errors.SHOPPER_REQUIRED)
     now = int(time.time())
+    if principal.expires_at <= now:
+        # Accepted within a provider's clock leeway, but a context for it would be born dead.
+        raise DomainError(errors.TOKEN_EXPIRED)
     expires_at = min(principal.expires_at, now + settings.CUSTOMER_CONTEXT_MAX_LIFETIME_SECONDS)
     token = CustomerContextToken()
     token.set_exp(from_time=datetime.fromtimestamp(expires_at, UTC), lifetime=timedelta(0))
@@ -65,7 +68,9 @@ def customer_context_read(*, raw_context: str, raw_bearer: str) -> CustomerConte
     except TokenRejected as rejected:
         code = errors.CONTEXT_EXPIRED if rejected.expired else errors.CONTEXT_INVALID
         raise DomainError(code) from None
-    if not hmac.compare_digest(context[CLAIM_BEARER_HASH], bearer_hash(raw_bearer)):
+    # Bytes: compare_digest raises TypeError for str with non-ASCII characters.
+    presented_hash = context[CLAIM_BEARER_HASH].encode()
+    if not hmac.compare_digest(presented_hash, bearer_hash(raw_bearer).encode()):
         raise DomainError(errors.CONTEXT_MISMATCH)
     provider_id = context.get(CLAIM_PROVIDER, "")
     return CustomerContext(

@@ -113,6 +113,29 @@ def customer_set_active(*, customer: Customer, is_active: bool) -> Customer:
     return customer
 
 
+def provider_set_enabled(*, provider: IdentityProvider, is_enabled: bool) -> IdentityProvider:
+    """Enable a provider (its settings are validated first) or disable it.
+
+    Disabling is the kill switch: it ends the provider's customers' sessions at once and needs
+    no valid settings, so that a provider whose stored settings fail today's checks can still
+    be switched off.
+    """
+    if is_enabled:
+        provider.is_enabled = True
+        return provider_save(provider=provider)
+    with transaction.atomic():
+        IdentityProvider.objects.filter(pk=provider.pk).update(
+            is_enabled=False, updated_at=timezone.now()
+        )
+        revocation_add(
+            key=provider_revocation_key(str(provider.public_id)),
+            reason="identity provider disabled",
+        )
+    transaction.on_commit(providers_clear_cache)
+    provider.is_enabled = False
+    return provider
+
+
 def provider_save(*, provider: IdentityProvider) -> IdentityProvider:
     """Validate and save a provider; disabling it ends its customers' sessions at once."""
     provider.full_clean()

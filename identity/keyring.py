@@ -47,6 +47,8 @@ class KeyringKey:
     signing_key: Any
     verifying_key: Any
     is_active: bool
+    # Epoch seconds after which the key verifies nothing (None: no end yet).
+    verify_until: float | None = None
 
 
 def _prepare(row: SigningKey) -> KeyringKey:
@@ -65,6 +67,7 @@ def _prepare(row: SigningKey) -> KeyringKey:
         signing_key=signing_key,
         verifying_key=verifying_key,
         is_active=row.is_active,
+        verify_until=row.verify_until.timestamp() if row.verify_until else None,
     )
 
 
@@ -82,6 +85,8 @@ class Keyring:
     def verifying(self, kid: str, purpose: str) -> KeyringKey | None:
         key = self._by_kid.get(kid)
         if key is None or key.purpose != purpose:
+            return None
+        if key.verify_until is not None and key.verify_until < time.time():
             return None
         return key
 

@@ -7,15 +7,17 @@ ignored; a ``kid`` is only a dictionary key within one provider):
 
 - a static public key (PEM), parsed once;
 - a JWKS URI, or one found through OIDC discovery (whose ``issuer`` must equal the configured
-  one). The key set is fetched with PyJWT's ``PyJWKClient`` with a short timeout, kept in the
-  process and in the shared cache, and fetched again for an unknown ``kid`` at most once per
-  ``JWKS_COOLDOWN_SECONDS`` across all processes. A provider that is down, slow or answering
+  one). The key set is fetched within a short deadline, parsed into PyJWT's ``PyJWK`` keys,
+  kept in the process and in the shared cache, and fetched again for an unknown ``kid`` at most
+  once per ``JWKS_COOLDOWN_SECONDS`` across all processes (a process first looks for the key in
+  what another one fetched). A provider that is down, slow or answering
   garbage leaves the cached keys in use; with none cached the caller gets a 503, never a hang.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import ipaddress
 import json
@@ -44,6 +46,8 @@ RELOAD_SECONDS = 30.0
 JWKS_CACHE_SECONDS = 600
 JWKS_FAILURE_BACKOFF_SECONDS = 5
 MAX_SUBJECT_LENGTH = 255
+# A JWKS or discovery document is a few kilobytes; anything much larger is not one.
+MAX_DOCUMENT_BYTES = 512 * 1024
 
 # Entra ID (login.microsoftonline.com) and Entra External ID (<tenant>.ciamlogin.com) v2 issuers.
 _ENTRA_ISSUER = re.compile(
@@ -157,6 +161,7 @@ class ProviderConfig:
     jwks: dict[str, Any] = field(default_factory=dict)  # kid -> PyJWK, fetched keys
     jwks_loaded: bool = False
     jwks_loaded_at: float = 0.0
+    jwks_document: Any = None  # the document ``jwks`` was parsed from
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -214,6 +219,7 @@ class _Registry:
                 if kept is not None and _same_source(kept, config):
                     config.jwks, config.jwks_loaded = kept.jwks, kept.jwks_loaded
                     config.jwks_loaded_at = kept.jwks_loaded_at
+                    config.jwks_document = kept.jwks_document
                 by_issuer.setdefault(config.issuer, []).append(config)
             self._by_issuer = by_issuer
             self._loaded_at = time.monotonic()
@@ -249,13 +255,28 @@ class AmbiguousIssuer(Exception):
 
 
 def _fetch_json(url: str) -> Any:
-    """GET a JSON document with the provider timeout; any failure is ``ProviderUnavailable``."""
-    client = jwt.PyJWKClient(
-        url, cache_jwk_set=False, timeout=settings.PROVIDER_HTTP_TIMEOUT_SECONDS
-    )
+    """GET a JSON document from a provider; any failure is ``ProviderUnavailable``.
+
+    The timeout bounds each socket operation only, so the body is read against a deadline as
+    well: a provider trickling its body a byte at a time releases its caller within twice
+    ``PROVIDER_HTTP_TIMEOUT_SECONDS``. A document over ``MAX_DOCUMENT_BYTES`` is refused, and
+    so is JSON nested too deeply to parse.
+    """
+    timeout = settings.PROVIDER_HTTP_TIMEOUT_SECONDS
+    deadline = time.monotonic() + timeout
+    # Only http(s) URLs get here: provider_url_check vetted each of them.
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
+    body = bytearray()
     try:
-        return client.fetch_data()
-    except (jwt.PyJWKClientError, OSError, ValueError, http.client.HTTPException) as error:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            while chunk := response.read1(64 * 1024):
+                body += chunk
+                if len(body) > MAX_DOCUMENT_BYTES:
+                    raise ValueError(f"more than {MAX_DOCUMENT_BYTES} bytes")
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the answer is too slow")
+        return json.loads(body)
+    except (OSError, ValueError, RecursionError, http.client.HTTPException) as error:
         logger.warning("identity provider request failed: %s: %s", url, error)
         raise ProviderUnavailable(f"fetching {url} failed: {error}") from None
 
@@ -281,33 +302,64 @@ def _jwks_uri(config: ProviderConfig) -> str:
 
 
 def _parse_jwks(document: Any) -> dict[str, Any]:
-    if not isinstance(document, dict):
-        raise ProviderUnavailable("JWKS is not a JSON object")
-    try:
-        key_set = jwt.PyJWKSet.from_dict(document)
-    except (jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError):
-        raise ProviderUnavailable("JWKS has no usable keys") from None
+    """The asymmetric signing keys of a JWKS by ``kid``. Entries that are not one, or cannot
+    be read, are skipped; a document without any is ``ProviderUnavailable``, so that it never
+    replaces keys in use."""
+    entries = document.get("keys") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise ProviderUnavailable("JWKS has no list of keys")
     keys: dict[str, Any] = {}
-    for key in key_set.keys:
-        use = key._jwk_data.get("use")
-        if key.key_id and use in (None, "sig"):
-            keys[key.key_id] = key
+    for entry in entries:
+        if (
+            not isinstance(entry, dict)
+            or entry.get("use") not in (None, "sig")
+            or entry.get("kty") == "oct"
+            or not isinstance(entry.get("kid"), str)
+            or not entry["kid"]
+        ):
+            continue
+        try:
+            keys[entry["kid"]] = jwt.PyJWK(entry)
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError):
+            continue  # one unreadable key does not hide the others
+    if not keys:
+        raise ProviderUnavailable("JWKS has no usable signing keys")
     return keys
 
 
+def _source_cache_key(prefix: str, config: ProviderConfig) -> str:
+    """A cache key for what came from the provider's current key source: a provider moved to
+    another JWKS or discovery URL never gets the old source's keys or failures."""
+    source = f"{config.discovery_url}\n{config.jwks_uri}".encode()
+    return f"{prefix}:{config.id}:{hashlib.sha256(source).hexdigest()[:16]}"
+
+
 def _jwks_cache_key(config: ProviderConfig) -> str:
-    return f"jwks:{config.id}"
+    return _source_cache_key("jwks", config)
+
+
+def _use_jwks(config: ProviderConfig, document: Any) -> None:
+    config.jwks, config.jwks_document = _parse_jwks(document), document
+    config.jwks_loaded, config.jwks_loaded_at = True, time.monotonic()
 
 
 def _refresh_jwks(config: ProviderConfig) -> None:
     document = _fetch_json(_jwks_uri(config))
     try:
-        keys = _parse_jwks(document)
+        _use_jwks(config, document)
     except ProviderUnavailable:
         logger.warning("identity provider %s answered an unusable JWKS", config.name)
         raise
     cache.set(_jwks_cache_key(config), document, JWKS_CACHE_SECONDS)
-    config.jwks, config.jwks_loaded, config.jwks_loaded_at = keys, True, time.monotonic()
+
+
+def _adopt_shared_jwks(config: ProviderConfig) -> None:
+    """Take the keys another process fetched since (it saw a rotation first): one cache read,
+    parsed only when the document differs from the one in use."""
+    document = cache.get(_jwks_cache_key(config))
+    if document is not None and document != config.jwks_document:
+        with contextlib.suppress(ProviderUnavailable):
+            _use_jwks(config, document)
 
 
 def _renew_jwks(config: ProviderConfig) -> None:
@@ -316,7 +368,7 @@ def _renew_jwks(config: ProviderConfig) -> None:
     document = cache.get(_jwks_cache_key(config))
     if document is not None:
         with contextlib.suppress(ProviderUnavailable):
-            config.jwks = _parse_jwks(document)
+            _use_jwks(config, document)
             return
     if _take_refresh_turn(config):
         with contextlib.suppress(ProviderUnavailable):
@@ -332,12 +384,11 @@ def _load_jwks(config: ProviderConfig) -> None:
     document = cache.get(_jwks_cache_key(config))
     if document is not None:
         try:
-            config.jwks, config.jwks_loaded = _parse_jwks(document), True
-            config.jwks_loaded_at = time.monotonic()
+            _use_jwks(config, document)
             return
         except ProviderUnavailable:
             pass
-    failure_key = f"jwks-failed:{config.id}"
+    failure_key = _source_cache_key("jwks-failed", config)
     if cache.get(failure_key):
         raise ProviderUnavailable("the provider failed recently")
     try:
@@ -364,6 +415,9 @@ def provider_key(config: ProviderConfig, *, kid: Any, algorithm: str) -> Any:
         elif time.monotonic() - config.jwks_loaded_at > JWKS_CACHE_SECONDS:
             _renew_jwks(config)
         key = config.jwks.get(kid)
+        if key is None:
+            _adopt_shared_jwks(config)
+            key = config.jwks.get(kid)
         if key is None and _take_refresh_turn(config):
             with contextlib.suppress(ProviderUnavailable):  # the cached keys stay in use
                 _refresh_jwks(config)

@@ -57,8 +57,7 @@ def revoked_keys(keys: Iterable[str]) -> set[str]:
         .exclude(expires_at__lte=now)
         .values_list("key", flat=True)
     )
-    cache.set_many(
-        {_CACHE_PREFIX + key: _REVOKED if key in found else _NOT_REVOKED for key in missing},
-        _CACHE_SECONDS,
-    )
+    for key in missing:
+        # ``add``, not ``set``: a revocation committed meanwhile has written "revoked" already.
+        cache.add(_CACHE_PREFIX + key, _REVOKED if key in found else _NOT_REVOKED, _CACHE_SECONDS)
     return revoked | found

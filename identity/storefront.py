@@ -41,14 +41,30 @@ def tenant_create(*, slug: str, name: str = "", currency: str = "EUR") -> Tenant
 
 
 def tenant_save(*, tenant: Tenant) -> Tenant:
-    """Save a tenant's settings; deactivating it stops its keys from minting at once."""
+    """Save a tenant's settings; takes effect at once.
+
+    Deactivating a tenant stops its keys from minting and revokes the tokens its storefront
+    apps have issued; reactivating lifts that for the apps that are active themselves.
+    """
     tenant.full_clean()
-    tenant.save()
-    prefixes = list(
-        StorefrontKey.objects.filter(app__tenant=tenant).values_list("prefix", flat=True)
-    )
-    transaction.on_commit(lambda: cache.delete_many([_KEY_CACHE_PREFIX + p for p in prefixes]))
+    with transaction.atomic():
+        tenant.save()
+        apps = StorefrontApp.objects.filter(tenant=tenant).values_list("public_id", "is_active")
+        for public_id, app_is_active in apps:
+            _app_tokens_set_live(str(public_id), is_live=tenant.is_active and app_is_active)
+        prefixes = list(
+            StorefrontKey.objects.filter(app__tenant=tenant).values_list("prefix", flat=True)
+        )
+    _key_cache_refresh_on_commit(prefixes)
     return tenant
+
+
+def _app_tokens_set_live(app_id: str, *, is_live: bool) -> None:
+    """Revoke the tokens an app has issued, or for a live app of a live tenant lift that."""
+    if is_live:
+        revocation_remove(key=app_revocation_key(app_id))
+    else:
+        revocation_add(key=app_revocation_key(app_id), reason="storefront app or tenant inactive")
 
 
 def storefront_app_get_or_create(*, tenant: Tenant, name: str = DEFAULT_APP_NAME) -> StorefrontApp:
@@ -68,7 +84,7 @@ def storefront_key_create(*, app: StorefrontApp) -> CreatedKey:
     key = StorefrontKey.objects.create(
         app=app, prefix=issued.prefix, secret_hash=issued.secret_hash
     )
-    transaction.on_commit(lambda: cache.delete(_KEY_CACHE_PREFIX + issued.prefix))
+    _key_cache_refresh_on_commit([issued.prefix])
     return CreatedKey(key=key, value=issued.value)
 
 
@@ -77,27 +93,38 @@ def storefront_key_revoke(*, key: StorefrontKey) -> None:
     StorefrontKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
-    transaction.on_commit(lambda: cache.delete(_KEY_CACHE_PREFIX + key.prefix))
+    _key_cache_refresh_on_commit([key.prefix])
 
 
 def storefront_app_save(*, app: StorefrontApp) -> StorefrontApp:
     """Save an app's settings; takes effect at once.
 
     Deactivating an app also revokes the tokens it has issued (they fail on their next use);
-    reactivating lifts that.
+    reactivating lifts that, unless its tenant is inactive.
     """
     app.full_clean()
     with transaction.atomic():
         app.save()
-        if app.is_active:
-            revocation_remove(key=app_revocation_key(str(app.public_id)))
-        else:
-            revocation_add(
-                key=app_revocation_key(str(app.public_id)), reason="storefront app deactivated"
-            )
+        tenant_is_active = Tenant.objects.filter(pk=app.tenant_id, is_active=True).exists()
+        _app_tokens_set_live(str(app.public_id), is_live=app.is_active and tenant_is_active)
         prefixes = list(app.keys.values_list("prefix", flat=True))
-    transaction.on_commit(lambda: cache.delete_many([_KEY_CACHE_PREFIX + p for p in prefixes]))
+    _key_cache_refresh_on_commit(prefixes)
     return app
+
+
+def _key_cache_refresh_on_commit(prefixes: list[str]) -> None:
+    """After a change commits, write the keys' new answers into the cache.
+
+    Overwriting (rather than deleting) means that a request which read the database just before
+    the commit cannot put the old answer back: readers only ``add``.
+    """
+
+    def refresh() -> None:
+        for prefix in prefixes:
+            info = _key_info_from_database(prefix)
+            cache.set(_KEY_CACHE_PREFIX + prefix, asdict(info) if info else {}, _KEY_CACHE_SECONDS)
+
+    transaction.on_commit(refresh)
 
 
 def storefront_key_resolve(raw_key: str) -> StorefrontKeyInfo | None:
@@ -109,7 +136,8 @@ def storefront_key_resolve(raw_key: str) -> StorefrontKeyInfo | None:
     cached = cache.get(cache_key)
     if cached is None:
         info = _key_info_from_database(prefix)
-        cache.set(cache_key, asdict(info) if info else {}, _KEY_CACHE_SECONDS)
+        # ``add``, not ``set``: a change committed meanwhile has written the newer answer.
+        cache.add(cache_key, asdict(info) if info else {}, _KEY_CACHE_SECONDS)
     else:
         info = StorefrontKeyInfo(**cached) if cached else None
     if info is None or not secret_matches(raw_key, info.secret_hash):

@@ -3,7 +3,8 @@
 Each kind has its own type marker, checked on every decode twice: the ``typ`` header and the
 ``token_type`` claim. Keys come from the keyring (``kid`` header); the algorithm is the key's own,
 never the token's. ``exp``, ``iat``, ``jti``, ``iss`` and ``aud`` are required; an unknown ``crit``
-header, ``jku``/``x5u``/``jwk``/``x5c`` headers and tokens over ``MAX_TOKEN_LENGTH`` are refused.
+header, ``jku``/``x5u``/``jwk``/``x5c`` headers, tokens over ``MAX_TOKEN_LENGTH`` and anything
+but a canonical compact JWS are refused.
 
 Every failure of PyJWT or simplejwt is turned into ``TokenRejected`` in ``token_decode``.
 """
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import uuid
 from datetime import timedelta
 from typing import Any, ClassVar, TypeVar
 
 import jwt
 from django.conf import settings
+from jwt.utils import base64url_decode, base64url_encode
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import (
     ExpiredTokenError,
@@ -27,7 +30,7 @@ from rest_framework_simplejwt.exceptions import (
 )
 from rest_framework_simplejwt.tokens import Token
 
-from identity.keyring import KeyringEmpty, keyring_get, keyring_verifying_key
+from identity.keyring import KID_FORMAT, KeyringEmpty, keyring_get, keyring_verifying_key
 from identity.models import SigningKeyPurpose
 
 MAX_TOKEN_LENGTH = 8192
@@ -43,12 +46,36 @@ CLAIM_PROVIDER = "idp"
 # Headers that would let a token choose its own key; we never follow them.
 _KEY_CHOOSING_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
 _REQUIRED_CLAIMS = ["exp", "iat", "jti", "iss", "aud"]
+# Compact JWS (RFC 7515 section 7.1): three unpadded base64url segments and nothing else.
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+# The largest primary key a database column holds; a larger id would overflow a query.
+_MAX_DATABASE_ID = 2**63 - 1
 
 
 class TokenRejected(Exception):
     def __init__(self, reason: str, *, expired: bool = False) -> None:
         super().__init__(reason)
         self.expired = expired
+
+
+def _is_canonical_compact_jws(token: object) -> bool:
+    """Three base64url segments, the signature spelled the one way its bytes encode.
+
+    Python's base64 decoder skips characters outside the alphabet, accepts padding and ignores
+    the unused low bits of the last character; without this check one signature has many
+    spellings, and a token with a changed signature would still verify.
+    """
+    if not isinstance(token, str) or not _COMPACT_JWS.fullmatch(token):
+        return False
+    signature = token.rsplit(".", 1)[1]
+    try:
+        return base64url_encode(base64url_decode(signature)).decode() == signature
+    except ValueError:
+        return False
+
+
+def _is_database_id(value: Any) -> bool:
+    return type(value) is int and 0 < value <= _MAX_DATABASE_ID
 
 
 class KeyringTokenBackend(TokenBackend):
@@ -82,6 +109,8 @@ class KeyringTokenBackend(TokenBackend):
     def decode(self, token: Any, verify: bool = True) -> dict[str, Any]:
         if not verify:
             raise TokenBackendError("unverified decoding is not offered")
+        if not _is_canonical_compact_jws(token):
+            raise TokenBackendError("not a compact JWS")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
@@ -91,7 +120,10 @@ class KeyringTokenBackend(TokenBackend):
         if "crit" in header or _KEY_CHOOSING_HEADERS & header.keys():
             raise TokenBackendError("unsupported header")
         kid = header.get("kid")
-        key = keyring_verifying_key(kid, self.purpose) if isinstance(kid, str) else None
+        # fullmatch: not even "<kid>\n" may reach the keyring, where an unknown kid costs a reload.
+        if not isinstance(kid, str) or not KID_FORMAT.fullmatch(kid):
+            raise TokenBackendError("malformed key id")
+        key = keyring_verifying_key(kid, self.purpose)
         if key is None:
             raise TokenBackendError("unknown key")
         try:
@@ -146,8 +178,7 @@ class AnonymousAccessToken(KeyringToken):
         anonymous_id = self.payload.get("jti")
         if not _uuid_string(anonymous_id) or self.payload.get(CLAIM_SUBJECT) != anonymous_id:
             raise TokenError("anonymous id is not a UUID")
-        tenant = self.payload.get(CLAIM_TENANT)
-        if type(tenant) is not int or tenant <= 0:
+        if not _is_database_id(self.payload.get(CLAIM_TENANT)):
             raise TokenError("tenant claim malformed")
         if not _uuid_string(self.payload.get(CLAIM_APP)):
             raise TokenError("app claim malformed")
@@ -188,8 +219,7 @@ class CustomerContextToken(KeyringToken):
     backend = KeyringTokenBackend(purpose=SigningKeyPurpose.CONTEXT, typ="customer-context+jwt")
 
     def verify_claims(self) -> None:
-        tenant = self.payload.get(CLAIM_TENANT)
-        if type(tenant) is not int or tenant <= 0:
+        if not _is_database_id(self.payload.get(CLAIM_TENANT)):
             raise TokenError("tenant claim malformed")
         if not isinstance(self.payload.get(CLAIM_SUBJECT), str):
             raise TokenError("subject claim malformed")
@@ -215,7 +245,16 @@ def token_decode(token_class: type[T], raw_token: str) -> T:
         return token_class(raw_token)  # type: ignore[arg-type]
     except ExpiredTokenError as error:
         raise TokenRejected("expired", expired=True) from error
-    except (TokenError, KeyringEmpty, ValueError, TypeError, OverflowError, KeyError) as error:
+    # OSError: datetime.fromtimestamp's answer to some out-of-range "exp" values (EOVERFLOW).
+    except (
+        TokenError,
+        KeyringEmpty,
+        ValueError,
+        TypeError,
+        OverflowError,
+        OSError,
+        KeyError,
+    ) as error:
         raise TokenRejected(str(error)) from error
 
 

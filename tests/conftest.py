@@ -106,3 +106,17 @@ def anonymous_shopper(api: APIClient, key: str, **body: Any) -> Shopper:
 @pytest.fixture
 def shopper(api: APIClient, storefront: Storefront) -> Shopper:
     return anonymous_shopper(api, storefront.key)
+
+
+POSTGRES_ONLY_REASON = (
+    "needs PostgreSQL: SQLite serialises writers (one write transaction at a time) and has no "
+    "row locks (SELECT ... FOR UPDATE), so a race on it proves nothing about the locking"
+)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.postgres`` tests run on PostgreSQL only (CI runs them there)."""
+    from django.db import connection
+
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        pytest.skip(POSTGRES_ONLY_REASON)

@@ -28,6 +28,9 @@ class Command(BaseCommand):
             action="store_true",
             help="Create the key pair (PRIVATE and PRIVATE.pub.pem) and print nothing else.",
         )
+        parser.add_argument(
+            "--force", action="store_true", help="With --create-key: replace an existing key."
+        )
         parser.add_argument("--issuer", default="")
         parser.add_argument("--audience", default="")
         parser.add_argument("--sub", default="")
@@ -38,6 +41,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         key_file: Path = options["private_key_file"]
         if options["create_key"]:
+            if key_file.exists() and not options["force"]:
+                raise CommandError(
+                    f"{key_file} exists; a provider may be registered with its public key. "
+                    "Use another file, or --force to replace it."
+                )
             self._create_key(key_file)
             return
         for required in ("issuer", "audience", "sub"):

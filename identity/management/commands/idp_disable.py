@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from identity.customers import provider_save
+from identity.customers import provider_set_enabled
 from identity.models import IdentityProvider
 
 
@@ -22,6 +23,8 @@ class Command(BaseCommand):
         ).first()
         if provider is None:
             raise CommandError(f"no provider {options['name']!r} for tenant {options['tenant']!r}")
-        provider.is_enabled = options["enable"]
-        provider_save(provider=provider)
+        try:
+            provider_set_enabled(provider=provider, is_enabled=options["enable"])
+        except ValidationError as error:
+            raise CommandError("; ".join(error.messages)) from None
         self.stdout.write(f"{provider}: {'enabled' if provider.is_enabled else 'disabled'}")

@@ -1,0 +1,261 @@
+"""The error contract: every failure is application/problem+json with a stable numeric code."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import RequestFactory
+from rest_framework.test import APIClient
+
+import commerceapi.management.commands.errors_catalogue as errors_catalogue
+from commerceapi.errors import ErrorCode
+from commerceapi.problems import handler400, handler403, handler404, handler500
+
+PROBLEM = "application/problem+json"
+
+
+def declared_codes() -> list[tuple[str, ErrorCode]]:
+    """Every ErrorCode declared in an ``errors`` module of the project's apps."""
+    found: list[tuple[str, ErrorCode]] = []
+    for app in apps.get_app_configs():
+        if not Path(app.path).is_relative_to(settings.BASE_DIR):
+            continue
+        try:
+            module = importlib.import_module(f"{app.name}.errors")
+        except ModuleNotFoundError:
+            continue
+        found += [
+            (f"{module.__name__}.{name}", value)
+            for name, value in vars(module).items()
+            if isinstance(value, ErrorCode)
+        ]
+    return found
+
+
+# --- unknown URLs and methods ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url", ["/nowhere", "/commerceapi/nowhere", "/commerceapi/products/A/B", "/commerceapi"]
+)
+def test_an_unknown_url_is_a_404_problem(api, db, url):
+    # when
+    answer = api.get(url)
+
+    # then
+    assert answer.status_code == 404
+    assert answer["Content-Type"] == PROBLEM
+    assert answer.json() == {
+        "type": "urn:commerceapi:problem:not_found",
+        "title": "Not found",
+        "status": 404,
+        "detail": "No such resource for this caller.",
+        "code": 1004,
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "allowed"),
+    [
+        ("put", "/commerceapi/products", "GET, HEAD, OPTIONS"),
+        ("delete", "/commerceapi/products/MUG", "GET, HEAD, OPTIONS"),
+        ("get", "/commerceapi/authentication/", "POST, OPTIONS"),
+    ],
+)
+def test_a_wrong_method_is_a_405_problem(api, storefront, method, url, allowed):
+    # when
+    answer = getattr(api, method)(url, HTTP_X_AUTH_KEY=storefront.key)
+
+    # then
+    assert answer.status_code == 405
+    assert answer["Content-Type"] == PROBLEM
+    assert answer["Allow"] == allowed
+    assert answer.json() == {
+        "type": "urn:commerceapi:problem:method_not_allowed",
+        "title": "Method not allowed",
+        "status": 405,
+        "detail": f'Method "{method.upper()}" not allowed.',
+        "code": 1005,
+    }
+
+
+# --- other protocol errors ------------------------------------------------------------------
+
+
+def test_a_body_that_is_not_json_is_a_415_problem(api, storefront):
+    # when
+    answer = api.post(
+        "/commerceapi/authentication/",
+        "anonymousAuthenticationRequest=x",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_X_AUTH_KEY=storefront.key,
+    )
+
+    # then
+    assert answer.status_code == 415
+    assert answer["Content-Type"] == PROBLEM
+    assert answer.json()["code"] == 1015
+
+
+def test_a_body_over_the_limit_is_a_413_problem(api, storefront, settings):
+    # given
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    body = '{"anonymousAuthenticationRequest": "' + "x" * 2048 + '"}'
+
+    # when
+    answer = api.post(
+        "/commerceapi/authentication/",
+        body,
+        content_type="application/json",
+        HTTP_X_AUTH_KEY=storefront.key,
+    )
+
+    # then
+    assert answer.status_code == 413
+    assert answer["Content-Type"] == PROBLEM
+    assert answer.json() == {
+        "type": "urn:commerceapi:problem:body_too_large",
+        "title": "Request body too large",
+        "status": 413,
+        "detail": "The request body exceeds the limit.",
+        "code": 1013,
+    }
+
+
+def test_a_request_that_only_takes_html_is_a_406_problem(api, storefront):
+    # when
+    answer = api.get(
+        "/commerceapi/products", HTTP_ACCEPT="text/html", HTTP_X_AUTH_KEY=storefront.key
+    )
+
+    # then
+    assert answer.status_code == 406
+    assert answer["Content-Type"] == PROBLEM
+    assert answer.json()["code"] == 1006
+
+
+# --- the catalogue of codes -----------------------------------------------------------------
+
+
+def test_every_code_number_and_slug_is_unique():
+    # given
+    codes = declared_codes()
+    assert len(codes) >= 20
+
+    # then
+    numbers = [code.number for _, code in codes]
+    slugs = [code.slug for _, code in codes]
+    assert sorted(numbers) == sorted(set(numbers)), codes
+    assert sorted(slugs) == sorted(set(slugs)), codes
+    assert {code.number for _, code in codes} == set(ErrorCode.registry)
+
+
+def test_every_code_is_in_its_area_with_an_error_status():
+    for name, code in declared_codes():
+        assert code.number // 1000 in errors_catalogue.AREAS, name
+        assert 400 <= code.status <= 599, name
+        assert code.title and code.description, name
+        assert code.type_uri == f"urn:commerceapi:problem:{code.slug}"
+
+
+def test_a_code_number_cannot_be_reused():
+    # given
+    taken = ErrorCode.registry[1004]
+
+    # when / then
+    with pytest.raises(ValueError, match="1004"):
+        ErrorCode(1004, "something_else", 404, "Other", "Another meaning.")
+    assert ErrorCode.registry[1004] is taken
+
+
+def test_docs_errors_md_is_generated_from_the_code():
+    # when
+    out = StringIO()
+    call_command("errors_catalogue", "--check", stdout=out)
+
+    # then
+    text = (Path(settings.BASE_DIR) / "docs" / "errors.md").read_text()
+    assert text == errors_catalogue.catalogue_text()
+    assert out.getvalue() == "docs/errors.md is up to date\n"
+    for _, code in declared_codes():
+        row = (
+            f"| {code.number} | `{code.slug}` | {code.status} | {code.title} | {code.description} |"
+        )
+        assert row in text
+
+
+def test_the_catalogue_check_fails_on_a_stale_file(tmp_path, monkeypatch):
+    # given a catalogue that lacks a code
+    stale = tmp_path / "errors.md"
+    stale.write_text(errors_catalogue.catalogue_text().replace("| 1004 |", "| 1044 |"))
+    monkeypatch.setattr(errors_catalogue, "CATALOGUE", stale)
+
+    # when / then
+    with pytest.raises(CommandError, match="does not match"):
+        call_command("errors_catalogue", "--check", stdout=StringIO())
+
+
+# --- 500 ------------------------------------------------------------------------------------
+
+INTERNAL_ERROR = {
+    "type": "urn:commerceapi:problem:internal_error",
+    "title": "Internal error",
+    "status": 500,
+    "detail": "An unexpected failure; nothing was changed. It has been logged.",
+    "code": 1500,
+}
+
+
+def test_an_unexpected_failure_is_a_500_problem(storefront, monkeypatch):
+    # given a failure no handler knows
+    def broken(**kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("catalog.apis.product_list", broken)
+    api = APIClient(raise_request_exception=False)
+
+    # when
+    answer = api.get("/commerceapi/products", HTTP_X_AUTH_KEY=storefront.key)
+
+    # then
+    assert answer.status_code == 500
+    assert answer["Content-Type"] == PROBLEM
+    assert answer.json() == INTERNAL_ERROR
+    assert "boom" not in answer.content.decode()
+
+
+def test_django_error_handlers_answer_problems():
+    # given
+    request = RequestFactory().get("/anything")
+
+    # when
+    answers = {
+        400: handler400(request, None),
+        403: handler403(request, None),
+        404: handler404(request, None),
+        500: handler500(request),
+    }
+
+    # then
+    assert {status: answer.status_code for status, answer in answers.items()} == {
+        400: 400,
+        403: 403,
+        404: 404,
+        500: 500,
+    }
+    assert {answer["Content-Type"] for answer in answers.values()} == {PROBLEM}
+    assert json.loads(answers[500].content) == INTERNAL_ERROR
+    assert [json.loads(answer.content)["code"] for answer in answers.values()] == [
+        1040,
+        2003,
+        1004,
+        1500,
+    ]

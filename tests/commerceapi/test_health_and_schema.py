@@ -1,0 +1,246 @@
+"""/healthz, /readyz, the OpenAPI schema and the interactive docs page."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
+from drf_spectacular.drainage import GENERATOR_STATS
+from rest_framework.test import APIClient
+
+import commerceapi.health
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+# --- health ---------------------------------------------------------------------------------
+
+
+def test_healthz_answers_without_credentials_or_queries(db):
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        answer = APIClient().get("/healthz")
+
+    # then
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok"}
+    assert queries.captured_queries == []
+
+
+def test_readyz_checks_the_database_and_the_cache(db):
+    # when
+    answer = APIClient().get("/readyz")
+
+    # then
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
+
+
+class BrokenCache:
+    """A cache client whose server is gone."""
+
+    def set(self, *args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("Connection refused")
+
+    def get(self, *args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("Connection refused")
+
+
+class ForgetfulCache:
+    """A cache that answers but keeps nothing."""
+
+    def set(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def get(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class BrokenConnection:
+    def cursor(self) -> Any:
+        raise OperationalError("could not connect to server")
+
+
+@pytest.mark.parametrize("cache", [BrokenCache(), ForgetfulCache()], ids=["raises", "forgets"])
+def test_readyz_is_503_when_the_cache_is_down(db, monkeypatch, cache):
+    # given
+    monkeypatch.setattr(commerceapi.health, "cache", cache)
+
+    # when
+    answer = APIClient(raise_request_exception=False).get("/readyz")
+
+    # then
+    assert answer.status_code == 503
+    assert answer.json() == {"status": "unavailable", "checks": {"database": "ok", "cache": "down"}}
+
+
+def test_readyz_is_503_when_the_database_is_down(db, monkeypatch):
+    # given
+    monkeypatch.setattr(commerceapi.health, "connection", BrokenConnection())
+
+    # when
+    answer = APIClient(raise_request_exception=False).get("/readyz")
+
+    # then
+    assert answer.status_code == 503
+    assert answer.json() == {"status": "unavailable", "checks": {"database": "down", "cache": "ok"}}
+
+
+# --- the schema -----------------------------------------------------------------------------
+
+DOCUMENTED_PATHS = {
+    "/commerceapi/authentication/",
+    "/commerceapi/authentication/customercontext",
+    "/commerceapi/products",
+    "/commerceapi/products/{sku}",
+    "/commerceapi/cart",
+    "/commerceapi/cart/lines",
+    "/commerceapi/cart/lines/{sku}",
+}
+CART_OPERATIONS = [
+    ("/commerceapi/cart", "get"),
+    ("/commerceapi/cart", "delete"),
+    ("/commerceapi/cart/lines", "post"),
+    ("/commerceapi/cart/lines/{sku}", "patch"),
+    ("/commerceapi/cart/lines/{sku}", "delete"),
+]
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict[str, Any]:
+    GENERATOR_STATS.reset()
+    answer = APIClient().get("/api/schema/", {"format": "json"})
+    assert answer.status_code == 200
+    assert answer["Content-Type"] == "application/vnd.oai.openapi+json"
+    document: dict[str, Any] = json.loads(answer.content)
+    # drf-spectacular's warnings mean "very likely an incorrect schema"
+    assert not GENERATOR_STATS, (GENERATOR_STATS._warn_cache, GENERATOR_STATS._error_cache)
+    return document
+
+
+def resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    name = schema["$ref"].removeprefix("#/components/schemas/")
+    resolved: dict[str, Any] = document["components"]["schemas"][name]
+    return resolved
+
+
+def test_the_schema_is_openapi_3_with_every_storefront_path(schema):
+    assert re.fullmatch(r"3\.\d+\.\d+", schema["openapi"])
+    assert schema["info"]["title"] == "commerceapi"
+    assert set(schema["paths"]) >= DOCUMENTED_PATHS
+
+
+@pytest.mark.parametrize(("path", "method"), CART_OPERATIONS)
+def test_cart_operations_document_the_customer_context_header(schema, path, method):
+    parameters = schema["paths"][path][method]["parameters"]
+    headers = [p for p in parameters if p["in"] == "header" and p["name"] == "X-Customer-Context"]
+    assert len(headers) == 1
+    assert headers[0]["required"] is True
+    assert headers[0]["description"]
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        ("/commerceapi/authentication/", "post", {"400", "401", "429"}),
+        ("/commerceapi/authentication/customercontext", "get", {"401", "403"}),
+        ("/commerceapi/products", "get", {"401", "403", "404"}),
+        ("/commerceapi/products/{sku}", "get", {"401", "403", "404"}),
+        ("/commerceapi/cart", "get", {"401", "403"}),
+        ("/commerceapi/cart/lines", "post", {"400", "401", "403", "413"}),
+        ("/commerceapi/cart/lines/{sku}", "patch", {"400", "401", "403"}),
+        ("/commerceapi/cart/lines/{sku}", "delete", {"401", "403", "404"}),
+    ],
+)
+def test_operations_document_their_problem_responses(schema, path, method, statuses):
+    responses = schema["paths"][path][method]["responses"]
+    problems = {status for status in responses if status.startswith(("4", "5"))}
+    assert problems >= statuses
+    for status in problems:
+        assert responses[status]["description"]
+        assert responses[status]["content"] == {"application/problem+json": {"schema": PROBLEM_REF}}
+
+
+def test_the_problem_document_is_described(schema):
+    problem = schema["components"]["schemas"]["Problem"]
+    assert set(problem["properties"]) == {"type", "title", "status", "detail", "code", "errors"}
+    assert set(problem["required"]) == {"type", "title", "status", "detail", "code"}
+    field_problem = resolve(schema, problem["properties"]["errors"]["items"])
+    assert set(field_problem["properties"]) == {"field", "code", "message"}
+
+
+def test_the_anonymous_token_operation_documents_its_bodies_and_headers(schema):
+    operation = schema["paths"]["/commerceapi/authentication/"]["post"]
+    request = resolve(schema, operation["requestBody"]["content"]["application/json"]["schema"])
+    assert set(request["properties"]) == {"anonymousAuthenticationRequest"}
+    assert request["properties"]["anonymousAuthenticationRequest"]["format"] == "uuid"
+    answer = resolve(schema, operation["responses"]["200"]["content"]["application/json"]["schema"])
+    assert set(answer["properties"]) == {
+        "tokenType",
+        "accessToken",
+        "expiresIn",
+        "refreshToken",
+        "anonymousId",
+    }
+    assert operation["security"] == [{"storefrontKey": []}]
+    assert [(p["in"], p["name"]) for p in operation["parameters"]] == [("header", "Authorization")]
+
+
+def test_request_bodies_of_different_operations_are_not_merged(schema):
+    # each view's nested InputSerializer is its own component
+    lines = schema["paths"]["/commerceapi/cart/lines"]["post"]["requestBody"]
+    line_body = resolve(schema, lines["content"]["application/json"]["schema"])
+    assert set(line_body["properties"]) == {"sku", "quantity"}
+    patch = schema["paths"]["/commerceapi/cart/lines/{sku}"]["patch"]["requestBody"]
+    patch_body = resolve(schema, patch["content"]["application/json"]["schema"])
+    assert set(patch_body["properties"]) == {"quantity"}
+
+
+def test_the_product_list_documents_its_page(schema):
+    operation = schema["paths"]["/commerceapi/products"]["get"]
+    page = resolve(schema, operation["responses"]["200"]["content"]["application/json"]["schema"])
+    assert set(page["properties"]) == {"count", "next", "previous", "results"}
+    product = resolve(schema, page["properties"]["results"]["items"])
+    assert set(product["properties"]) == {
+        "sku",
+        "name",
+        "unitPrice",
+        "inStock",
+        "stock",
+        "maxQuantityPerOrder",
+    }
+    assert {(p["in"], p["name"]) for p in operation["parameters"]} == {
+        ("query", "page"),
+        ("query", "pageSize"),
+    }
+
+
+def test_the_security_schemes_are_the_storefront_key_and_bearer(schema):
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["storefrontKey"] == {"type": "apiKey", "in": "header", "name": "X-Auth-Key"}
+    assert schemes["bearer"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    catalog = schema["paths"]["/commerceapi/products"]["get"]["security"]
+    assert catalog == [{"storefrontKey": []}, {"bearer": []}]
+
+
+# --- the docs page --------------------------------------------------------------------------
+
+
+def test_the_docs_page_uses_only_local_assets(db):
+    # when
+    client = APIClient()
+    answer = client.get("/api/docs/")
+
+    # then
+    assert answer.status_code == 200
+    assert answer["Content-Type"].startswith("text/html")
+    html = answer.content.decode()
+    assert not re.search(r"https?://", html), re.findall(r"https?://\S+", html)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert any(asset.endswith("swagger-ui-bundle.js") for asset in assets)
+    assert all(asset.startswith("/static/") for asset in assets), assets
+    assert "/api/schema/" in html

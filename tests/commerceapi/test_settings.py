@@ -1,0 +1,167 @@
+"""Settings from the environment: safe development defaults, and no start without secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from commerceapi.env import env_bool, env_int, env_list, env_str, require
+
+START = (
+    "import json, django; from django.conf import settings; django.setup(); "
+    "print(json.dumps({'debug': settings.DEBUG, 'secret': settings.SECRET_KEY, "
+    "'num_proxies': settings.REST_FRAMEWORK['NUM_PROXIES'], "
+    "'proxy_ssl': settings.SECURE_PROXY_SSL_HEADER, "
+    "'cache': settings.CACHES['default']['BACKEND'], "
+    "'database': settings.DATABASES['default']['ENGINE'], "
+    "'cookies_secure': settings.SESSION_COOKIE_SECURE}))"
+)
+
+
+def start(**environment: str) -> subprocess.CompletedProcess[str]:
+    """Start Django in a fresh interpreter with this environment (and no inherited secrets)."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL", "TRUSTED_PROXY_COUNT"}
+    }
+    env.update(DJANGO_SETTINGS_MODULE="commerceapi.settings", **environment)
+    return subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
+        [sys.executable, "-c", START],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def started(process: subprocess.CompletedProcess[str]) -> dict[str, object]:
+    assert process.returncode == 0, process.stderr
+    loaded: dict[str, object] = json.loads(process.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+# --- start-up -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("secret", [None, ""], ids=["unset", "empty"])
+def test_without_debug_a_missing_secret_key_stops_start_up(secret):
+    # given
+    environment = {"DEBUG": "false"}
+    if secret is not None:
+        environment["SECRET_KEY"] = secret
+
+    # when
+    process = start(**environment)
+
+    # then
+    assert process.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY is not set." in process.stderr
+    assert "required when DEBUG is off" in process.stderr
+    assert process.stdout == ""
+
+
+def test_without_debug_and_with_a_secret_key_it_starts():
+    # when
+    process = start(DEBUG="false", SECRET_KEY="a-production-secret-from-the-environment")
+
+    # then
+    loaded = started(process)
+    assert loaded["debug"] is False
+    assert loaded["secret"] == "a-production-secret-from-the-environment"
+    assert loaded["cookies_secure"] is True
+
+
+def test_in_development_it_starts_with_safe_defaults():
+    # when
+    loaded = started(start())
+
+    # then
+    assert loaded["debug"] is True
+    assert loaded["secret"] == "development-only-secret-key-not-for-production"
+    assert loaded["database"] == "django.db.backends.sqlite3"
+    assert loaded["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert loaded["num_proxies"] == 0
+    assert loaded["proxy_ssl"] is None
+
+
+def test_services_and_proxies_come_from_the_environment():
+    # when
+    loaded = started(
+        start(
+            DATABASE_URL="postgres://user@db.internal:5432/shop",
+            REDIS_URL="redis://cache.internal:6379/1",
+            TRUSTED_PROXY_COUNT="2",
+        )
+    )
+
+    # then
+    assert loaded["database"] == "django.db.backends.postgresql"
+    assert loaded["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert loaded["num_proxies"] == 2
+    assert loaded["proxy_ssl"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DEBUG", "maybe", "DEBUG must be true or false, not 'maybe'."),
+        ("TRUSTED_PROXY_COUNT", "-1", "TRUSTED_PROXY_COUNT must be at least 0, not -1."),
+        ("TRUSTED_PROXY_COUNT", "one", "TRUSTED_PROXY_COUNT must be a whole number, not 'one'."),
+    ],
+)
+def test_a_malformed_setting_stops_start_up_naming_it(name, value, message):
+    # when
+    process = start(**{name: value})
+
+    # then
+    assert process.returncode != 0
+    assert message in process.stderr
+
+
+# --- the helpers ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1", True), ("TRUE", True), (" yes ", True), ("on", True), ("0", False), ("off", False)],
+)
+def test_env_bool(monkeypatch, raw, expected):
+    monkeypatch.setenv("SOME_FLAG", raw)
+    assert env_bool("SOME_FLAG", not expected) is expected
+
+
+def test_env_defaults_when_unset(monkeypatch):
+    monkeypatch.delenv("SOME_SETTING", raising=False)
+    assert env_bool("SOME_SETTING", True) is True
+    assert env_int("SOME_SETTING", 7) == 7
+    assert env_str("SOME_SETTING", "x") == "x"
+    assert env_list("SOME_SETTING", ["a"]) == ["a"]
+    assert require("SOME_SETTING", debug=True, development_default="dev") == "dev"
+
+
+def test_env_list_splits_and_trims(monkeypatch):
+    monkeypatch.setenv("SOME_LIST", " https://a.example , ,https://b.example,")
+    assert env_list("SOME_LIST", []) == ["https://a.example", "https://b.example"]
+
+
+def test_env_int_enforces_its_minimum(monkeypatch):
+    monkeypatch.setenv("SOME_NUMBER", "59")
+    with pytest.raises(ImproperlyConfigured, match=r"SOME_NUMBER must be at least 60, not 59\."):
+        env_int("SOME_NUMBER", 7200, minimum=60)
+
+
+def test_require_prefers_the_environment_and_refuses_without_debug(monkeypatch):
+    monkeypatch.setenv("SOME_SECRET", "from-env")
+    assert require("SOME_SECRET", debug=False, development_default="dev") == "from-env"
+    monkeypatch.delenv("SOME_SECRET")
+    with pytest.raises(ImproperlyConfigured, match="SOME_SECRET is not set"):
+        require("SOME_SECRET", debug=False, development_default="dev")

@@ -1,0 +1,375 @@
+"""Our own tokens, honest and forged, for the token attack tests.
+
+Claims are written out here rather than minted by the token classes, so that every claim and
+header can be changed; tokens are signed by hand (HMAC over the raw segments) with the keyring's
+real keys, read from ``SigningKey``, or with whatever key an attack needs. A test that forges a
+token first shows that the same token, unforged, is accepted.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from carts.models import Cart, CartLine, CartMigration
+from identity import errors
+from identity.models import Customer, Revocation, SigningKey, SigningKeyPurpose
+from identity.tokens import bearer_hash
+from tests.conftest import Storefront
+
+CONTEXT_URL = "/commerceapi/authentication/customercontext"
+CART_URL = "/commerceapi/cart"
+CART_LINES_URL = "/commerceapi/cart/lines"
+ACCESS_TYP = "at+jwt"
+CONTEXT_TYP = "customer-context+jwt"
+WWW_AUTHENTICATE = 'Bearer realm="commerceapi"'
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+# The whole answer to a refused request, per code: the contract storefronts program against.
+# ``detail`` is the code's sentence in the error catalogue (docs/errors.md).
+PROBLEMS: dict[int, dict[str, Any]] = {
+    2000: {
+        "type": "urn:commerceapi:problem:credentials_missing",
+        "title": "Authentication required",
+        "status": 401,
+        "detail": "Authentication credentials were not provided.",
+        "code": 2000,
+    },
+    2002: {
+        "type": "urn:commerceapi:problem:bearer_scheme_required",
+        "title": "Bearer scheme required",
+        "status": 401,
+        "detail": errors.BEARER_SCHEME_REQUIRED.description,
+        "code": 2002,
+    },
+    2010: {
+        "type": "urn:commerceapi:problem:token_invalid",
+        "title": "Invalid token",
+        "status": 401,
+        "detail": errors.TOKEN_INVALID.description,
+        "code": 2010,
+    },
+    2011: {
+        "type": "urn:commerceapi:problem:token_expired",
+        "title": "Token expired",
+        "status": 401,
+        "detail": errors.TOKEN_EXPIRED.description,
+        "code": 2011,
+    },
+    2012: {
+        "type": "urn:commerceapi:problem:token_revoked",
+        "title": "Token revoked",
+        "status": 401,
+        "detail": errors.TOKEN_REVOKED.description,
+        "code": 2012,
+    },
+    2030: {
+        "type": "urn:commerceapi:problem:customer_context_missing",
+        "title": "Customer context required",
+        "status": 401,
+        "detail": errors.CONTEXT_MISSING.description,
+        "code": 2030,
+    },
+    2031: {
+        "type": "urn:commerceapi:problem:customer_context_invalid",
+        "title": "Invalid customer context",
+        "status": 401,
+        "detail": errors.CONTEXT_INVALID.description,
+        "code": 2031,
+    },
+    2032: {
+        "type": "urn:commerceapi:problem:customer_context_mismatch",
+        "title": "Customer context does not match the bearer",
+        "status": 401,
+        "detail": errors.CONTEXT_MISMATCH.description,
+        "code": 2032,
+    },
+    2033: {
+        "type": "urn:commerceapi:problem:customer_context_expired",
+        "title": "Customer context expired",
+        "status": 401,
+        "detail": errors.CONTEXT_EXPIRED.description,
+        "code": 2033,
+    },
+    2060: {
+        "type": "urn:commerceapi:problem:identity_provider_unknown",
+        "title": "Unknown token issuer",
+        "status": 401,
+        "detail": errors.PROVIDER_UNKNOWN.description,
+        "code": 2060,
+    },
+}
+
+
+# --- Encoding -------------------------------------------------------------------------------
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def b64url_json(value: Any) -> str:
+    return b64url(json.dumps(value, separators=(",", ":")).encode())
+
+
+def b64url_decode(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def segments(token: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """The header and claims of a compact token, unverified, and its signature segment."""
+    header, payload, signature = token.split(".")
+    return json.loads(b64url_decode(header)), json.loads(b64url_decode(payload)), signature
+
+
+def assemble(header: dict[str, Any], payload: dict[str, Any], signature: str) -> str:
+    return f"{b64url_json(header)}.{b64url_json(payload)}.{signature}"
+
+
+def hmac_signed(
+    header: dict[str, Any], payload: dict[str, Any], secret: bytes, digest: str = "sha256"
+) -> str:
+    """An HMAC over the raw segments with ``secret``, whatever ``alg`` the header claims."""
+    signing_input = f"{b64url_json(header)}.{b64url_json(payload)}"
+    signature = hmac.new(secret, signing_input.encode(), digest).digest()
+    return f"{signing_input}.{b64url(signature)}"
+
+
+# --- The keyring's real keys ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RealKey:
+    kid: str
+    secret: bytes
+
+
+def real_key(purpose: str) -> RealKey:
+    """The active HS256 key of ``purpose``, as every API process holds it."""
+    row = SigningKey.objects.get(purpose=purpose, is_active=True)
+    assert row.algorithm == "HS256"
+    return RealKey(kid=row.kid, secret=b64url_decode(row.secret))
+
+
+def _typ(purpose: str) -> str:
+    return ACCESS_TYP if purpose == SigningKeyPurpose.ACCESS else CONTEXT_TYP
+
+
+def header_for(purpose: str, key: RealKey, **changes: Any) -> dict[str, Any]:
+    """The header we would write; a change to ``None`` removes that header."""
+    header = {"alg": "HS256", "kid": key.kid, "typ": _typ(purpose), **changes}
+    return {name: value for name, value in header.items() if value is not None}
+
+
+def sign(
+    claims: dict[str, Any],
+    *,
+    purpose: str = SigningKeyPurpose.ACCESS,
+    key: RealKey | None = None,
+    **header_changes: Any,
+) -> str:
+    """``claims`` signed as we sign them: HS256 with the real key of ``purpose``."""
+    key = key or real_key(purpose)
+    return hmac_signed(header_for(purpose, key, **header_changes), claims, key.secret)
+
+
+def without(claims: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {name: value for name, value in claims.items() if name not in names}
+
+
+def anonymous_claims(
+    storefront: Storefront, *, anonymous_id: str | None = None, lifetime: int = 3600
+) -> dict[str, Any]:
+    now = int(time.time())
+    anonymous_id = anonymous_id or str(uuid.uuid4())
+    return {
+        "token_type": "anonymous",
+        "exp": now + lifetime,
+        "iat": now,
+        "jti": anonymous_id,
+        "sub": anonymous_id,
+        "tenant": storefront.tenant.pk,
+        "app": str(storefront.app.public_id),
+        "iss": settings.TOKEN_ISSUER,
+        "aud": settings.TOKEN_AUDIENCE,
+    }
+
+
+def context_claims(
+    raw_bearer: str,
+    *,
+    tenant_id: int,
+    subject: str,
+    is_anonymous: bool = True,
+    lifetime: int = 3600,
+) -> dict[str, Any]:
+    now = int(time.time())
+    return {
+        "token_type": "customer_context",
+        "exp": now + lifetime,
+        "iat": now,
+        "jti": uuid.uuid4().hex,
+        "tenant": tenant_id,
+        "sub": subject,
+        "isAnonymous": is_anonymous,
+        "ath": bearer_hash(raw_bearer),
+        "iss": settings.TOKEN_ISSUER,
+        "aud": settings.TOKEN_AUDIENCE,
+    }
+
+
+@dataclass(frozen=True)
+class Session:
+    """A bearer and its context, with the claims they were signed from."""
+
+    bearer: str
+    context: str
+    bearer_claims: dict[str, Any]
+    context_claims: dict[str, Any]
+
+    def headers(self) -> dict[str, str]:
+        return shopper_headers(self.bearer, self.context)
+
+
+def session_sign(storefront: Storefront, *, anonymous_id: str | None = None) -> Session:
+    """An anonymous session signed here with the real keys, exactly as the API signs one."""
+    claims = anonymous_claims(storefront, anonymous_id=anonymous_id)
+    bearer = sign(claims)
+    contextual = context_claims(bearer, tenant_id=storefront.tenant.pk, subject=claims["jti"])
+    context = sign(contextual, purpose=SigningKeyPurpose.CONTEXT)
+    return Session(bearer, context, claims, contextual)
+
+
+# --- Requests and answers -------------------------------------------------------------------
+
+
+def bearer_headers(raw_bearer: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw_bearer}"}
+
+
+def shopper_headers(raw_bearer: str, raw_context: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw_bearer}", "HTTP_X_CUSTOMER_CONTEXT": raw_context}
+
+
+def assert_unauthorized(response: Any, code: int) -> None:
+    """A 401 with ``WWW-Authenticate`` and exactly the problem document of ``code``."""
+    assert response.status_code == 401, response.content
+    assert response["WWW-Authenticate"] == WWW_AUTHENTICATE
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
+    body = response.json()
+    assert body == PROBLEMS[code], body
+
+
+def db_state() -> dict[str, list[dict[str, Any]]]:
+    """Every row a shopper request could change: carts, lines, migrations, token state."""
+    models = (Cart, CartLine, CartMigration, Revocation, SigningKey, Customer)
+    return {model._meta.label: list(model.objects.order_by("pk").values()) for model in models}
+
+
+def add_to_cart(api: APIClient, headers: dict[str, str], sku: str = "MUG") -> Any:
+    return api.post(CART_LINES_URL, {"sku": sku, "quantity": 1}, format="json", **headers)
+
+
+def assert_refused_unchanged(api: APIClient, headers: dict[str, str], code: int) -> None:
+    """Adding to the cart with these credentials is a 401 ``code`` and changes nothing."""
+    before = db_state()
+    assert_unauthorized(add_to_cart(api, headers), code)
+    after = db_state()
+    assert after == before, (before, after)
+
+
+# --- Side effects a token must never cause --------------------------------------------------
+
+_WATCHED_EVENTS = frozenset(
+    {
+        "open",
+        "os.system",
+        "os.exec",
+        "os.posix_spawn",
+        "os.spawn",
+        "subprocess.Popen",
+        "socket.connect",
+        "socket.getaddrinfo",
+        "urllib.Request",
+        "http.client.connect",
+    }
+)
+_recorders: list[list[tuple[str, tuple[Any, ...]]]] = []
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if _recorders and event in _WATCHED_EVENTS:
+        _recorders[-1].append((event, args))
+
+
+sys.addaudithook(_audit)
+
+
+@contextmanager
+def recorded_side_effects() -> Iterator[list[tuple[str, tuple[Any, ...]]]]:
+    """Files opened, processes started and connections made inside the block (audit hooks)."""
+    events: list[tuple[str, tuple[Any, ...]]] = []
+    _recorders.append(events)
+    try:
+        yield events
+    finally:
+        _recorders.remove(events)
+
+
+@dataclass
+class LoopbackServer:
+    """An HTTP server on 127.0.0.1 that answers every GET and remembers what it was asked."""
+
+    body: bytes
+    requests: list[str] = field(default_factory=list)
+    url: str = ""
+
+
+@contextmanager
+def loopback_server(body: bytes) -> Iterator[LoopbackServer]:
+    server = LoopbackServer(body=body)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            server.requests.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(server.body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+def assert_server_answers(server: LoopbackServer) -> None:
+    """The loopback server records a request made to it (so that none recorded means none made)."""
+    count = len(server.requests)
+    with urllib.request.urlopen(f"{server.url}/probe", timeout=5) as response:  # noqa: S310
+        assert response.status == 200
+    assert len(server.requests) == count + 1
