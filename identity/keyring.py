@@ -141,7 +141,7 @@ def keyring_get() -> Keyring:
 
 
 def keyring_verifying_key(kid: str, purpose: str) -> KeyringKey | None:
-    if not KID_FORMAT.match(kid):
+    if not KID_FORMAT.fullmatch(kid):
         return None
     key = _cache.get().verifying(kid, purpose)
     if key is None:

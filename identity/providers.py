@@ -254,13 +254,23 @@ class AmbiguousIssuer(Exception):
 # --- Keys -------------------------------------------------------------------------------------
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A provider's URLs are configured and vetted; a redirect elsewhere is a failure."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def _fetch_json(url: str) -> Any:
     """GET a JSON document from a provider; any failure is ``ProviderUnavailable``.
 
     The timeout bounds each socket operation only, so the body is read against a deadline as
     well: a provider trickling its body a byte at a time releases its caller within twice
     ``PROVIDER_HTTP_TIMEOUT_SECONDS``. A document over ``MAX_DOCUMENT_BYTES`` is refused, and
-    so is JSON nested too deeply to parse.
+    so is JSON nested too deeply to parse, and a redirect.
     """
     timeout = settings.PROVIDER_HTTP_TIMEOUT_SECONDS
     deadline = time.monotonic() + timeout
@@ -268,7 +278,7 @@ def _fetch_json(url: str) -> Any:
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     body = bytearray()
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with _OPENER.open(request, timeout=timeout) as response:
             while chunk := response.read1(64 * 1024):
                 body += chunk
                 if len(body) > MAX_DOCUMENT_BYTES:

@@ -182,6 +182,7 @@ class Behaviour(enum.Enum):
     SLOW = "slow"  # nothing at all until ``delay`` has passed
     DRIP = "drip"  # headers at once, then the body one byte per ``delay``
     GARBAGE = "garbage"  # 200 with ``garbage`` as the body
+    REDIRECT = "redirect"  # 302 to ``redirect_to``
 
 
 class _HttpServer(ThreadingHTTPServer):
@@ -224,6 +225,7 @@ class JwksServer:
         self._delay = 0.0
         self._drip_limit = 0.0
         self._garbage = b""
+        self._redirect_to = ""
         self._requests: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._released = threading.Event()
@@ -319,6 +321,10 @@ class JwksServer:
         self._garbage = body
         self._set(Behaviour.GARBAGE, paths)
 
+    def answer_redirect(self, location: str, paths: Sequence[str] | None = None) -> None:
+        self._redirect_to = location
+        self._set(Behaviour.REDIRECT, paths)
+
     def go_down(self) -> None:
         """Stop listening: connections are refused from now on (for good)."""
         if self._is_listening:
@@ -350,6 +356,12 @@ class JwksServer:
             return
         if behaviour is Behaviour.UNAVAILABLE:
             self._send(handler, 503, b'{"error": "temporarily_unavailable"}')
+            return
+        if behaviour is Behaviour.REDIRECT:
+            handler.send_response(302)
+            handler.send_header("Location", self._redirect_to)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
             return
         if path == DISCOVERY_PATH:
             body = json.dumps(self.discovery_document()).encode()

@@ -508,6 +508,23 @@ def test_jwks_garbage_with_no_keys_cached_is_a_503(
     assert jwks_server.requests(JWKS_PATH) == 1
 
 
+def test_jwks_redirect_is_not_followed(
+    api: APIClient, storefront: Storefront, jwks_servers: ServerFactory
+) -> None:
+    # Given a provider whose JWKS URI answers with a redirect to another server
+    provider_server, elsewhere = jwks_servers(), jwks_servers()
+    provider_of(provider_server, tenant=storefront.tenant)
+    provider_server.answer_redirect(elsewhere.jwks_uri, paths=[JWKS_PATH])
+
+    # When a token is presented
+    response = context_get(api, provider_server.token(), storefront.key)
+
+    # Then the redirect is a failure of the provider: 503, and nothing is asked elsewhere
+    assert_problem(response, errors.PROVIDER_UNAVAILABLE)
+    assert provider_server.requests(JWKS_PATH) == 1
+    assert elsewhere.requests() == 0
+
+
 @pytest.mark.parametrize("garbage", list(GARBAGE))
 def test_jwks_garbage_on_refresh_keeps_the_cached_keys(
     api: APIClient, storefront: Storefront, jwks_server: JwksServer, garbage: str
