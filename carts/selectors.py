@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any, cast
 
 from django.apps import apps
+from django.db import connection, models
+from django.utils import timezone
 
-from carts.models import Cart, CartMigration, CartStatus
+from carts.models import Cart, CartLine, CartMigration, CartStatus
 from carts.owners import CartOwner
+from catalog.models import Product
 
 
 @dataclass(frozen=True)
@@ -42,29 +48,72 @@ class CartView:
 
 
 def cart_get(*, owner: CartOwner) -> CartView:
-    """The owner's open cart, or an empty one (nothing is written) when there is none."""
-    rows = list(
-        Cart.objects.filter(owner.open_cart_filter())
-        .order_by("lines__id")
-        .values_list(
-            "public_id",
-            "updated_at",
-            "tenant__currency",
-            "lines__product__sku",
-            "lines__product__name",
-            "lines__quantity",
-            "lines__product__unit_price",
-        )
-    )
+    """The owner's open cart, or an empty one (nothing is written) when there is none.
+
+    One query whatever the number of lines. It is the hottest read of the API, so its SQL is
+    written once (``_cart_read_sql``) instead of being built by the ORM on every call; the
+    values are converted with the fields' own ``to_python``, as the ORM would.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(*_cart_read_sql(owner))
+        rows = cursor.fetchall()
     if not rows:
         return CartView(None, owner.is_anonymous, _tenant_currency(owner.tenant_id), [], None)
     public_id, updated_at, currency = rows[0][:3]
     lines = [
-        CartLineView(sku=sku, name=name, quantity=quantity, unit_price=unit_price)
+        CartLineView(
+            sku=sku,
+            name=name,
+            quantity=int(quantity),
+            unit_price=_PRICE.to_python(unit_price),
+        )
         for _, _, _, sku, name, quantity, unit_price in rows
         if sku is not None
     ]
-    return CartView(str(public_id), owner.is_anonymous, currency, lines, updated_at)
+    return CartView(
+        str(_PUBLIC_ID.to_python(public_id)),
+        owner.is_anonymous,
+        currency,
+        lines,
+        _aware(_UPDATED_AT.to_python(updated_at)),
+    )
+
+
+_PUBLIC_ID = cast(models.UUIDField, Cart._meta.get_field("public_id"))
+_UPDATED_AT = cast(models.DateTimeField, Cart._meta.get_field("updated_at"))
+_PRICE = cast(models.DecimalField, Product._meta.get_field("unit_price"))
+_OWNER_FIELD = {
+    True: cast(models.UUIDField, Cart._meta.get_field("anonymous_id")),
+    False: cast(models.UUIDField, Cart._meta.get_field("customer_id")),
+}
+_OWNER_COLUMN = {
+    True: "c.anonymous_id = %s AND c.customer_id IS NULL",
+    False: "c.customer_id = %s",
+}
+
+
+@functools.cache
+def _cart_read_template(is_anonymous: bool) -> str:
+    return f"""
+        SELECT c.public_id, c.updated_at, t.currency, p.sku, p.name, l.quantity, p.unit_price
+        FROM {Cart._meta.db_table} c
+        JOIN {apps.get_model("identity", "Tenant")._meta.db_table} t ON t.id = c.tenant_id
+        LEFT JOIN {CartLine._meta.db_table} l ON l.cart_id = c.id
+        LEFT JOIN {Product._meta.db_table} p ON p.id = l.product_id
+        WHERE c.tenant_id = %s AND c.status = %s AND {_OWNER_COLUMN[is_anonymous]}
+        ORDER BY l.id
+    """  # noqa: S608 - table names from the models, values as parameters
+
+
+def _cart_read_sql(owner: CartOwner) -> tuple[str, list[Any]]:
+    owner_id = _OWNER_FIELD[owner.is_anonymous].get_db_prep_value(
+        uuid.UUID(owner.anonymous_id or owner.customer_id), connection
+    )
+    return _cart_read_template(owner.is_anonymous), [owner.tenant_id, CartStatus.OPEN, owner_id]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
 
 
 def _tenant_currency(tenant_id: int) -> str:

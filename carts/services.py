@@ -10,7 +10,7 @@ import hashlib
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from carts import errors
@@ -94,6 +94,15 @@ def _product_for_sale(*, tenant_id: int, sku: str) -> Product:
     return product
 
 
+def quantity_limit(product: Product) -> int:
+    """The most one line of ``product`` may hold: stock, per-order maximum, cart maximum."""
+    maximum = min(
+        product.max_quantity_per_order or settings.CART_MAX_QUANTITY_PER_LINE,
+        settings.CART_MAX_QUANTITY_PER_LINE,
+    )
+    return maximum if product.stock is None else min(product.stock, maximum)
+
+
 def quantity_check(*, product: Product, quantity: int) -> None:
     """Raise unless ``quantity`` of ``product`` fits its stock and per-order maximum."""
     if product.stock is not None and quantity > product.stock:
@@ -134,19 +143,23 @@ def cart_line_add(*, owner: CartOwner, sku: str, quantity: int) -> None:
     product = _product_for_sale(tenant_id=owner.tenant_id, sku=sku)
     cart = _open_cart_locked(owner, create=True)
     assert cart is not None
-    line = CartLine.objects.filter(cart=cart, product=product).first()
-    if line is None:
-        quantity_check(product=product, quantity=quantity)
+    now = timezone.now()
+    # Most adds go to a line that has room: one statement checks and adds. Otherwise the line
+    # is missing, or full, and the checks below say which.
+    added = CartLine.objects.filter(
+        cart=cart, product=product, quantity__lte=quantity_limit(product) - quantity
+    ).update(quantity=F("quantity") + quantity, unit_price_seen=product.unit_price, updated_at=now)
+    if not added:
+        held = (
+            CartLine.objects.filter(cart=cart, product=product)
+            .values_list("quantity", flat=True)
+            .first()
+        )
+        # Raises for a full line; so only a missing line goes on to be created.
+        quantity_check(product=product, quantity=quantity + (held or 0))
         _line_limit_check(cart)
         CartLine.objects.create(
             cart=cart, product=product, quantity=quantity, unit_price_seen=product.unit_price
-        )
-    else:
-        quantity_check(product=product, quantity=line.quantity + quantity)
-        CartLine.objects.filter(pk=line.pk).update(
-            quantity=line.quantity + quantity,
-            unit_price_seen=product.unit_price,
-            updated_at=timezone.now(),
         )
     _touch(cart)
 

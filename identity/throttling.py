@@ -17,14 +17,50 @@ from identity.secrets import secret_prefix
 from identity.storefront import STOREFRONT_KEY_KIND
 
 
-class AnonymousTokenAddressThrottle(SimpleRateThrottle):
+class FixedWindowRateThrottle(SimpleRateThrottle):
+    """DRF's rate throttle, counting in fixed windows: one cache increment per request.
+
+    DRF's own keeps a list of timestamps per client and rewrites it on every request, which
+    costs as much as the rate is high (thousands of entries for a per-key rate). A window of
+    ``duration`` seconds admits ``num_requests``; a burst across a window edge may reach twice
+    that, the usual price of the fixed window.
+    """
+
+    # Set by SimpleRateThrottle.__init__ from the scope's rate.
+    num_requests: int
+    duration: int
+    window_end = 0.0
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        window = int(self.now // self.duration)
+        counter_key = f"{self.key}:{window}"
+        self.window_end = (window + 1) * self.duration
+        self.cache.add(counter_key, 0, self.duration + 1)
+        try:
+            count = self.cache.incr(counter_key)
+        except ValueError:  # the counter expired between add and incr
+            self.cache.set(counter_key, 1, self.duration + 1)
+            count = 1
+        return count <= self.num_requests
+
+    def wait(self) -> float:
+        return max(0.0, self.window_end - self.now)
+
+
+class AnonymousTokenAddressThrottle(FixedWindowRateThrottle):
     scope = "anonymous_token_address"
 
     def get_cache_key(self, request: Request, view: Any) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class AnonymousTokenKeyThrottle(SimpleRateThrottle):
+class AnonymousTokenKeyThrottle(FixedWindowRateThrottle):
     """Counted by the key's lookup prefix, before the key is checked."""
 
     scope = "anonymous_token_key"

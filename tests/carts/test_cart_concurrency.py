@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from rest_framework.test import APIClient
 
 from carts.models import Cart, CartLine
@@ -27,38 +27,13 @@ from carts.services import cart_clear, cart_line_add
 from catalog.models import Product
 from commerceapi.errors import DomainError
 from identity.models import Tenant
+from tests.carts.migration_fixtures import race
 from tests.conftest import Storefront, anonymous_shopper
 from tests.factories import ProductFactory, TenantFactory
 
 THREADS = 20
 CART_URL = "/commerceapi/cart"
 LINES_URL = "/commerceapi/cart/lines"
-
-
-def run_together(*jobs: Callable[[], None]) -> list[BaseException]:
-    """Run each job in its own thread, released together by a barrier; the errors they raised."""
-    barrier = threading.Barrier(len(jobs))
-    errors: list[BaseException] = []
-    errors_lock = threading.Lock()
-
-    def worker(job: Callable[[], None]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            job()
-        except BaseException as error:
-            with errors_lock:
-                errors.append(error)
-        finally:
-            # Each thread opened its own connection; give it back.
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread is still running"
-    return errors
 
 
 def open_carts(owner: CartOwner) -> list[Cart]:
@@ -99,7 +74,7 @@ def test_concurrent_adds_to_one_cart_lose_nothing(tenant: Tenant, mug: Product) 
     cart_line_add(owner=owner, sku="MUG", quantity=1)
 
     # when 20 threads add 1 MUG each at the same moment
-    errors = run_together(*adds_of_one(owner, "MUG", THREADS))
+    errors = race(adds_of_one(owner, "MUG", THREADS)).errors
 
     # then every add counted, on the one line of the one open cart
     assert errors == []
@@ -124,7 +99,7 @@ def test_concurrent_adds_through_the_api_lose_nothing(
         statuses.append(answer.status_code)
 
     # when 20 requests add 1 MUG each at the same moment
-    errors = run_together(*([add] * THREADS))
+    errors = race([add] * THREADS).errors
 
     # then all 20 succeeded and the one cart holds 20
     assert errors == []
@@ -145,7 +120,7 @@ def test_concurrent_first_adds_create_one_cart(tenant: Tenant, mug: Product) -> 
     owner = anonymous(tenant)
 
     # when 20 threads make their first add at the same moment
-    errors = run_together(*adds_of_one(owner, "MUG", THREADS))
+    errors = race(adds_of_one(owner, "MUG", THREADS)).errors
 
     # then one open cart was created, holding all 20
     assert errors == []
@@ -163,7 +138,7 @@ def test_concurrent_first_adds_of_a_customer_create_one_cart(tenant: Tenant, mug
     jobs = adds_of_one(owner, "MUG", THREADS // 2) + adds_of_one(owner, "CAP", THREADS // 2)
 
     # when they run at the same moment
-    errors = run_together(*jobs)
+    errors = race(jobs).errors
 
     # then one cart with one line per SKU holds them all
     assert errors == []
@@ -179,7 +154,7 @@ def test_concurrent_adds_of_many_owners_stay_apart(tenant: Tenant, mug: Product)
     owners = [anonymous(tenant) for _ in range(4)]
 
     # when each makes 5 first adds, all 20 at the same moment
-    errors = run_together(*(job for owner in owners for job in adds_of_one(owner, "MUG", 5)))
+    errors = race([job for owner in owners for job in adds_of_one(owner, "MUG", 5)]).errors
 
     # then each has exactly one cart holding their own 5
     assert errors == []
@@ -214,7 +189,7 @@ def test_concurrent_adds_racing_cart_deletes_apply_in_one_order(
     clear = recorded("clear", lambda: cart_clear(owner=owner))
 
     # when 17 adds and 3 deletes of the cart run at the same moment
-    errors = run_together(*([add] * 17), *([clear] * 3))
+    errors = race([add] * 17 + [clear] * 3).errors
 
     # then all ran, in some order, and the cart holds what that order leaves
     assert errors == []
@@ -236,7 +211,7 @@ def test_concurrent_adds_never_exceed_the_stock(tenant: Tenant) -> None:
     owner = anonymous(tenant)
 
     # when 20 threads add 1 each at the same moment
-    errors = run_together(*adds_of_one(owner, "CAP", THREADS))
+    errors = race(adds_of_one(owner, "CAP", THREADS)).errors
 
     # then exactly 5 were accepted and 15 refused for stock; the line holds 5
     codes = [error.code.number if isinstance(error, DomainError) else error for error in errors]
@@ -335,6 +310,7 @@ def test_concurrent_adds_on_an_sqlite_file_queue_up_and_lose_nothing(tmp_path: P
     assert finished.returncode == 0, finished.stderr
     outcome = json.loads(finished.stdout.strip().splitlines()[-1])
     assert outcome["vendor"] == "sqlite"
-    assert outcome["options"] == {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    assert outcome["options"]["transaction_mode"] == "IMMEDIATE"
+    assert outcome["options"]["timeout"] == 20
     assert outcome["existing_cart"] == {"errors": [], "open_carts": 1, "quantity": [THREADS + 1]}
     assert outcome["first_adds"] == {"errors": [], "open_carts": 1, "quantity": [THREADS]}
