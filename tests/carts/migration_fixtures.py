@@ -1,8 +1,8 @@
-"""What the cart migration tests share: a catalog, shoppers' carts filled through the API, the
-migrate call, the expected answers, and a snapshot of every table a migration may write.
+"""What the cart tests share: a catalog, shoppers' carts filled through the API, the expected
+cart answers, the migrate call and its expected answers, and racing migrations from threads.
 
 Customers sign in with real tokens of a static-key identity provider
-(tests/identity/provider_fixtures.py); test modules import the fixtures they use by name.
+(tests/identity/provider_fixtures.py); tests/conftest.py registers the fixtures of both modules.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,8 +23,8 @@ from carts.models import Cart, CartLine, CartMigration
 from catalog.models import Product
 from commerceapi.errors import DomainError
 from identity.anonymous import anonymous_id_retire
-from identity.models import Revocation, StorefrontApp
-from tests.conftest import Shopper, Storefront
+from identity.models import StorefrontApp
+from tests.conftest import Shopper, Storefront, field_error, iso, problem
 from tests.factories import ProductFactory
 from tests.identity.provider_fixtures import CustomerSession
 
@@ -67,12 +66,18 @@ def storefront_policy(storefront: Storefront, *, merge: str = "", anonymous_id: 
 # --- requests ---------------------------------------------------------------------------------
 
 
+def cart_get(api: APIClient, shopper: Shopping, **extra: Any) -> Response:
+    return api.get(CART_URL, **shopper.headers(), **extra)
+
+
+def line_add(api: APIClient, shopper: Shopping, body: Any) -> Response:
+    return api.post(LINES_URL, body, format="json", **shopper.headers())
+
+
 def lines_add(api: APIClient, shopper: Shopping, **quantities: int) -> None:
     """Add ``SKU=quantity`` lines through the API, in the order given."""
     for sku, quantity in quantities.items():
-        answer = api.post(
-            LINES_URL, {"sku": sku, "quantity": quantity}, format="json", **shopper.headers()
-        )
+        answer = line_add(api, shopper, {"sku": sku, "quantity": quantity})
         assert answer.status_code == 200, answer.content
 
 
@@ -88,10 +93,6 @@ def migrate(api: APIClient, customer: CustomerSession, body: Any) -> Response:
 # --- expected answers -------------------------------------------------------------------------
 
 
-def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
-
-
 def cart_line(sku: str, quantity: int, unit_price: str) -> dict[str, Any]:
     return {
         "sku": sku,
@@ -102,18 +103,27 @@ def cart_line(sku: str, quantity: int, unit_price: str) -> dict[str, Any]:
     }
 
 
-def customer_cart_body(cart: Cart, lines: list[dict[str, Any]]) -> dict[str, Any]:
-    """The customer's cart answer for ``cart`` as stored now, with ``lines`` in line order."""
+def _cart_body(cart: Cart, lines: list[dict[str, Any]], *, is_anonymous: bool) -> dict[str, Any]:
     cart.refresh_from_db()
     return {
         "id": str(cart.public_id),
-        "isAnonymous": False,
+        "isAnonymous": is_anonymous,
         "currency": "EUR",
         "lines": lines,
         "itemCount": sum(line["quantity"] for line in lines),
         "subtotal": f"{sum((Decimal(line['lineTotal']) for line in lines), Decimal('0')):.2f}",
         "updatedAt": iso(cart.updated_at),
     }
+
+
+def anonymous_cart_body(cart: Cart, lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """An anonymous shopper's cart answer for ``cart`` as stored now, ``lines`` in line order."""
+    return _cart_body(cart, lines, is_anonymous=True)
+
+
+def customer_cart_body(cart: Cart, lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """The customer's cart answer for ``cart`` as stored now, with ``lines`` in line order."""
+    return _cart_body(cart, lines, is_anonymous=False)
 
 
 EMPTY_CUSTOMER_CART = {
@@ -125,6 +135,7 @@ EMPTY_CUSTOMER_CART = {
     "subtotal": "0.00",
     "updatedAt": None,
 }
+EMPTY_ANONYMOUS_CART = {**EMPTY_CUSTOMER_CART, "isAnonymous": True}
 
 
 def report_line(
@@ -159,32 +170,6 @@ def migration_body(
     }
 
 
-def problem(
-    slug: str,
-    title: str,
-    status: int,
-    detail: str,
-    code: int,
-    errors: list[dict[str, str]] | None = None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "type": f"urn:commerceapi:problem:{slug}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    if errors is not None:
-        body["errors"] = errors
-    return body
-
-
-def assert_problem(answer: Response, body: dict[str, Any]) -> None:
-    assert answer.status_code == body["status"], answer.content
-    assert answer["Content-Type"] == "application/problem+json"
-    assert answer.json() == body
-
-
 MIGRATION_CONFLICT = problem(
     "cart_migration_conflict",
     "Anonymous cart already migrated",
@@ -208,13 +193,7 @@ ANONYMOUS_TOKEN_REQUIRED = problem(
     400,
     _TOKEN_REQUIRED_MESSAGE,
     2051,
-    [
-        {
-            "field": "anonymousToken",
-            "code": "anonymous_token_required",
-            "message": _TOKEN_REQUIRED_MESSAGE,
-        }
-    ],
+    [field_error("anonymousToken", "anonymous_token_required", _TOKEN_REQUIRED_MESSAGE)],
 )
 ANONYMOUS_SESSION_ENDED = problem(
     "anonymous_session_ended",
@@ -244,16 +223,6 @@ def cart_quantities(cart: Cart) -> dict[str, int]:
     )
 
 
-def tables_snapshot() -> dict[str, list[dict[str, Any]]]:
-    """Every row a migration may write: carts, lines, migration records, revocations."""
-    return {
-        "carts": list(Cart.objects.order_by("pk").values()),
-        "lines": list(CartLine.objects.order_by("pk").values()),
-        "migrations": list(CartMigration.objects.order_by("pk").values()),
-        "revocations": list(Revocation.objects.order_by("pk").values()),
-    }
-
-
 # --- migrating from threads -------------------------------------------------------------------
 
 
@@ -281,6 +250,11 @@ class RaceOutcome:
     returned: list[Any] = field(default_factory=list)
     domain_errors: list[DomainError] = field(default_factory=list)
     other_errors: list[BaseException] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Everything the racing calls raised, domain errors first."""
+        return [*self.domain_errors, *self.other_errors]
 
 
 def race(calls: list[Callable[[], Any]], *, timeout: float = 120) -> RaceOutcome:

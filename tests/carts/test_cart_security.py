@@ -11,26 +11,28 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from rest_framework.response import Response
 from rest_framework.test import APIClient
 
 from carts.models import Cart, CartLine
 from catalog.models import Product
-from tests.conftest import Shopper, Storefront, anonymous_shopper, make_storefront
+from tests.carts.migration_fixtures import (
+    CART_URL,
+    LINES_URL,
+    anonymous_cart_body,
+    cart_get,
+    cart_line,
+    line_add,
+)
+from tests.conftest import (
+    Shopper,
+    Storefront,
+    anonymous_shopper,
+    make_storefront,
+    tables_snapshot,
+)
 from tests.factories import ProductFactory, TenantFactory
 
-CART_URL = "/commerceapi/cart"
-LINES_URL = "/commerceapi/cart/lines"
-
 pytestmark = pytest.mark.django_db
-
-
-def cart_get(api: APIClient, shopper: Shopper, **extra: Any) -> Response:
-    return api.get(CART_URL, **shopper.headers(), **extra)
-
-
-def line_add(api: APIClient, shopper: Shopper, body: Any) -> Response:
-    return api.post(LINES_URL, body, format="json", **shopper.headers())
 
 
 def cart_rows(anonymous_id: str, tenant_id: int | None = None) -> list[tuple[Any, ...]]:
@@ -48,18 +50,6 @@ def cart_rows(anonymous_id: str, tenant_id: int | None = None) -> list[tuple[Any
         .values_list("pk", "cart_id", "product_id", "quantity", "updated_at")
     )
     return [*carts, *lines]
-
-
-def all_rows() -> list[tuple[Any, ...]]:
-    return [
-        *Cart.objects.order_by("pk").values_list(
-            "pk", "public_id", "tenant_id", "anonymous_id", "customer_id", "status", "updated_at"
-        ),
-        *CartLine.objects.order_by("pk").values_list(
-            "pk", "cart_id", "product_id", "quantity", "updated_at"
-        ),
-        *Product.objects.order_by("pk").values_list("pk", "tenant_id", "sku", "unit_price"),
-    ]
 
 
 @pytest.fixture
@@ -100,7 +90,7 @@ def test_a_cart_addressed_by_its_id_is_404(
     api: APIClient, shopper_a: Shopper, shopper_b: Shopper, method: str
 ) -> None:
     # given A's cart id, which B has learnt
-    before = all_rows()
+    before = tables_snapshot()
     a_cart_id = Cart.objects.get(anonymous_id=shopper_a.anonymous_id).public_id
 
     # when B addresses it by id, or A's lines under it
@@ -121,7 +111,7 @@ def test_a_cart_addressed_by_its_id_is_404(
         assert answer.status_code == 404, answer.content
         assert answer["Content-Type"] == "application/problem+json"
         assert answer.json()["code"] == 1004
-    assert all_rows() == before
+    assert tables_snapshot() == before
 
 
 def test_b_patching_a_sku_in_a_cart_changes_only_b(
@@ -161,7 +151,7 @@ def test_b_with_its_own_cart_deleting_a_line_only_a_holds_changes_nothing(
 ) -> None:
     # given B holds TEE only, A holds MUG and CAP
     assert line_add(api, shopper_b, {"sku": "TEE", "quantity": 1}).status_code == 200
-    before = all_rows()
+    before = tables_snapshot()
 
     # when B deletes MUG
     answer = api.delete(f"{LINES_URL}/MUG", **shopper_b.headers())
@@ -169,7 +159,7 @@ def test_b_with_its_own_cart_deleting_a_line_only_a_holds_changes_nothing(
     # then 404 and neither cart changed
     assert answer.status_code == 404
     assert answer.json()["code"] == 4006
-    assert all_rows() == before
+    assert tables_snapshot() == before
 
 
 def test_b_emptying_its_cart_leaves_a_untouched(
@@ -208,7 +198,7 @@ def test_a_context_of_a_sent_with_bs_bearer_is_401(
     api: APIClient, shopper_a: Shopper, shopper_b: Shopper
 ) -> None:
     # given B holds A's customer context (but not A's bearer)
-    before = all_rows()
+    before = tables_snapshot()
     mixed = [
         Shopper(shopper_b.token, shopper_a.context, shopper_a.anonymous_id),
         Shopper(shopper_a.token, shopper_b.context, shopper_b.anonymous_id),
@@ -228,7 +218,7 @@ def test_a_context_of_a_sent_with_bs_bearer_is_401(
             assert answer.status_code == 401, answer.content
             assert answer.json()["code"] == 2032
             assert "lines" not in answer.json()
-    assert all_rows() == before
+    assert tables_snapshot() == before
 
 
 def test_a_bare_anonymous_id_in_the_body_or_headers_selects_nothing(
@@ -264,7 +254,7 @@ def test_guessed_skus_in_the_path_never_fail_with_5xx(
     api: APIClient, shopper_a: Shopper, shopper_b: Shopper
 ) -> None:
     # when B tries SKUs that are odd in a URL or to a database
-    before = all_rows()
+    before = tables_snapshot()
     for sku in ["%25", "..%2F..%2Fcart", "%27%20OR%201%3D1--", "%00", "MUG%00", "x" * 2000, "%F0"]:
         patched = api.patch(
             f"{LINES_URL}/{sku}", {"quantity": 1}, format="json", **shopper_b.headers()
@@ -275,7 +265,7 @@ def test_guessed_skus_in_the_path_never_fail_with_5xx(
         for answer in (patched, deleted):
             assert 400 <= answer.status_code < 500, (sku, answer.status_code, answer.content)
             assert answer["Content-Type"] == "application/problem+json"
-    assert all_rows() == before
+    assert tables_snapshot() == before
 
 
 # --- mass assignment ------------------------------------------------------------------------------
@@ -312,23 +302,7 @@ def test_mass_assignment_on_add_is_ignored(
     # then only sku and quantity were used
     assert answer.status_code == 200, answer.content
     cart = Cart.objects.get()
-    assert answer.json() == {
-        "id": str(cart.public_id),
-        "isAnonymous": True,
-        "currency": "EUR",
-        "lines": [
-            {
-                "sku": "MUG",
-                "name": "Product MUG",
-                "quantity": 2,
-                "unitPrice": "9.50",
-                "lineTotal": "19.00",
-            }
-        ],
-        "itemCount": 2,
-        "subtotal": "19.00",
-        "updatedAt": cart.updated_at.isoformat().replace("+00:00", "Z"),
-    }
+    assert answer.json() == anonymous_cart_body(cart, [cart_line("MUG", 2, "9.50")])
     assert str(cart.public_id) != INJECTED["id"]
     assert (cart.tenant_id, str(cart.anonymous_id), cart.customer_id, cart.status) == (
         storefront.tenant.pk,
@@ -350,7 +324,8 @@ def test_mass_assignment_on_set_is_ignored(
 ) -> None:
     # given A's cart with 2 MUG and 1 CAP
     cart = Cart.objects.get(anonymous_id=shopper_a.anonymous_id)
-    before = all_rows()
+    mug_line = CartLine.objects.get(cart=cart, product__sku="MUG")
+    before = tables_snapshot()
 
     # when A sets MUG with injected fields (and a sku in the body naming the other line)
     answer = api.patch(
@@ -362,55 +337,41 @@ def test_mass_assignment_on_set_is_ignored(
 
     # then only the MUG line's quantity changed (and the cart's updatedAt with it)
     assert answer.status_code == 200, answer.content
-    cart.refresh_from_db()
-    assert answer.json() == {
-        "id": str(cart.public_id),
-        "isAnonymous": True,
-        "currency": "EUR",
-        "lines": [
-            {
-                "sku": "MUG",
-                "name": "Product MUG",
-                "quantity": 4,
-                "unitPrice": "9.50",
-                "lineTotal": "38.00",
-            },
-            {
-                "sku": "CAP",
-                "name": "Product CAP",
-                "quantity": 1,
-                "unitPrice": "24.00",
-                "lineTotal": "24.00",
-            },
-        ],
-        "itemCount": 5,
-        "subtotal": "62.00",
-        "updatedAt": cart.updated_at.isoformat().replace("+00:00", "Z"),
-    }
+    assert answer.json() == anonymous_cart_body(
+        cart, [cart_line("MUG", 4, "9.50"), cart_line("CAP", 1, "24.00")]
+    )
     assert (cart.tenant_id, str(cart.anonymous_id), cart.customer_id, cart.status) == (
         storefront.tenant.pk,
         shopper_a.anonymous_id,
         None,
         "open",
     )
-    mug_line = CartLine.objects.get(cart=cart, product__sku="MUG")
-    changed = [row for row in all_rows() if row not in before]
-    assert changed == [
-        (cart.pk, cart.public_id, cart.tenant_id, cart.anonymous_id, None, "open", cart.updated_at),
-        (mug_line.pk, cart.pk, mug_line.product_id, 4, mug_line.updated_at),
+    mug_line.refresh_from_db()
+    after = tables_snapshot()
+    changed = {
+        table: [row for row in rows if row not in before[table]] for table, rows in after.items()
+    }
+    cart_row, line_row = [
+        next(row for row in before[table] if row["id"] == pk)
+        for table, pk in (("carts.Cart", cart.pk), ("carts.CartLine", mug_line.pk))
     ]
+    assert changed == {
+        **{table: [] for table in after},
+        "carts.Cart": [{**cart_row, "updated_at": cart.updated_at}],
+        "carts.CartLine": [{**line_row, "quantity": 4, "updated_at": mug_line.updated_at}],
+    }
 
 
 def test_mass_assignment_with_a_failing_add_changes_nothing(
     api: APIClient, shopper_a: Shopper
 ) -> None:
-    before = all_rows()
+    before = tables_snapshot()
 
     answer = line_add(api, shopper_a, {"sku": "MUG", "quantity": 0, **INJECTED})
 
     assert answer.status_code == 400
     assert [error["field"] for error in answer.json()["errors"]] == ["quantity"]
-    assert all_rows() == before
+    assert tables_snapshot() == before
 
 
 # --- tenant isolation ----------------------------------------------------------------------------
@@ -428,7 +389,7 @@ def other_tenant() -> Storefront:
 def test_a_product_of_another_tenant_is_an_unknown_sku(
     api: APIClient, shopper_a: Shopper, other_tenant: Storefront
 ) -> None:
-    before = all_rows()
+    before = tables_snapshot()
 
     answers = [
         line_add(api, shopper_a, {"sku": "FOREIGN", "quantity": 1}),
@@ -445,7 +406,7 @@ def test_a_product_of_another_tenant_is_an_unknown_sku(
                 "message": "No product has SKU 'FOREIGN'.",
             }
         ]
-    assert all_rows() == before
+    assert tables_snapshot() == before
 
 
 def test_a_sku_both_tenants_sell_is_the_shoppers_tenants_product(
@@ -510,7 +471,7 @@ def test_a_shopper_of_another_tenant_cannot_reach_a_by_guessing(
 ) -> None:
     # given a shopper of another tenant
     stranger = anonymous_shopper(api, other_tenant.key)
-    before = all_rows()
+    before = tables_snapshot()
 
     # when they try A's SKUs
     answers = [
@@ -522,7 +483,7 @@ def test_a_shopper_of_another_tenant_cannot_reach_a_by_guessing(
     # then CAP is not theirs to change or buy, and nothing changed
     assert [answer.status_code for answer in answers] == [400, 404, 400]
     assert [answer.json()["code"] for answer in answers] == [4001, 4006, 4001]
-    assert all_rows() == before
+    assert tables_snapshot() == before
 
 
 def test_an_unknown_anonymous_id_never_shares_a_cart(

@@ -1,11 +1,7 @@
 """The admin's audit trail of migrations: listed with their reports, searchable by anonymous id
 and customer, and carts showing what they were merged into."""
 
-# ruff: noqa: F811  (pytest fixtures are imported by name and requested as arguments)
-
 from __future__ import annotations
-
-from typing import Any
 
 import pytest
 from django.test import Client
@@ -15,34 +11,22 @@ from rest_framework.test import APIClient
 
 from carts.models import Cart, CartMigration
 from catalog.models import Product
-from tests.carts.migration_fixtures import (  # noqa: F401  (fixtures, used by name)
+from tests.carts.migration_fixtures import (
     anonymous_cart,
-    catalog,
     customer_cart,
     lines_add,
     migrate,
     proof_of,
 )
 from tests.conftest import Shopper, Storefront, anonymous_shopper
-from tests.identity.provider_fixtures import (  # noqa: F401  (fixtures, used by name)
+from tests.identity.provider_fixtures import (
     CustomerSession,
     CustomerShopper,
-    customer_shopper,
-    customer_token,
-    provider_keys,
-    static_provider,
 )
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST_URL = reverse("admin:carts_cartmigration_changelist")
-
-
-@pytest.fixture
-def operator(client: Client, django_user_model: Any) -> Client:
-    user = django_user_model.objects.create_superuser("operator", "operator@example.com", "pw")
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -1,8 +1,6 @@
 """POST /commerceapi/cart/migrate: what a migration does to both carts and what it answers,
 exactly once, what is left of the anonymous session afterwards, and what it tells others."""
 
-# ruff: noqa: F811  (pytest fixtures are imported by name and requested as arguments)
-
 from __future__ import annotations
 
 import json
@@ -21,17 +19,15 @@ from catalog.models import Product
 from commerceapi.errors import DomainError
 from identity.models import Revocation
 from identity.revocation import anonymous_revocation_key
-from tests.carts.migration_fixtures import (  # noqa: F401  (fixtures, used by name)
+from tests.carts.migration_fixtures import (
     ANONYMOUS_SESSION_ENDED,
     AUTH_URL,
     CART_URL,
     EMPTY_CUSTOMER_CART,
     MIGRATION_CONFLICT,
     anonymous_cart,
-    assert_problem,
     cart_line,
     cart_quantities,
-    catalog,
     customer_cart,
     customer_cart_body,
     lines_add,
@@ -40,16 +36,11 @@ from tests.carts.migration_fixtures import (  # noqa: F401  (fixtures, used by n
     proof_of,
     report_line,
     storefront_policy,
-    tables_snapshot,
 )
-from tests.conftest import Shopper, Storefront, anonymous_shopper
-from tests.identity.provider_fixtures import (  # noqa: F401  (fixtures, used by name)
+from tests.conftest import Shopper, Storefront, anonymous_shopper, assert_problem, tables_snapshot
+from tests.identity.provider_fixtures import (
     CONTEXT_URL,
     CustomerShopper,
-    customer_shopper,
-    customer_token,
-    provider_keys,
-    static_provider,
 )
 
 pytestmark = pytest.mark.django_db
@@ -427,8 +418,11 @@ def test_without_an_anonymous_cart_only_the_migration_is_recorded(
     assert answer.json()["migration"]["sourceCartId"] is None
     # and no cart or line was written: only the record, and the anonymous id's retirement
     after = tables_snapshot()
-    assert (after["carts"], after["lines"]) == (before["carts"], before["lines"])
-    assert len(after["migrations"]) == 1
+    assert (after["carts.Cart"], after["carts.CartLine"]) == (
+        before["carts.Cart"],
+        before["carts.CartLine"],
+    )
+    assert len(after["carts.CartMigration"]) == 1
     assert (record.source_cart, record.target_cart, record.report) == (None, target, [])
     assert list(Revocation.objects.values_list("key", flat=True)) == [
         anonymous_revocation_key(storefront.tenant.pk, shopper.anonymous_id)
@@ -455,7 +449,10 @@ def test_an_empty_anonymous_cart_is_nothing_to_migrate(
         "migration": migration_body(record, repeated=False, lines=[]),
     }
     after = tables_snapshot()
-    assert (after["carts"], after["lines"]) == (before["carts"], before["lines"])
+    assert (after["carts.Cart"], after["carts.CartLine"]) == (
+        before["carts.Cart"],
+        before["carts.CartLine"],
+    )
     assert (record.source_cart, record.target_cart) == (None, None)
 
 

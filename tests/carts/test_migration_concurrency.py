@@ -8,8 +8,6 @@ without any error but the domain's own, on a file database (the in-memory test d
 be shared by threads).
 """
 
-# ruff: noqa: F811  (pytest fixtures are imported by name and requested as arguments)
-
 from __future__ import annotations
 
 import time
@@ -26,10 +24,9 @@ from carts.owners import CartOwner
 from carts.services import cart_line_add
 from catalog.models import Product
 from identity.models import Revocation
-from tests.carts.migration_fixtures import (  # noqa: F401  (fixtures, used by name)
+from tests.carts.migration_fixtures import (
     anonymous_cart,
     cart_quantities,
-    catalog,
     customer_cart,
     migrate_as_the_api_does,
     race,
@@ -37,12 +34,8 @@ from tests.carts.migration_fixtures import (  # noqa: F401  (fixtures, used by n
     storefront_policy,
 )
 from tests.conftest import Storefront
-from tests.identity.provider_fixtures import (  # noqa: F401  (fixtures, used by name)
+from tests.identity.provider_fixtures import (
     CustomerShopper,
-    customer_shopper,
-    customer_token,
-    provider_keys,
-    static_provider,
 )
 
 RACERS = 20

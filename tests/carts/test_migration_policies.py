@@ -6,16 +6,11 @@ refusal is asserted as the whole problem document and against a snapshot of ever
 migration may write: a refused migration changes nothing.
 """
 
-# ruff: noqa: F811  (pytest fixtures are imported by name and requested as arguments)
-
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Callable
 from typing import Any
 
-import jwt
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
@@ -23,36 +18,38 @@ from rest_framework.test import APIClient
 from carts.models import Cart, CartMigration
 from catalog.models import Product
 from identity.tokens import AnonymousAccessToken, token_encode
-from tests.carts.migration_fixtures import (  # noqa: F401  (fixtures, used by name)
+from tests.carts.migration_fixtures import (
     ANONYMOUS_TOKEN_INVALID,
     ANONYMOUS_TOKEN_REQUIRED,
     MIGRATE_URL,
     anonymous_cart,
-    assert_problem,
     cart_line,
     cart_quantities,
-    catalog,
     customer_cart,
     customer_cart_body,
     lines_add,
     migrate,
     migration_body,
-    problem,
     proof_of,
     report_line,
     storefront_policy,
-    tables_snapshot,
 )
-from tests.conftest import Shopper, Storefront, anonymous_shopper, make_storefront
+from tests.conftest import (
+    Shopper,
+    Storefront,
+    anonymous_shopper,
+    assert_problem,
+    make_storefront,
+    problem,
+    tables_snapshot,
+    validation_problem,
+)
 from tests.factories import ProductFactory, StorefrontAppFactory, TenantFactory
-from tests.identity.provider_fixtures import (  # noqa: F401  (fixtures, used by name)
+from tests.identity.provider_fixtures import (
     CustomerSession,
     CustomerShopper,
-    customer_shopper,
-    customer_token,
-    provider_keys,
-    static_provider,
 )
+from tests.identity.tokens_helpers import assemble, segments
 
 pytestmark = pytest.mark.django_db
 
@@ -92,14 +89,6 @@ def expired_anonymous_token(storefront: Storefront, anonymous_id: str, seconds_a
         lifetime_seconds=-seconds_ago,
     )
     return token_encode(token)
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _claims(token: str) -> dict[str, Any]:
-    return jwt.decode(token, options={"verify_signature": False})
 
 
 # --- proof required ---------------------------------------------------------------------------
@@ -177,16 +166,16 @@ def _tampered_signature(token: str) -> str:
 
 
 def _payload_edited_to(token: str, anonymous_id: str) -> str:
-    header, _, signature = token.split(".")
-    claims = {**_claims(token), "jti": anonymous_id, "sub": anonymous_id}
-    return f"{header}.{_b64(json.dumps(claims).encode())}.{signature}"
+    header, claims, signature = segments(token)
+    return assemble(header, {**claims, "jti": anonymous_id, "sub": anonymous_id}, signature)
 
 
 def _unsigned(token: str, anonymous_id: str) -> str:
-    claims = {**_claims(token), "jti": anonymous_id, "sub": anonymous_id}
-    header = jwt.get_unverified_header(token)
-    return jwt.encode(
-        claims, None, algorithm="none", headers={"kid": header["kid"], "typ": "at+jwt"}
+    header, claims, _ = segments(token)
+    return assemble(
+        {"alg": "none", "kid": header["kid"], "typ": "at+jwt"},
+        {**claims, "jti": anonymous_id, "sub": anonymous_id},
+        "",
     )
 
 
@@ -234,13 +223,12 @@ def test_a_token_that_does_not_prove_the_id_is_refused(
 
 
 def test_a_token_of_another_tenant_for_the_same_id_is_refused(
-    api: APIClient, storefront: Storefront, filled: Shopper, alice: CustomerSession
+    api: APIClient, other_storefront: Storefront, filled: Shopper, alice: CustomerSession
 ) -> None:
     # given another tenant's storefront, which hands out a token for the very same anonymous id
     # (unknown in that tenant, so it keeps the requested id)
-    elsewhere = make_storefront(tenant=TenantFactory(slug="globex"))
     foreign = anonymous_shopper(
-        api, elsewhere.key, anonymousAuthenticationRequest=filled.anonymous_id
+        api, other_storefront.key, anonymousAuthenticationRequest=filled.anonymous_id
     )
     assert foreign.anonymous_id == filled.anonymous_id
 
@@ -250,12 +238,11 @@ def test_a_token_of_another_tenant_for_the_same_id_is_refused(
 
 
 def test_an_anonymous_id_of_another_tenant_is_refused_with_or_without_its_token(
-    api: APIClient, storefront: Storefront, shopper: Shopper, alice: CustomerSession
+    api: APIClient, other_storefront: Storefront, shopper: Shopper, alice: CustomerSession
 ) -> None:
     # given an anonymous cart in another tenant
-    elsewhere = make_storefront(tenant=TenantFactory(slug="globex"))
-    ProductFactory(tenant=elsewhere.tenant, sku="MUG")
-    foreign = anonymous_shopper(api, elsewhere.key)
+    ProductFactory(tenant=other_storefront.tenant, sku="MUG")
+    foreign = anonymous_shopper(api, other_storefront.key)
     lines_add(api, foreign, MUG=1)
 
     # when a customer of this tenant presents its id with its token, or bare
@@ -498,12 +485,5 @@ def test_a_malformed_anonymous_id_is_named_in_the_errors(
         api,
         alice,
         body,
-        problem(
-            "validation_failed",
-            "Invalid input",
-            400,
-            "One or more fields are invalid; see errors[].",
-            1000,
-            [{"field": "anonymousId", "code": code, "message": message}],
-        ),
+        validation_problem(("anonymousId", code, message)),
     )

@@ -1,7 +1,5 @@
 """A migration costs the same number of queries however many lines the carts hold."""
 
-# ruff: noqa: F811  (pytest fixtures are imported by name and requested as arguments)
-
 from __future__ import annotations
 
 from decimal import Decimal
@@ -22,12 +20,8 @@ from tests.carts.migration_fixtures import (
     proof_of,
 )
 from tests.conftest import Storefront, anonymous_shopper
-from tests.identity.provider_fixtures import (  # noqa: F401  (fixtures, used by name)
+from tests.identity.provider_fixtures import (
     CustomerShopper,
-    customer_shopper,
-    customer_token,
-    provider_keys,
-    static_provider,
 )
 
 pytestmark = pytest.mark.django_db

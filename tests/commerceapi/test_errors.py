@@ -18,8 +18,7 @@ from rest_framework.test import APIClient
 import commerceapi.management.commands.errors_catalogue as errors_catalogue
 from commerceapi.errors import ErrorCode
 from commerceapi.problems import handler400, handler403, handler404, handler500
-
-PROBLEM = "application/problem+json"
+from tests.conftest import PROBLEM_CONTENT_TYPE, assert_problem
 
 
 def declared_codes() -> list[tuple[str, ErrorCode]]:
@@ -51,15 +50,16 @@ def test_an_unknown_url_is_a_404_problem(api, db, url):
     answer = api.get(url)
 
     # then
-    assert answer.status_code == 404
-    assert answer["Content-Type"] == PROBLEM
-    assert answer.json() == {
-        "type": "urn:commerceapi:problem:not_found",
-        "title": "Not found",
-        "status": 404,
-        "detail": "No such resource for this caller.",
-        "code": 1004,
-    }
+    assert_problem(
+        answer,
+        {
+            "type": "urn:commerceapi:problem:not_found",
+            "title": "Not found",
+            "status": 404,
+            "detail": "No such resource for this caller.",
+            "code": 1004,
+        },
+    )
 
 
 @pytest.mark.parametrize(
@@ -76,7 +76,7 @@ def test_a_wrong_method_is_a_405_problem(api, storefront, method, url, allowed):
 
     # then
     assert answer.status_code == 405
-    assert answer["Content-Type"] == PROBLEM
+    assert answer["Content-Type"] == PROBLEM_CONTENT_TYPE
     assert answer["Allow"] == allowed
     assert answer.json() == {
         "type": "urn:commerceapi:problem:method_not_allowed",
@@ -101,7 +101,7 @@ def test_a_body_that_is_not_json_is_a_415_problem(api, storefront):
 
     # then
     assert answer.status_code == 415
-    assert answer["Content-Type"] == PROBLEM
+    assert answer["Content-Type"] == PROBLEM_CONTENT_TYPE
     assert answer.json()["code"] == 1015
 
 
@@ -119,15 +119,16 @@ def test_a_body_over_the_limit_is_a_413_problem(api, storefront, settings):
     )
 
     # then
-    assert answer.status_code == 413
-    assert answer["Content-Type"] == PROBLEM
-    assert answer.json() == {
-        "type": "urn:commerceapi:problem:body_too_large",
-        "title": "Request body too large",
-        "status": 413,
-        "detail": "The request body exceeds the limit.",
-        "code": 1013,
-    }
+    assert_problem(
+        answer,
+        {
+            "type": "urn:commerceapi:problem:body_too_large",
+            "title": "Request body too large",
+            "status": 413,
+            "detail": "The request body exceeds the limit.",
+            "code": 1013,
+        },
+    )
 
 
 def test_a_request_that_only_takes_html_is_a_406_problem(api, storefront):
@@ -138,7 +139,7 @@ def test_a_request_that_only_takes_html_is_a_406_problem(api, storefront):
 
     # then
     assert answer.status_code == 406
-    assert answer["Content-Type"] == PROBLEM
+    assert answer["Content-Type"] == PROBLEM_CONTENT_TYPE
     assert answer.json()["code"] == 1006
 
 
@@ -226,9 +227,7 @@ def test_an_unexpected_failure_is_a_500_problem(storefront, monkeypatch):
     answer = api.get("/commerceapi/products", HTTP_X_AUTH_KEY=storefront.key)
 
     # then
-    assert answer.status_code == 500
-    assert answer["Content-Type"] == PROBLEM
-    assert answer.json() == INTERNAL_ERROR
+    assert_problem(answer, INTERNAL_ERROR)
     assert "boom" not in answer.content.decode()
 
 
@@ -251,7 +250,7 @@ def test_django_error_handlers_answer_problems():
         404: 404,
         500: 500,
     }
-    assert {answer["Content-Type"] for answer in answers.values()} == {PROBLEM}
+    assert {answer["Content-Type"] for answer in answers.values()} == {PROBLEM_CONTENT_TYPE}
     assert json.loads(answers[500].content) == INTERNAL_ERROR
     assert [json.loads(answer.content)["code"] for answer in answers.values()] == [
         1040,

@@ -7,18 +7,16 @@ it gets per path, and can misbehave on demand: rotate its key, answer 503, stop 
 answer slowly or byte by byte, or answer garbage. The verifying code fetches from it exactly
 as it would from a real provider; nothing is mocked.
 
-Fixtures (import them into a test module): ``provider_settings`` (a 1 s provider timeout),
-``jwks_servers`` (a factory; every server it starts is stopped after the test) and
-``jwks_server`` (one server). Helpers register providers, build and sign tokens, and call the
-customer context endpoint.
+Fixtures (tests/conftest.py registers them for every test module): ``provider_settings`` (a
+1 s provider timeout), ``jwks_servers`` (a factory; every server it starts is stopped after the
+test) and ``jwks_server`` (one server). Helpers register providers, build and sign tokens, and
+call the customer context endpoint.
 """
 
 from __future__ import annotations
 
 import base64
 import enum
-import hashlib
-import hmac
 import itertools
 import json
 import threading
@@ -27,20 +25,24 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import NameOID
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm, get_default_algorithms
 from rest_framework.test import APIClient
 
 from commerceapi.errors import ErrorCode
-from commerceapi.problems import PROBLEM_CONTENT_TYPE
 from identity.customers import provider_save
 from identity.models import IdentityProvider, ProviderFlavor, Tenant
 from identity.providers import providers_clear_cache
+from tests.conftest import PROBLEM_CONTENT_TYPE
+from tests.identity.tokens_helpers import WWW_AUTHENTICATE, b64url
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = "/jwks.json"
@@ -48,7 +50,6 @@ CONTEXT_URL = "/commerceapi/authentication/customercontext"
 AUDIENCE = "api://shop"
 # The provider timeout the fixtures set; slow answers take longer than this.
 PROVIDER_TIMEOUT_SECONDS = 1
-WWW_AUTHENTICATE = 'Bearer realm="commerceapi"'
 
 RSA_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256")
 _CURVES: dict[str, Callable[[], ec.EllipticCurve]] = {
@@ -119,11 +120,24 @@ def provider_key_generate(algorithm: str = "RS256", *, kid: str | None = None) -
     )
 
 
+def x5c_certificate(key: ProviderKey) -> str:
+    """A certificate of ``key`` signed by itself, as an ``x5c`` header carries it (base64 DER)."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "idp.example")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key.private_key, hashes.SHA256())
+    )
+    return base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode()
+
+
 # --- Compact JWS, built by hand so that any header or payload can be signed --------------------
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def _json_part(value: dict[str, Any] | bytes) -> str:
@@ -146,13 +160,6 @@ def jws_sign(
     return f"{signing_input.decode()}.{b64url(signature)}"
 
 
-def hmac_sign(header: dict[str, Any], claims: dict[str, Any], secret: bytes) -> str:
-    """HS256 with any secret, even a PEM public key (which PyJWT itself refuses to use)."""
-    signing_input = f"{_json_part(header)}.{_json_part(claims)}".encode()
-    signature = hmac.new(secret, signing_input, hashlib.sha256).digest()
-    return f"{signing_input.decode()}.{b64url(signature)}"
-
-
 def access_claims(issuer: str, *, lifetime: int = 300, **claims: Any) -> dict[str, Any]:
     """A plain access token's claims; keyword arguments add or replace claims."""
     now = int(time.time())
@@ -167,10 +174,6 @@ def access_claims(issuer: str, *, lifetime: int = 300, **claims: Any) -> dict[st
     }
     base.update(claims)
     return base
-
-
-def claims_without(claims: dict[str, Any], *names: str) -> dict[str, Any]:
-    return {name: value for name, value in claims.items() if name not in names}
 
 
 # --- The server -------------------------------------------------------------------------------
@@ -403,13 +406,11 @@ class JwksServer:
 
 
 @pytest.fixture(name="provider_settings")
-def provider_settings_fixture(settings: Any) -> Iterator[Any]:
+def provider_settings_fixture(settings: Any, fresh_provider_registry: None) -> Any:
     """A short provider timeout, the default cool-down, and no providers left from before."""
     settings.PROVIDER_HTTP_TIMEOUT_SECONDS = PROVIDER_TIMEOUT_SECONDS
     settings.JWKS_COOLDOWN_SECONDS = 60
-    providers_clear_cache()
-    yield settings
-    providers_clear_cache()
+    return settings
 
 
 @pytest.fixture(name="jwks_servers")
@@ -491,7 +492,7 @@ def assert_customer_context(response: Any) -> str:
     return str(body["customerId"])
 
 
-def assert_problem(response: Any, code: ErrorCode) -> None:
+def assert_problem_code(response: Any, code: ErrorCode) -> None:
     """The problem document of ``code``; a 401 also asks for a bearer."""
     assert response.status_code == code.status, response.content
     assert response["Content-Type"] == PROBLEM_CONTENT_TYPE

@@ -2,7 +2,7 @@
 registered as the provider's key, tokens signed with PyJWT, and customer sessions minted
 through the API. No HTTP is involved: the provider's key is configured, never fetched.
 
-Test modules import the fixtures they use by name.
+tests/conftest.py registers the fixtures for every test module.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from rest_framework.test import APIClient
 from identity.customers import provider_save
 from identity.models import IdentityProvider, Tenant
 from identity.providers import providers_clear_cache
-from tests.conftest import Storefront
+from tests.conftest import Storefront, bearer_headers, shopper_headers
 
 ISSUER = "https://login.shop.example/"
 AUDIENCE = "api://storefront"
@@ -109,14 +109,11 @@ class CustomerSession:
     customer_id: str
 
     def headers(self) -> dict[str, str]:
-        return {
-            "HTTP_AUTHORIZATION": f"Bearer {self.token}",
-            "HTTP_X_CUSTOMER_CONTEXT": self.context,
-        }
+        return shopper_headers(self.token, self.context)
 
 
 def customer_session(api: APIClient, token: str) -> CustomerSession:
-    answer = api.get(CONTEXT_URL, HTTP_AUTHORIZATION=f"Bearer {token}")
+    answer = api.get(CONTEXT_URL, **bearer_headers(token))
     assert answer.status_code == 200, answer.content
     body = answer.json()
     return CustomerSession(
@@ -150,10 +147,18 @@ def provider_keys() -> KeyPair:
 
 
 @pytest.fixture
-def static_provider(storefront: Storefront, provider_keys: KeyPair) -> Iterator[StaticKeyProvider]:
+def fresh_provider_registry() -> Iterator[None]:
+    """No provider settings cached from before the test, nor left for the next one."""
     providers_clear_cache()
-    yield static_key_provider_register(tenant=storefront.tenant, keys=provider_keys)
+    yield
     providers_clear_cache()
+
+
+@pytest.fixture
+def static_provider(
+    storefront: Storefront, provider_keys: KeyPair, fresh_provider_registry: None
+) -> StaticKeyProvider:
+    return static_key_provider_register(tenant=storefront.tenant, keys=provider_keys)
 
 
 @pytest.fixture

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from unittest import mock
 
 import jwt
 import pytest
@@ -32,8 +28,25 @@ from identity.storefront import (
     tenant_save,
 )
 from identity.throttling import AnonymousTokenAddressThrottle, AnonymousTokenKeyThrottle
-from tests.conftest import Shopper, Storefront, anonymous_shopper, make_storefront
+from tests.conftest import (
+    Storefront,
+    anonymous_shopper,
+    anonymous_shopper_from,
+    assert_problem,
+    bearer_headers,
+    make_storefront,
+)
 from tests.factories import TenantFactory
+from tests.identity.tokens_helpers import (
+    CONTEXT_URL,
+    PROBLEMS,
+    RealKey,
+    anonymous_claims,
+    b64url_decode,
+    clock_at,
+    real_key,
+    sign,
+)
 
 URL = "/commerceapi/authentication/"
 WRITE_STATEMENT = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
@@ -49,31 +62,19 @@ def requested(anonymous_id: str) -> dict[str, str]:
     return {"anonymousAuthenticationRequest": anonymous_id}
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-
-
 def verified(token: str, *, verify_exp: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
     """The header and claims of one of our tokens, its signature checked with the stored key."""
     header = jwt.get_unverified_header(token)
     row = SigningKey.objects.get(kid=header["kid"])
-    secret = base64.urlsafe_b64decode(row.secret + "==")
     claims = jwt.decode(
         token,
-        secret,
+        b64url_decode(row.secret),
         algorithms=["HS256"],
         audience=settings.TOKEN_AUDIENCE,
         issuer=settings.TOKEN_ISSUER,
         options={"verify_exp": verify_exp},
     )
     return header, claims
-
-
-@contextmanager
-def clock_at(moment: datetime) -> Iterator[None]:
-    """Tokens minted inside are minted as if at ``moment``."""
-    with mock.patch("rest_framework_simplejwt.tokens.aware_utcnow", return_value=moment):
-        yield
 
 
 def open_cart(storefront: Storefront, anonymous_id: str) -> Cart:
@@ -173,7 +174,7 @@ def test_the_token_works_as_a_bearer(api, storefront):
     token = issue(api, storefront.key).json()["accessToken"]
 
     # when
-    answer = api.get("/commerceapi/authentication/customercontext", **bearer(token))
+    answer = api.get(CONTEXT_URL, **bearer_headers(token))
 
     # then
     assert answer.status_code == 200
@@ -247,7 +248,7 @@ def test_an_id_with_a_cart_is_kept_with_its_previous_token(api, storefront, prod
 
     # when they come back with their id and their previous token
     body = issue(
-        api, storefront.key, requested(shopper.anonymous_id), **bearer(shopper.token)
+        api, storefront.key, requested(shopper.anonymous_id), **bearer_headers(shopper.token)
     ).json()
 
     # then they keep the id, and the new token finds the same cart
@@ -255,12 +256,6 @@ def test_an_id_with_a_cart_is_kept_with_its_previous_token(api, storefront, prod
     again = anonymous_shopper_from(api, body["accessToken"], shopper.anonymous_id)
     cart = api.get("/commerceapi/cart", **again.headers()).json()
     assert [(line["sku"], line["quantity"]) for line in cart["lines"]] == [("MUG", 2)]
-
-
-def anonymous_shopper_from(api: APIClient, token: str, anonymous_id: str) -> Shopper:
-    context = api.get("/commerceapi/authentication/customercontext", **bearer(token))
-    assert context.status_code == 200, context.content
-    return Shopper(token, context.json()["customerContext"], anonymous_id)
 
 
 def test_an_expired_previous_token_within_the_renewal_window_proves_the_id(api, storefront):
@@ -271,13 +266,13 @@ def test_an_expired_previous_token_within_the_renewal_window_proves_the_id(api, 
         old = issue(api, storefront.key).json()
     open_cart(storefront, old["anonymousId"])
     # (as a bearer it is expired)
-    expired = api.get("/commerceapi/authentication/customercontext", **bearer(old["accessToken"]))
+    expired = api.get(CONTEXT_URL, **bearer_headers(old["accessToken"]))
     assert expired.status_code == 401
     assert expired.json()["code"] == 2011
 
     # when
     body = issue(
-        api, storefront.key, requested(old["anonymousId"]), **bearer(old["accessToken"])
+        api, storefront.key, requested(old["anonymousId"]), **bearer_headers(old["accessToken"])
     ).json()
 
     # then
@@ -294,7 +289,7 @@ def test_a_previous_token_beyond_the_renewal_window_does_not_prove_the_id(api, s
 
     # when
     body = issue(
-        api, storefront.key, requested(old["anonymousId"]), **bearer(old["accessToken"])
+        api, storefront.key, requested(old["anonymousId"]), **bearer_headers(old["accessToken"])
     ).json()
 
     # then
@@ -311,7 +306,7 @@ def test_the_renewal_window_is_a_setting(api, storefront, settings):
 
     # when
     body = issue(
-        api, storefront.key, requested(old["anonymousId"]), **bearer(old["accessToken"])
+        api, storefront.key, requested(old["anonymousId"]), **bearer_headers(old["accessToken"])
     ).json()
 
     # then
@@ -336,30 +331,20 @@ def _garbage(api: APIClient, storefront: Storefront, anonymous_id: str) -> str:
 def _context_token(api: APIClient, storefront: Storefront, anonymous_id: str) -> str:
     # a customer context minted for a token of this very id: the wrong kind of token
     token = issue(api, storefront.key, requested(anonymous_id)).json()["accessToken"]
-    context = api.get("/commerceapi/authentication/customercontext", **bearer(token))
+    context = api.get(CONTEXT_URL, **bearer_headers(token))
     return str(context.json()["customerContext"])
 
 
-def _unsigned(api: APIClient, storefront: Storefront, anonymous_id: str) -> str:
-    now = int(datetime.now(UTC).timestamp())
-    claims = {
-        "token_type": "anonymous",
-        "jti": anonymous_id,
-        "sub": anonymous_id,
-        "tenant": storefront.tenant.pk,
-        "app": str(storefront.app.public_id),
-        "iss": settings.TOKEN_ISSUER,
-        "aud": settings.TOKEN_AUDIENCE,
-        "iat": now,
-        "exp": now + 600,
-    }
-    kid = SigningKey.objects.get(purpose=SigningKeyPurpose.ACCESS, is_active=True).kid
-    return jwt.encode(claims, "guessed-secret", algorithm="HS256", headers={"kid": kid})
+def _wrongly_signed(api: APIClient, storefront: Storefront, anonymous_id: str) -> str:
+    # the real kid, a guessed secret
+    guessed = RealKey(kid=real_key(SigningKeyPurpose.ACCESS).kid, secret=b"guessed-secret")
+    claims = anonymous_claims(storefront, anonymous_id=anonymous_id, lifetime=600)
+    return sign(claims, key=guessed, typ="JWT")
 
 
 @pytest.mark.parametrize(
     "forge",
-    [_token_of_another_id, _token_of_another_tenant, _garbage, _context_token, _unsigned],
+    [_token_of_another_id, _token_of_another_tenant, _garbage, _context_token, _wrongly_signed],
     ids=["another-anonymous-id", "another-tenant", "garbage", "context-token", "wrong-signature"],
 )
 def test_an_id_with_a_cart_is_refused_with_a_bad_proof(api, storefront, forge):
@@ -369,7 +354,7 @@ def test_an_id_with_a_cart_is_refused_with_a_bad_proof(api, storefront, forge):
     open_cart(storefront, anonymous_id)
 
     # when
-    answer = issue(api, storefront.key, requested(anonymous_id), **bearer(proof))
+    answer = issue(api, storefront.key, requested(anonymous_id), **bearer_headers(proof))
 
     # then a new id, not an error
     assert answer.status_code == 200
@@ -403,7 +388,7 @@ def test_a_token_of_another_app_of_the_same_tenant_proves_the_id(api, storefront
 
     # when
     body = issue(
-        api, storefront.key, requested(old["anonymousId"]), **bearer(old["accessToken"])
+        api, storefront.key, requested(old["anonymousId"]), **bearer_headers(old["accessToken"])
     ).json()
 
     # then the id belongs to the tenant's shopper
@@ -450,7 +435,7 @@ def test_a_retired_id_always_gets_a_new_id(api, db, retire, policy, with_proof):
     storefront = make_storefront(anonymous_id_policy=policy)
     old = issue(api, storefront.key).json()
     retire(storefront, old["anonymousId"])
-    headers = bearer(old["accessToken"]) if with_proof else {}
+    headers = bearer_headers(old["accessToken"]) if with_proof else {}
 
     # when
     body = issue(api, storefront.key, requested(old["anonymousId"]), **headers).json()
@@ -476,22 +461,23 @@ def test_a_malformed_id_is_400_naming_the_field(api, storefront, value):
     answer = issue(api, storefront.key, {"anonymousAuthenticationRequest": value})
 
     # then
-    assert answer.status_code == 400
-    assert answer["Content-Type"] == "application/problem+json"
-    assert answer.json() == {
-        "type": "urn:commerceapi:problem:anonymous_id_invalid",
-        "title": "Invalid anonymous id",
-        "status": 400,
-        "detail": MALFORMED_ID_MESSAGE,
-        "code": 2050,
-        "errors": [
-            {
-                "field": "anonymousAuthenticationRequest",
-                "code": "anonymous_id_invalid",
-                "message": MALFORMED_ID_MESSAGE,
-            }
-        ],
-    }
+    assert_problem(
+        answer,
+        {
+            "type": "urn:commerceapi:problem:anonymous_id_invalid",
+            "title": "Invalid anonymous id",
+            "status": 400,
+            "detail": MALFORMED_ID_MESSAGE,
+            "code": 2050,
+            "errors": [
+                {
+                    "field": "anonymousAuthenticationRequest",
+                    "code": "anonymous_id_invalid",
+                    "message": MALFORMED_ID_MESSAGE,
+                }
+            ],
+        },
+    )
 
 
 @pytest.mark.parametrize("body", ["[]", "[1]", '"3f2c1d9e"', "42", "null", "true"])
@@ -534,16 +520,8 @@ def test_no_key_is_401_credentials_missing(api, storefront):
     answer = issue(api, None)
 
     # then
-    assert answer.status_code == 401
+    assert_problem(answer, PROBLEMS[2000])
     assert answer["WWW-Authenticate"] == 'X-Auth-Key realm="commerceapi"'
-    assert answer["Content-Type"] == "application/problem+json"
-    assert answer.json() == {
-        "type": "urn:commerceapi:problem:credentials_missing",
-        "title": "Authentication required",
-        "status": 401,
-        "detail": "Authentication credentials were not provided.",
-        "code": 2000,
-    }
 
 
 def test_a_key_in_the_query_string_is_ignored(api, storefront):
@@ -683,7 +661,7 @@ def _scenarios(
         ({}, {}),
         (requested(str(uuid.uuid4())), {}),
         (requested(in_use["anonymousId"]), {}),
-        (requested(in_use["anonymousId"]), bearer(in_use["accessToken"])),
+        (requested(in_use["anonymousId"]), bearer_headers(in_use["accessToken"])),
         (requested(retired), {}),
         (requested("malformed"), {}),
     ]

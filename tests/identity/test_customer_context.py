@@ -11,12 +11,9 @@ import json
 import secrets
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -34,33 +31,38 @@ from identity.tokens import (
     bearer_hash,
     token_encode,
 )
-from tests.conftest import Shopper, Storefront, anonymous_shopper, make_storefront
-from tests.factories import TenantFactory
+from tests.conftest import (
+    Shopper,
+    Storefront,
+    anonymous_shopper,
+    bearer_headers,
+    shopper_headers,
+    tables_snapshot,
+)
 from tests.identity.tokens_helpers import (
     CART_URL,
     CONTEXT_URL,
-    PROBLEMS,
-    WWW_AUTHENTICATE,
+    NOT_YET_VALID,
+    ODD_CLAIM_VALUES,
     RealKey,
     add_to_cart,
     anonymous_claims,
     assemble,
+    assert_nothing_fetched,
+    assert_refused_or_ignored,
     assert_refused_unchanged,
-    assert_server_answers,
     assert_unauthorized,
     b64url,
     b64url_decode,
     b64url_json,
-    bearer_headers,
+    clock_at,
     context_claims,
-    db_state,
     header_for,
     hmac_signed,
     loopback_server,
     real_key,
     recorded_side_effects,
     segments,
-    shopper_headers,
     sign,
     without,
 )
@@ -68,20 +70,6 @@ from tests.identity.tokens_helpers import (
 pytestmark = pytest.mark.django_db
 
 CONTEXT = SigningKeyPurpose.CONTEXT
-
-
-@pytest.fixture
-def carted(api: APIClient, shopper: Shopper, products: dict[str, Any]) -> Shopper:
-    """The shopper with a line in its cart, so that a refused change has something to change."""
-    response = add_to_cart(api, shopper.headers())
-    assert response.status_code == 200, response.content
-    assert response.json()["itemCount"] == 1
-    return shopper
-
-
-@pytest.fixture
-def other_tenant() -> Storefront:
-    return make_storefront(tenant=TenantFactory(slug="globex"))
 
 
 def cart_of(api: APIClient, raw_bearer: str, raw_context: str) -> Any:
@@ -98,13 +86,6 @@ def resigned(raw_context: str, key: RealKey | None = None, **claim_changes: Any)
     """``raw_context`` with changed claims, signed again with the real context key."""
     _, claims, _ = segments(raw_context)
     return sign({**claims, **claim_changes}, purpose=CONTEXT, key=key)
-
-
-@contextmanager
-def clock_at(moment: datetime) -> Iterator[None]:
-    """Tokens minted inside are minted as if at ``moment``."""
-    with mock.patch("rest_framework_simplejwt.tokens.aware_utcnow", return_value=moment):
-        yield
 
 
 # --- The control ----------------------------------------------------------------------------
@@ -302,15 +283,7 @@ def test_a_context_expires_with_its_bearer(api: APIClient, storefront: Storefron
     assert context_payload["exp"] == claims["exp"]
 
 
-@pytest.mark.parametrize(
-    "changes",
-    [
-        pytest.param({"nbf": 3600}, id="nbf-in-an-hour"),
-        pytest.param({"nbf": 61}, id="nbf-past-the-leeway"),
-        pytest.param({"iat": 3600}, id="iat-in-an-hour"),
-        pytest.param({"iat": 61}, id="iat-past-the-leeway"),
-    ],
-)
+@pytest.mark.parametrize("changes", NOT_YET_VALID)
 def test_a_context_not_yet_valid_is_refused(
     api: APIClient, carted: Shopper, changes: dict[str, int]
 ) -> None:
@@ -436,10 +409,8 @@ def test_a_context_pointing_at_an_attackers_keys_fetches_nothing(
         with recorded_side_effects() as side_effects:
             assert_context_refused(api, carted.token, forged, 2031)
 
-        # then nothing was fetched (and the server does answer, so its silence means something)
-        assert server.requests == []
-        assert [event for event, _ in side_effects if event.startswith(("socket", "http"))] == []
-        assert_server_answers(server)
+        # then nothing was fetched
+        assert_nothing_fetched(server, side_effects)
 
 
 @pytest.mark.parametrize(
@@ -482,10 +453,10 @@ def test_a_context_with_a_malformed_kid_is_refused_without_a_query_or_a_file(
 
 
 def test_a_context_of_another_tenant_is_refused(
-    api: APIClient, carted: Shopper, other_tenant: Storefront
+    api: APIClient, carted: Shopper, other_storefront: Storefront
 ) -> None:
     # given a shopper of another tenant
-    other = anonymous_shopper(api, other_tenant.key)
+    other = anonymous_shopper(api, other_storefront.key)
 
     # when / then: either context with the other tenant's bearer
     assert_context_refused(api, carted.token, other.context, 2032)
@@ -493,10 +464,10 @@ def test_a_context_of_another_tenant_is_refused(
 
 
 def test_a_validly_signed_context_naming_another_tenant_is_refused(
-    api: APIClient, carted: Shopper, other_tenant: Storefront
+    api: APIClient, carted: Shopper, other_storefront: Storefront
 ) -> None:
     # given a context bound to the shopper's bearer but naming another tenant, signed for real
-    forged = resigned(carted.context, tenant=other_tenant.tenant.pk)
+    forged = resigned(carted.context, tenant=other_storefront.tenant.pk)
 
     # when / then
     assert_context_refused(api, carted.token, forged, 2032)
@@ -576,21 +547,6 @@ def test_a_context_that_is_not_a_canonical_compact_jws_is_refused_fast(
     assert time.perf_counter() - started < 1.0
 
 
-MARKER_VALUE = "<echo-marker-9b2e>"
-ODD_VALUES = [
-    pytest.param(None, id="null"),
-    pytest.param(True, id="true"),
-    pytest.param(0, id="zero"),
-    pytest.param(-1, id="minus-one"),
-    pytest.param("x", id="x"),
-    pytest.param([], id="list"),
-    pytest.param({}, id="object"),
-    pytest.param(10**18, id="1e18"),
-    pytest.param(2**63, id="2**63"),
-    pytest.param(10**30, id="1e30"),
-    pytest.param(1e300, id="1e300-float"),
-    pytest.param(MARKER_VALUE + "ä", id="marker-non-ascii"),
-]
 CONTEXT_CLAIMS = [
     "token_type",
     "exp",
@@ -607,7 +563,7 @@ CONTEXT_CLAIMS = [
 ]
 
 
-@pytest.mark.parametrize("value", ODD_VALUES)
+@pytest.mark.parametrize("value", ODD_CLAIM_VALUES)
 @pytest.mark.parametrize("claim", CONTEXT_CLAIMS)
 def test_any_context_claim_set_to_nonsense_is_refused_or_ignored(
     api: APIClient, carted: Shopper, claim: str, value: Any
@@ -616,20 +572,16 @@ def test_any_context_claim_set_to_nonsense_is_refused_or_ignored(
     forged = resigned(carted.context, **{claim: value})
 
     # when it is used to read and to change the cart
-    before = db_state()
+    before = tables_snapshot()
     read = cart_of(api, carted.token, forged)
     changed = add_to_cart(api, shopper_headers(carted.token, forged))
 
     # then it is refused with a known problem (nothing changed), or it is still this shopper's
     for response in (read, changed):
-        assert response.status_code in (200, 401), response.content
-        assert forged.encode() not in response.content
-        assert MARKER_VALUE.encode() not in response.content
+        assert_refused_or_ignored(response, forged)
     if read.status_code == 401:
-        assert read["WWW-Authenticate"] == WWW_AUTHENTICATE
-        assert read.json() in PROBLEMS.values()
         assert changed.json() == read.json()
-        assert db_state() == before
+        assert tables_snapshot() == before
     else:
         assert [line["sku"] for line in read.json()["lines"]] == ["MUG"]
         assert changed.json()["itemCount"] == 2

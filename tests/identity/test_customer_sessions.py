@@ -1,8 +1,6 @@
 """The customer context of a provider's customer: bound to its exact bearer, never outliving
 it, ended at once by deactivation or a disabled provider, and resolved without identity queries."""
 
-# ruff: noqa: F811  (pytest fixtures are imported by name and requested as arguments)
-
 from __future__ import annotations
 
 import time
@@ -10,7 +8,6 @@ from collections.abc import Callable
 from io import StringIO
 from typing import Any
 
-import jwt
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
@@ -25,8 +22,8 @@ from carts.selectors import cart_get
 from identity.customers import customer_revocation_key, customer_set_active
 from identity.models import Customer, Revocation
 from identity.providers import providers_clear_cache
-from tests.conftest import Shopper, Storefront
-from tests.identity.provider_fixtures import (  # noqa: F401  (fixtures, used by name)
+from tests.conftest import Shopper, Storefront, bearer_headers, shopper_headers
+from tests.identity.provider_fixtures import (
     CART_URL,
     CONTEXT_URL,
     PROFILE_URL,
@@ -34,27 +31,11 @@ from tests.identity.provider_fixtures import (  # noqa: F401  (fixtures, used by
     CustomerTokenSigner,
     StaticKeyProvider,
     customer_session,
-    customer_shopper,
-    customer_token,
     identity_queries,
-    provider_keys,
-    static_provider,
 )
+from tests.identity.tokens_helpers import assert_unauthorized, segments
 
 CaptureOnCommit = Callable[..., Any]
-
-
-def context_claims(context: str) -> dict[str, Any]:
-    """The context's claims, read without verification (the API verifies them)."""
-    claims: dict[str, Any] = jwt.decode(context, options={"verify_signature": False})
-    return claims
-
-
-def assert_unauthorized(answer: Any, code: int) -> None:
-    assert answer.status_code == 401, answer.content
-    assert answer["Content-Type"] == "application/problem+json"
-    assert answer.json()["code"] == code
-    assert answer["WWW-Authenticate"].startswith("Bearer")
 
 
 # --- Bound to the bearer and expiring with it -------------------------------------------------
@@ -65,14 +46,14 @@ def test_context_expires_with_its_bearer(
 ) -> None:
     # given a provider token living ten more minutes
     token = customer_token("alice", lifetime=600)
-    bearer_expiry = jwt.decode(token, options={"verify_signature": False})["exp"]
+    _, bearer_claims, _ = segments(token)
 
     # when the context is minted with it
     session = customer_session(api, token)
 
     # then the context expires exactly with the bearer and names the customer
-    claims = context_claims(session.context)
-    assert claims["exp"] == bearer_expiry
+    _, claims, _ = segments(session.context)
+    assert claims["exp"] == bearer_claims["exp"]
     assert claims["sub"] == session.customer_id
     assert claims["isAnonymous"] is False
     assert api.get(CART_URL, **session.headers()).status_code == 200
@@ -91,7 +72,8 @@ def test_context_of_a_long_lived_bearer_is_capped(
     after = int(time.time())
 
     # then it expires at the cap
-    assert before + 900 <= context_claims(session.context)["exp"] <= after + 900
+    _, claims, _ = segments(session.context)
+    assert before + 900 <= claims["exp"] <= after + 900
 
 
 def test_no_context_is_minted_for_a_bearer_accepted_only_within_the_leeway(
@@ -101,7 +83,7 @@ def test_no_context_is_minted_for_a_bearer_accepted_only_within_the_leeway(
     token = customer_token("alice", exp=int(time.time()) - 5)
 
     # when a context is asked for with it
-    answer = api.get(CONTEXT_URL, HTTP_AUTHORIZATION=f"Bearer {token}")
+    answer = api.get(CONTEXT_URL, **bearer_headers(token))
 
     # then none is minted: it would be born expired
     assert_unauthorized(answer, 2011)
@@ -118,8 +100,7 @@ def test_context_with_a_new_bearer_of_the_same_customer_is_refused(
     # when the old context is sent with the new bearer
     answer = api.get(
         CART_URL,
-        HTTP_AUTHORIZATION=f"Bearer {relogin_token}",
-        HTTP_X_CUSTOMER_CONTEXT=session.context,
+        **shopper_headers(relogin_token, session.context),
     )
 
     # then it is refused as minted for another bearer, and nothing was created
@@ -127,50 +108,32 @@ def test_context_with_a_new_bearer_of_the_same_customer_is_refused(
     assert Cart.objects.count() == 0
 
 
-def test_context_with_another_customers_bearer_is_refused(
-    api: APIClient, customer_shopper: CustomerShopper
+@pytest.mark.parametrize(
+    ("bearer_of", "context_of"),
+    [
+        pytest.param("bob", "alice", id="another-customers-bearer"),
+        pytest.param("alice", "anonymous", id="anonymous-context-with-a-customer-bearer"),
+        pytest.param("anonymous", "alice", id="customer-context-with-an-anonymous-bearer"),
+    ],
+)
+def test_context_with_someone_elses_bearer_is_refused(
+    api: APIClient,
+    customer_shopper: CustomerShopper,
+    shopper: Shopper,
+    bearer_of: str,
+    context_of: str,
 ) -> None:
-    # given two customers
-    alice = customer_shopper("alice")
-    bob = customer_shopper("bob")
+    # given two customers and an anonymous shopper
+    sessions = {
+        "alice": customer_shopper("alice"),
+        "bob": customer_shopper("bob"),
+        "anonymous": shopper,
+    }
 
-    # when Bob's bearer is sent with Alice's context
-    answer = api.get(
-        CART_URL, HTTP_AUTHORIZATION=f"Bearer {bob.token}", HTTP_X_CUSTOMER_CONTEXT=alice.context
-    )
-
-    # then it is refused
-    assert_unauthorized(answer, 2032)
-
-
-def test_anonymous_context_with_a_customer_bearer_is_refused(
-    api: APIClient, customer_shopper: CustomerShopper, shopper: Shopper
-) -> None:
-    # given a customer and an anonymous shopper
-    customer = customer_shopper("alice")
-
-    # when the customer's bearer comes with the anonymous context
-    answer = api.get(
-        CART_URL,
-        HTTP_AUTHORIZATION=f"Bearer {customer.token}",
-        HTTP_X_CUSTOMER_CONTEXT=shopper.context,
-    )
-
-    # then it is refused
-    assert_unauthorized(answer, 2032)
-
-
-def test_customer_context_with_an_anonymous_bearer_is_refused(
-    api: APIClient, customer_shopper: CustomerShopper, shopper: Shopper
-) -> None:
-    # given a customer and an anonymous shopper
-    customer = customer_shopper("alice")
-
-    # when the anonymous bearer comes with the customer's context
+    # when the bearer of one comes with the context of another
     answer = api.get(
         CART_URL,
-        HTTP_AUTHORIZATION=f"Bearer {shopper.token}",
-        HTTP_X_CUSTOMER_CONTEXT=customer.context,
+        **shopper_headers(sessions[bearer_of].token, sessions[context_of].context),
     )
 
     # then it is refused
@@ -186,7 +149,8 @@ def test_context_sent_as_the_bearer_is_refused(
 
     # when it is sent as the bearer (with itself as context)
     answer = api.get(
-        url, HTTP_AUTHORIZATION=f"Bearer {session.context}", HTTP_X_CUSTOMER_CONTEXT=session.context
+        url,
+        **shopper_headers(session.context, session.context),
     )
 
     # then it is not a bearer
@@ -222,7 +186,7 @@ def test_deactivated_customer_is_refused_on_the_next_request(
     assert Cart.objects.count() == 0
 
     # and a new context cannot be minted, with this bearer or a new one
-    assert_unauthorized(api.get(CONTEXT_URL, HTTP_AUTHORIZATION=f"Bearer {session.token}"), 2064)
+    assert_unauthorized(api.get(CONTEXT_URL, **bearer_headers(session.token)), 2064)
     # and the database, not the cache, is the source of truth
     assert Revocation.objects.filter(key=customer_revocation_key(session.customer_id)).exists()
     cache.clear()
@@ -243,7 +207,7 @@ def test_deactivated_customer_cannot_sign_in_again(
         )
 
     # when a fresh provider token of theirs asks for a context
-    answer = api.get(CONTEXT_URL, HTTP_AUTHORIZATION=f"Bearer {customer_token('alice')}")
+    answer = api.get(CONTEXT_URL, **bearer_headers(customer_token("alice")))
 
     # then it is refused, and no other customer is created for them
     assert_unauthorized(answer, 2064)
@@ -293,7 +257,7 @@ def test_disabled_provider_ends_its_customers_sessions_at_once(
 
     # then its tokens are no longer trusted, for the cart or for a new context
     assert_unauthorized(api.get(CART_URL, **session.headers()), 2060)
-    assert_unauthorized(api.get(CONTEXT_URL, HTTP_AUTHORIZATION=f"Bearer {session.token}"), 2060)
+    assert_unauthorized(api.get(CONTEXT_URL, **bearer_headers(session.token)), 2060)
 
     # when it is enabled again
     with django_capture_on_commit_callbacks(execute=True):
@@ -332,7 +296,7 @@ def test_disabled_provider_is_refused_by_a_process_that_still_holds_its_settings
 
     # then the revocation alone ends the session and refuses new contexts
     assert_unauthorized(api.get(CART_URL, **session.headers()), 2012)
-    assert_unauthorized(api.get(CONTEXT_URL, HTTP_AUTHORIZATION=f"Bearer {session.token}"), 2012)
+    assert_unauthorized(api.get(CONTEXT_URL, **bearer_headers(session.token)), 2012)
 
 
 # --- No identity queries with the context -----------------------------------------------------

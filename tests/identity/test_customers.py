@@ -1,11 +1,9 @@
 """Customers of an identity provider: created on first sight by (provider, sub), refreshed by
 later tokens, never found or linked by e-mail, and their own profile."""
 
-# ruff: noqa: F811  (pytest fixtures are imported by name and requested as arguments)
-
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,8 +11,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from identity.models import Customer, CustomerIdentity
-from tests.conftest import Shopper, Storefront
-from tests.identity.provider_fixtures import (  # noqa: F401  (fixtures, used by name)
+from tests.conftest import Shopper, Storefront, iso
+from tests.identity.provider_fixtures import (
     CART_URL,
     CONTEXT_URL,
     PROFILE_URL,
@@ -22,17 +20,9 @@ from tests.identity.provider_fixtures import (  # noqa: F401  (fixtures, used by
     CustomerTokenSigner,
     StaticKeyProvider,
     customer_session,
-    customer_shopper,
-    customer_token,
     key_pair_generate,
-    provider_keys,
     static_key_provider_register,
-    static_provider,
 )
-
-
-def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def profile_of(customer: Customer) -> dict[str, Any]:

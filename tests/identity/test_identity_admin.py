@@ -1,8 +1,6 @@
 """The operators' admin for identity providers and customers, and that shopper credentials never
 open it."""
 
-# ruff: noqa: F811  (pytest fixtures are imported by name and requested as arguments)
-
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -15,31 +13,17 @@ from rest_framework.test import APIClient
 
 from identity.customers import customer_revocation_key
 from identity.models import Customer, IdentityProvider, Revocation
-from identity.providers import providers_clear_cache
 from tests.conftest import Shopper, Storefront
-from tests.identity.provider_fixtures import (  # noqa: F401  (fixtures, used by name)
+from tests.identity.provider_fixtures import (
     CART_URL,
     CONTEXT_URL,
     CustomerShopper,
     KeyPair,
     StaticKeyProvider,
-    customer_shopper,
-    customer_token,
-    provider_keys,
-    static_provider,
 )
 
 PROVIDER_ADD_URL = "/admin/identity/identityprovider/add/"
 CUSTOMERS_URL = "/admin/identity/customer/"
-
-
-@pytest.fixture
-def operator(client: Client, django_user_model: Any) -> Client:
-    user = django_user_model.objects.create_superuser(
-        username="operator", email="ops@example.com", password="a long passphrase 123"
-    )
-    client.force_login(user)
-    return client
 
 
 def provider_form(storefront: Storefront, **fields: str) -> dict[str, Any]:
@@ -62,11 +46,7 @@ def provider_form(storefront: Storefront, **fields: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(autouse=True)
-def _fresh_provider_registry() -> Any:
-    providers_clear_cache()
-    yield
-    providers_clear_cache()
+pytestmark = pytest.mark.usefixtures("fresh_provider_registry")
 
 
 def form_errors(answer: Any) -> dict[str, list[str]]:
@@ -274,20 +254,13 @@ def test_deactivate_action_ends_the_customers_session(
 # --- Shopper credentials on the admin ---------------------------------------------------------
 
 
-@pytest.fixture
-def admin_user_exists(django_user_model: Any) -> None:
-    django_user_model.objects.create_superuser(
-        username="operator", email="ops@example.com", password="a long passphrase 123"
-    )
-
-
 @pytest.mark.parametrize("url", ["/admin/", CUSTOMERS_URL, PROVIDER_ADD_URL])
 def test_shopper_credentials_do_not_open_the_admin(
     client: Client,
     storefront: Storefront,
     shopper: Shopper,
     customer_shopper: CustomerShopper,
-    admin_user_exists: None,
+    operator_user: Any,
     url: str,
 ) -> None:
     # given an anonymous shopper's, a customer's and a storefront's credentials

@@ -1,42 +1,30 @@
 """The identity provider commands: idp_add, idp_list, idp_disable, and idp_dev_token with the
 README's local sign-in walk-through run end to end through the API."""
 
-# ruff: noqa: F811  (pytest fixtures are imported by name and requested as arguments)
-
 from __future__ import annotations
 
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
-from django.core.management import call_command
 from django.core.management.base import CommandError
 from rest_framework.test import APIClient
 
 from identity.customers import provider_revocation_key
 from identity.models import Customer, CustomerIdentity, IdentityProvider, Revocation
 from identity.providers import providers_clear_cache
-from tests.conftest import Storefront
+from tests.conftest import Storefront, run_command
 from tests.factories import TenantFactory
-from tests.identity.provider_fixtures import (  # noqa: F401  (fixtures, used by name)
+from tests.identity.provider_fixtures import (
     CART_URL,
     CONTEXT_URL,
     PROFILE_URL,
     KeyPair,
     StaticKeyProvider,
-    provider_keys,
-    static_provider,
 )
 
 ISSUER = "https://my-idp.example/"
-
-
-def run(*args: str) -> str:
-    out = StringIO()
-    call_command(*args, stdout=out, stderr=StringIO())
-    return out.getvalue()
 
 
 @pytest.fixture
@@ -46,15 +34,11 @@ def public_key_file(tmp_path: Path, provider_keys: KeyPair) -> Path:
     return path
 
 
-@pytest.fixture(autouse=True)
-def _fresh_provider_registry() -> Any:
-    providers_clear_cache()
-    yield
-    providers_clear_cache()
+pytestmark = pytest.mark.usefixtures("fresh_provider_registry")
 
 
 def idp_add(*args: str, tenant: str = "acme", name: str = "my-idp") -> str:
-    return run("idp_add", "--tenant", tenant, "--name", name, "--issuer", ISSUER, *args)
+    return run_command("idp_add", "--tenant", tenant, "--name", name, "--issuer", ISSUER, *args)
 
 
 # --- idp_add ----------------------------------------------------------------------------------
@@ -211,7 +195,7 @@ def test_idp_add_refuses_an_unknown_tenant_a_duplicate_and_a_long_leeway(
     with pytest.raises(CommandError):
         idp_add("--audience", "my-api", *key, name="other")
     with pytest.raises(CommandError):
-        run(
+        run_command(
             "idp_add",
             "--tenant",
             "acme",
@@ -240,7 +224,7 @@ def test_idp_list_shows_each_provider_with_its_state_and_key_source(
     # given a static-key provider of acme and a disabled JWKS provider of another tenant
     idp_add("--audience", "my-api", "--audience", "api2", "--public-key-file", str(public_key_file))
     TenantFactory(slug="beta")
-    run(
+    run_command(
         "idp_add",
         "--tenant",
         "beta",
@@ -255,11 +239,11 @@ def test_idp_list_shows_each_provider_with_its_state_and_key_source(
         "--flavor",
         "auth0",
     )
-    run("idp_disable", "--tenant", "beta", "--name", "auth0")
+    run_command("idp_disable", "--tenant", "beta", "--name", "auth0")
 
     # when they are listed, for all tenants and for one
-    everything = run("idp_list")
-    acme_only = run("idp_list", "--tenant", "acme")
+    everything = run_command("idp_list")
+    acme_only = run_command("idp_list", "--tenant", "acme")
 
     # then each line is tenant, name, state, flavor, issuer, audiences and key source
     acme_line = f"acme\tmy-idp\tenabled\tgeneric\t{ISSUER}\tmy-api,api2\tstatic public key\n"
@@ -272,19 +256,19 @@ def test_idp_list_shows_each_provider_with_its_state_and_key_source(
 
 
 def test_idp_list_without_providers_prints_nothing(storefront: Storefront) -> None:
-    assert run("idp_list") == ""
+    assert run_command("idp_list") == ""
 
 
 def test_idp_disable_and_enable(storefront: Storefront, static_provider: StaticKeyProvider) -> None:
     # when the provider is disabled
-    disabled = run("idp_disable", "--tenant", "acme", "--name", "shop-login")
+    disabled = run_command("idp_disable", "--tenant", "acme", "--name", "shop-login")
 
     # then it is saved disabled
     assert disabled == "acme/shop-login: disabled\n"
     assert IdentityProvider.objects.get().is_enabled is False
 
     # when it is enabled again
-    enabled = run("idp_disable", "--tenant", "acme", "--name", "shop-login", "--enable")
+    enabled = run_command("idp_disable", "--tenant", "acme", "--name", "shop-login", "--enable")
 
     # then it is saved enabled
     assert enabled == "acme/shop-login: enabled\n"
@@ -304,7 +288,7 @@ def test_idp_disable_switches_off_a_provider_whose_stored_settings_fail_the_chec
     )
 
     # when it is disabled
-    output = run("idp_disable", "--tenant", "acme", "--name", "legacy")
+    output = run_command("idp_disable", "--tenant", "acme", "--name", "legacy")
 
     # then it is off and its customers' sessions are revoked
     assert output == "acme/legacy: disabled\n"
@@ -314,7 +298,7 @@ def test_idp_disable_switches_off_a_provider_whose_stored_settings_fail_the_chec
 
     # when it is enabled again with those settings
     with pytest.raises(CommandError) as error:
-        run("idp_disable", "--tenant", "acme", "--name", "legacy", "--enable")
+        run_command("idp_disable", "--tenant", "acme", "--name", "legacy", "--enable")
 
     # then the command refuses with the reason, and it stays off
     assert "https" in str(error.value)
@@ -329,7 +313,7 @@ def test_idp_disable_of_an_unknown_provider_is_an_error(
     TenantFactory(slug="beta")
     for tenant, name in (("acme", "nope"), ("beta", "shop-login")):
         with pytest.raises(CommandError) as error:
-            run("idp_disable", "--tenant", tenant, "--name", name)
+            run_command("idp_disable", "--tenant", tenant, "--name", name)
 
         # then the command says so and changes nothing
         assert f"no provider {name!r} for tenant {tenant!r}" in str(error.value)
@@ -339,27 +323,18 @@ def test_idp_disable_of_an_unknown_provider_is_an_error(
 # --- idp_dev_token and the local sign-in walk-through -----------------------------------------
 
 
-def test_idp_dev_token_create_key_writes_a_key_pair(tmp_path: Path) -> None:
-    # when a key pair is created
+@pytest.fixture
+def dev_key_file(tmp_path: Path) -> Path:
+    """A key pair made by ``idp_dev_token --create-key``: the private key file, with the public
+    key next to it (``my-idp.pem.pub.pem``)."""
     key_file = tmp_path / "my-idp.pem"
-    output = run("idp_dev_token", "--private-key-file", str(key_file), "--create-key")
-
-    # then the private key is readable by its owner only and the public key is next to it
-    public_file = tmp_path / "my-idp.pem.pub.pem"
-    assert output == f"wrote {key_file} and {public_file}\n"
-    assert key_file.stat().st_mode & 0o777 == 0o600
-    assert key_file.read_text().startswith("-----BEGIN PRIVATE KEY-----")
-    assert public_file.read_text().startswith("-----BEGIN PUBLIC KEY-----")
+    run_command("idp_dev_token", "--private-key-file", str(key_file), "--create-key")
+    return key_file
 
 
-def test_idp_dev_token_prints_a_token_with_the_given_claims(tmp_path: Path) -> None:
-    # given a key pair
-    key_file = tmp_path / "my-idp.pem"
-    run("idp_dev_token", "--private-key-file", str(key_file), "--create-key")
-    public_key = (tmp_path / "my-idp.pem.pub.pem").read_text()
-
-    # when a token is asked for
-    token = run(
+def dev_token(key_file: Path, *claims: str) -> str:
+    """The token ``idp_dev_token`` prints for bob, of ISSUER for my-api; ``claims`` add options."""
+    return run_command(
         "idp_dev_token",
         "--private-key-file",
         str(key_file),
@@ -369,13 +344,33 @@ def test_idp_dev_token_prints_a_token_with_the_given_claims(tmp_path: Path) -> N
         "my-api",
         "--sub",
         "bob",
-        "--email",
-        "bob@example.com",
-        "--name",
-        "Bob",
-        "--lifetime",
-        "600",
+        *claims,
     ).strip()
+
+
+def test_idp_dev_token_create_key_writes_a_key_pair(tmp_path: Path) -> None:
+    # when a key pair is created
+    key_file = tmp_path / "my-idp.pem"
+    output = run_command("idp_dev_token", "--private-key-file", str(key_file), "--create-key")
+
+    # then the private key is readable by its owner only and the public key is next to it
+    public_file = tmp_path / "my-idp.pem.pub.pem"
+    assert output == f"wrote {key_file} and {public_file}\n"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert key_file.read_text().startswith("-----BEGIN PRIVATE KEY-----")
+    assert public_file.read_text().startswith("-----BEGIN PUBLIC KEY-----")
+
+
+def test_idp_dev_token_prints_a_token_with_the_given_claims(
+    tmp_path: Path, dev_key_file: Path
+) -> None:
+    # given a key pair
+    public_key = (tmp_path / "my-idp.pem.pub.pem").read_text()
+
+    # when a token is asked for
+    token = dev_token(
+        dev_key_file, "--email", "bob@example.com", "--name", "Bob", "--lifetime", "600"
+    )
 
     # then it is an RS256 access token for bob signed with that key
     header = jwt.get_unverified_header(token)
@@ -402,19 +397,17 @@ def test_idp_dev_token_prints_a_token_with_the_given_claims(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("missing", ["--issuer", "--audience", "--sub"])
-def test_idp_dev_token_needs_issuer_audience_and_subject(tmp_path: Path, missing: str) -> None:
+def test_idp_dev_token_needs_issuer_audience_and_subject(dev_key_file: Path, missing: str) -> None:
     # given a key pair
-    key_file = tmp_path / "my-idp.pem"
-    run("idp_dev_token", "--private-key-file", str(key_file), "--create-key")
     arguments = {"--issuer": ISSUER, "--audience": "my-api", "--sub": "bob"}
     del arguments[missing]
 
     # when one of the three is left out
     with pytest.raises(CommandError) as error:
-        run(
+        run_command(
             "idp_dev_token",
             "--private-key-file",
-            str(key_file),
+            str(dev_key_file),
             *[part for pair in arguments.items() for part in pair],
         )
 
@@ -424,53 +417,21 @@ def test_idp_dev_token_needs_issuer_audience_and_subject(tmp_path: Path, missing
 
 def test_idp_dev_token_refuses_a_missing_key_file(tmp_path: Path) -> None:
     with pytest.raises(CommandError) as error:
-        run(
-            "idp_dev_token",
-            "--private-key-file",
-            str(tmp_path / "missing.pem"),
-            "--issuer",
-            ISSUER,
-            "--audience",
-            "my-api",
-            "--sub",
-            "bob",
-        )
+        dev_token(tmp_path / "missing.pem")
     assert "cannot read the private key" in str(error.value)
 
 
 def test_local_sign_in_walk_through_works_end_to_end(
-    api: APIClient, storefront: Storefront, products: dict[str, Any], tmp_path: Path
+    api: APIClient,
+    storefront: Storefront,
+    products: dict[str, Any],
+    tmp_path: Path,
+    dev_key_file: Path,
 ) -> None:
     # given the README's steps: a key pair, its public half registered, a token printed
-    key_file = tmp_path / "my-idp.pem"
-    run("idp_dev_token", "--private-key-file", str(key_file), "--create-key")
-    run(
-        "idp_add",
-        "--tenant",
-        "acme",
-        "--name",
-        "my-idp",
-        "--issuer",
-        ISSUER,
-        "--audience",
-        "my-api",
-        "--public-key-file",
-        str(tmp_path / "my-idp.pem.pub.pem"),
-    )
+    idp_add("--audience", "my-api", "--public-key-file", str(tmp_path / "my-idp.pem.pub.pem"))
     providers_clear_cache()  # what the commit would do in a running API process
-    token = run(
-        "idp_dev_token",
-        "--private-key-file",
-        str(key_file),
-        "--issuer",
-        ISSUER,
-        "--audience",
-        "my-api",
-        "--sub",
-        "bob",
-        "--email",
-        "bob@example.com",
-    ).strip()
+    token = dev_token(dev_key_file, "--email", "bob@example.com")
 
     # when the storefront takes the token to the customer context endpoint
     context_answer = api.get(

@@ -7,18 +7,14 @@ slow, or answering garbage, and the rules a provider's settings must follow.
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
@@ -34,15 +30,13 @@ from tests.identity.jwks_server import (
     JwksServer,
     ProviderKey,
     assert_customer_context,
-    assert_problem,
+    assert_problem_code,
     context_get,
-    jwks_server_fixture,  # noqa: F401
-    jwks_servers_fixture,  # noqa: F401
     jws_sign,
     provider_key_generate,
     provider_of,
     provider_register,
-    provider_settings_fixture,  # noqa: F401
+    x5c_certificate,
 )
 
 ServerFactory = Callable[..., JwksServer]
@@ -95,7 +89,7 @@ def test_discovery_document_naming_another_issuer_makes_the_provider_unavailable
     response = context_get(api, jwks_server.token(), storefront.key)
 
     # Then no keys are taken from it: a 503 (never a 500), and its JWKS is never fetched
-    assert_problem(response, errors.PROVIDER_UNAVAILABLE)
+    assert_problem_code(response, errors.PROVIDER_UNAVAILABLE)
     assert jwks_server.requests(JWKS_PATH) == 0
     assert Customer.objects.count() == 0
 
@@ -117,7 +111,7 @@ def test_discovery_naming_an_unusable_jwks_uri_makes_the_provider_unavailable(
     response = context_get(api, jwks_server.token(), storefront.key)
 
     # Then it is a 503, and nothing is fetched from that URI
-    assert_problem(response, errors.PROVIDER_UNAVAILABLE)
+    assert_problem_code(response, errors.PROVIDER_UNAVAILABLE)
     assert jwks_server.requests(DISCOVERY_PATH) == 1
     assert jwks_server.requests(JWKS_PATH) == 0
 
@@ -144,7 +138,7 @@ def test_static_public_key_provider_makes_no_request(
     # Then the PEM alone decides, and nothing is fetched
     assert_customer_context(accepted)
     assert_customer_context(also_accepted)
-    assert_problem(forged, errors.TOKEN_INVALID)
+    assert_problem_code(forged, errors.TOKEN_INVALID)
     assert jwks_server.requests() == 0
 
 
@@ -163,7 +157,7 @@ def test_changing_a_providers_jwks_uri_drops_the_old_keys(
     providers_clear_cache()
 
     # Then the old source's keys no longer verify anything, and the new source's do
-    assert_problem(context_get(api, old_source.token(), storefront.key), errors.TOKEN_INVALID)
+    assert_problem_code(context_get(api, old_source.token(), storefront.key), errors.TOKEN_INVALID)
     assert_customer_context(context_get(api, new_source.token(), storefront.key))
     assert old_source.requests(JWKS_PATH) == 1
     assert 1 <= new_source.requests(JWKS_PATH) <= 2  # loaded, perhaps refreshed for the old kid
@@ -191,25 +185,9 @@ def test_token_of_one_provider_signed_with_a_key_of_another_is_refused(
         response = context_get(api, forged, storefront.key)
 
         # Then A's keys judge them, and they are refused
-        assert_problem(response, errors.TOKEN_INVALID)
+        assert_problem_code(response, errors.TOKEN_INVALID)
     assert provider_b.requests(JWKS_PATH) == 1
     assert Customer.objects.count() == 2
-
-
-def _self_signed_certificate(key: ProviderKey) -> bytes:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "idp.example")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .sign(key.private_key, hashes.SHA256())
-    )
-    return certificate.public_bytes(serialization.Encoding.DER)
 
 
 def _key_naming_header(parameter: str, elsewhere: JwksServer) -> dict[str, Any]:
@@ -218,7 +196,7 @@ def _key_naming_header(parameter: str, elsewhere: JwksServer) -> dict[str, Any]:
         "jku": {"jku": elsewhere.jwks_uri},
         "x5u": {"x5u": elsewhere.url + "/certificate.pem"},
         "jwk": {"jwk": key.public_jwk()},
-        "x5c": {"x5c": [base64.b64encode(_self_signed_certificate(key)).decode()]},
+        "x5c": {"x5c": [x5c_certificate(key)]},
     }[parameter]
 
 
@@ -239,7 +217,7 @@ def test_keys_named_by_the_token_are_never_fetched_nor_used(
         response = context_get(api, forged, storefront.key)
 
         # Then they are refused
-        assert_problem(response, errors.TOKEN_INVALID)
+        assert_problem_code(response, errors.TOKEN_INVALID)
 
     # And a genuine token carrying the same header is judged by the configured keys alone
     genuine = server.sign(server.claims(), header=header)
@@ -269,7 +247,7 @@ def test_flood_of_random_kids_fetches_the_jwks_once_per_cool_down(
         slowest = max(slowest, elapsed)
 
         # Then each is refused
-        assert_problem(response, errors.TOKEN_INVALID)
+        assert_problem_code(response, errors.TOKEN_INVALID)
     total = time.monotonic() - started
 
     # and the JWKS was fetched once more in all, no request waited on the provider's timeout,
@@ -294,7 +272,7 @@ def test_unknown_kids_refresh_again_only_after_the_cool_down(
 
     def unknown_kid() -> None:
         token = random_kid_token(jwks_server, attacker_key)
-        assert_problem(context_get(api, token, storefront.key), errors.TOKEN_INVALID)
+        assert_problem_code(context_get(api, token, storefront.key), errors.TOKEN_INVALID)
 
     # When unknown kids arrive, then again after the cool-down
     for _ in range(5):
@@ -319,7 +297,7 @@ def test_flood_of_random_kids_before_any_key_is_cached_fetches_at_most_twice(
     # When tokens with random kids are the first to arrive
     for _ in range(50):
         token = random_kid_token(jwks_server, attacker_key)
-        assert_problem(context_get(api, token, storefront.key), errors.TOKEN_INVALID)
+        assert_problem_code(context_get(api, token, storefront.key), errors.TOKEN_INVALID)
 
     # Then the keys were loaded once and refreshed at most once
     assert 1 <= jwks_server.requests(JWKS_PATH) <= 2
@@ -410,14 +388,14 @@ def test_provider_failing_with_no_keys_cached_is_a_quick_503(
     response, elapsed = timed(lambda: context_get(api, jwks_server.token(), storefront.key))
 
     # Then the answer is a 503 within the timeout, never a 500 or a hang
-    assert_problem(response, errors.PROVIDER_UNAVAILABLE)
+    assert_problem_code(response, errors.PROVIDER_UNAVAILABLE)
     assert elapsed < PROVIDER_TIMEOUT_SECONDS + MARGIN_SECONDS
     asked = jwks_server.requests()
     assert asked <= 1
 
     # and for a while the next callers get their 503 at once, without asking again
     again, elapsed_again = timed(lambda: context_get(api, jwks_server.token(), storefront.key))
-    assert_problem(again, errors.PROVIDER_UNAVAILABLE)
+    assert_problem_code(again, errors.PROVIDER_UNAVAILABLE)
     assert elapsed_again < MARGIN_SECONDS
     assert jwks_server.requests() == asked
     assert Customer.objects.count() == 0
@@ -440,7 +418,7 @@ def test_provider_failing_with_keys_cached_keeps_working(
     # Then the cached key is used at once; the unknown kid is a 401 within the timeout
     assert_customer_context(cached)
     assert cached_elapsed < MARGIN_SECONDS
-    assert_problem(unknown, errors.TOKEN_INVALID)
+    assert_problem_code(unknown, errors.TOKEN_INVALID)
     assert unknown_elapsed < PROVIDER_TIMEOUT_SECONDS + MARGIN_SECONDS
 
     # and the failed refresh dropped nothing: the cached key still works
@@ -503,7 +481,7 @@ def test_jwks_garbage_with_no_keys_cached_is_a_503(
     response, elapsed = timed(lambda: context_get(api, jwks_server.token(), storefront.key))
 
     # Then it is a quick 503, never a 500
-    assert_problem(response, errors.PROVIDER_UNAVAILABLE)
+    assert_problem_code(response, errors.PROVIDER_UNAVAILABLE)
     assert elapsed < PROVIDER_TIMEOUT_SECONDS + MARGIN_SECONDS
     assert jwks_server.requests(JWKS_PATH) == 1
 
@@ -520,7 +498,7 @@ def test_jwks_redirect_is_not_followed(
     response = context_get(api, provider_server.token(), storefront.key)
 
     # Then the redirect is a failure of the provider: 503, and nothing is asked elsewhere
-    assert_problem(response, errors.PROVIDER_UNAVAILABLE)
+    assert_problem_code(response, errors.PROVIDER_UNAVAILABLE)
     assert provider_server.requests(JWKS_PATH) == 1
     assert elsewhere.requests() == 0
 
@@ -536,7 +514,7 @@ def test_jwks_garbage_on_refresh_keeps_the_cached_keys(
     # When an unknown kid makes it refresh, and the JWKS is now garbage
     jwks_server.answer_garbage(GARBAGE[garbage])
     unknown_kid_token = jwks_server.token(header={"kid": "k"})
-    assert_problem(context_get(api, unknown_kid_token, storefront.key), errors.TOKEN_INVALID)
+    assert_problem_code(context_get(api, unknown_kid_token, storefront.key), errors.TOKEN_INVALID)
     assert jwks_server.requests(JWKS_PATH) == 2
 
     # Then the cached keys are still used, here and in a process that reads the shared cache

@@ -26,27 +26,21 @@ from identity.providers import (
     provider_token_verify,
     providers_clear_cache,
 )
-from tests.conftest import Storefront, make_storefront
-from tests.factories import TenantFactory
+from tests.conftest import Storefront
 from tests.identity.jwks_server import (
     AUDIENCE,
     JWKS_PATH,
     JwksServer,
     assert_customer_context,
-    assert_problem,
-    b64url,
-    claims_without,
+    assert_problem_code,
     compact_jws,
     context_get,
-    hmac_sign,
-    jwks_server_fixture,  # noqa: F401
-    jwks_servers_fixture,  # noqa: F401
     jws_sign,
     provider_key_generate,
     provider_of,
     provider_register,
-    provider_settings_fixture,  # noqa: F401
 )
+from tests.identity.tokens_helpers import b64url, hmac_signed, without
 
 ServerFactory = Callable[..., JwksServer]
 
@@ -156,7 +150,7 @@ def test_entra_id_token_of_another_directory_is_refused(
     response = context_get(api, token, storefront.key)
 
     # Then it is refused and nobody is signed in
-    assert_problem(response, errors.TOKEN_INVALID)
+    assert_problem_code(response, errors.TOKEN_INVALID)
     assert_nobody_signed_in()
 
 
@@ -179,7 +173,7 @@ def test_entra_id_v1_issuer_of_the_same_directory_is_unknown(
     response = context_get(api, server.sign(claims), storefront.key)
 
     # Then its issuer is not one the tenant trusts
-    assert_problem(response, errors.PROVIDER_UNKNOWN)
+    assert_problem_code(response, errors.PROVIDER_UNKNOWN)
 
 
 OKTA_ISSUER = "https://dev-31415926.okta.com/oauth2/default"
@@ -229,11 +223,11 @@ def test_okta_token_without_uid_is_refused(
     )
 
     # When a token (a client-credentials one, say) has no uid
-    claims = claims_without(okta_claims(server, "x"), "uid")
+    claims = without(okta_claims(server, "x"), "uid")
     response = context_get(api, server.sign(claims), storefront.key)
 
     # Then it names no user
-    assert_problem(response, errors.TOKEN_INVALID)
+    assert_problem_code(response, errors.TOKEN_INVALID)
     assert_nobody_signed_in()
 
 
@@ -285,7 +279,7 @@ def test_auth0_issuer_without_its_trailing_slash_is_unknown(
     response = context_get(api, server.sign(claims), storefront.key)
 
     # Then the issuer does not match
-    assert_problem(response, errors.PROVIDER_UNKNOWN)
+    assert_problem_code(response, errors.PROVIDER_UNKNOWN)
     assert_nobody_signed_in()
 
 
@@ -305,7 +299,7 @@ def cognito_access_claims(server: JwksServer, subject: str, **claims: Any) -> di
         "event_id": str(uuid.uuid4()),
     }
     values.update(claims)
-    return claims_without(server.claims(**values), "aud")  # Cognito access tokens have no aud
+    return without(server.claims(**values), "aud")  # Cognito access tokens have no aud
 
 
 def cognito_id_claims(server: JwksServer, subject: str, **claims: Any) -> dict[str, Any]:
@@ -362,7 +356,7 @@ def test_cognito_access_token_of_another_app_client_is_refused(
     response = context_get(api, server.sign(claims), storefront.key)
 
     # Then it is refused
-    assert_problem(response, errors.TOKEN_INVALID)
+    assert_problem_code(response, errors.TOKEN_INVALID)
     assert_nobody_signed_in()
 
 
@@ -378,7 +372,7 @@ def test_cognito_id_token_is_refused(
     response = context_get(api, server.sign(cognito_id_claims(server, "u")), storefront.key)
 
     # Then it is refused as an ID token
-    assert_problem(response, errors.ID_TOKEN_REFUSED)
+    assert_problem_code(response, errors.ID_TOKEN_REFUSED)
     assert_nobody_signed_in()
 
 
@@ -443,7 +437,7 @@ def test_keycloak_token_that_is_not_an_access_token_is_refused(
     response = context_get(api, server.sign(claims), storefront.key)
 
     # Then it is refused as not an access token
-    assert_problem(response, errors.ID_TOKEN_REFUSED)
+    assert_problem_code(response, errors.ID_TOKEN_REFUSED)
     assert_nobody_signed_in()
 
 
@@ -494,7 +488,7 @@ def test_issuer_not_configured_is_unknown(
         response = context_get(api, server.token(iss=issuer), storefront.key)
 
         # Then no provider is found for it
-        assert_problem(response, errors.PROVIDER_UNKNOWN)
+        assert_problem_code(response, errors.PROVIDER_UNKNOWN)
     assert_nobody_signed_in()
     assert server.requests() == 0
 
@@ -514,7 +508,7 @@ def test_missing_or_other_audience_is_refused(
 ) -> None:
     # Given a provider accepting api://shop
     provider_of(jwks_server, tenant=storefront.tenant)
-    tokens = [jwks_server.sign(claims_without(jwks_server.claims(), "aud"))]
+    tokens = [jwks_server.sign(without(jwks_server.claims(), "aud"))]
     tokens += [jwks_server.token(aud=audience) for audience in OTHER_AUDIENCES]
 
     for token in tokens:
@@ -522,7 +516,7 @@ def test_missing_or_other_audience_is_refused(
         response = context_get(api, token, storefront.key)
 
         # Then it is refused
-        assert_problem(response, errors.TOKEN_INVALID)
+        assert_problem_code(response, errors.TOKEN_INVALID)
     assert_nobody_signed_in()
 
 
@@ -562,11 +556,11 @@ def test_hmac_signed_with_the_providers_public_key_is_refused(
     for secret in (pem, pem.strip()):
         for alg in ("HS256", "hs256"):
             header = {"alg": alg, "typ": "JWT", "kid": jwks_server.signing_key.kid}
-            token = hmac_sign(header, jwks_server.claims(), secret)
+            token = hmac_signed(header, jwks_server.claims(), secret)
             response = context_get(api, token, storefront.key)
 
             # Then it is refused
-            assert_problem(response, errors.TOKEN_INVALID)
+            assert_problem_code(response, errors.TOKEN_INVALID)
     assert_nobody_signed_in()
 
 
@@ -586,7 +580,7 @@ def test_alg_none_is_refused(
             response = context_get(api, token, storefront.key)
 
             # Then it is refused
-            assert_problem(response, errors.TOKEN_INVALID)
+            assert_problem_code(response, errors.TOKEN_INVALID)
     assert_nobody_signed_in()
 
 
@@ -608,7 +602,7 @@ def test_es256_signature_with_r_and_s_zero_is_refused(
     response = context_get(api, compact_jws(header, server.claims(), signature), storefront.key)
 
     # Then it is refused
-    assert_problem(response, errors.TOKEN_INVALID)
+    assert_problem_code(response, errors.TOKEN_INVALID)
     assert Customer.objects.count() == 1
 
 
@@ -623,7 +617,7 @@ def test_algorithm_the_provider_does_not_use_is_refused(
     response = context_get(api, jwks_server.sign(jwks_server.claims(), key=ec_key), storefront.key)
 
     # Then the algorithm is not the provider's
-    assert_problem(response, errors.TOKEN_INVALID)
+    assert_problem_code(response, errors.TOKEN_INVALID)
     assert_nobody_signed_in()
 
 
@@ -640,7 +634,7 @@ def test_alg_header_other_than_the_keys_own_is_refused(
     response = context_get(api, token, storefront.key)
 
     # Then the key's declared algorithm wins
-    assert_problem(response, errors.TOKEN_INVALID)
+    assert_problem_code(response, errors.TOKEN_INVALID)
 
 
 def test_key_of_another_type_under_an_allowed_algorithm_is_refused(
@@ -655,7 +649,7 @@ def test_key_of_another_type_under_an_allowed_algorithm_is_refused(
     response = context_get(api, jwks_server.sign(jwks_server.claims(), key=ec_key), storefront.key)
 
     # Then it is refused, not a server error
-    assert_problem(response, errors.TOKEN_INVALID)
+    assert_problem_code(response, errors.TOKEN_INVALID)
 
 
 def test_edited_payload_is_refused(
@@ -670,7 +664,7 @@ def test_edited_payload_is_refused(
     response = context_get(api, f"{header_part}.{edited}.{signature_part}", storefront.key)
 
     # Then the signature no longer matches
-    assert_problem(response, errors.TOKEN_INVALID)
+    assert_problem_code(response, errors.TOKEN_INVALID)
     assert_nobody_signed_in()
 
 
@@ -686,7 +680,7 @@ def test_crit_header_is_refused(
         response = context_get(api, jwks_server.token(header=header), storefront.key)
 
         # Then it is refused (we understand no extension)
-        assert_problem(response, errors.TOKEN_INVALID)
+        assert_problem_code(response, errors.TOKEN_INVALID)
     assert_nobody_signed_in()
 
 
@@ -714,7 +708,7 @@ def test_id_token_sent_as_an_access_token_is_refused(
         response = context_get(api, jwks_server.token(header=header, **claims), storefront.key)
 
         # Then it is refused as such
-        assert_problem(response, errors.ID_TOKEN_REFUSED)
+        assert_problem_code(response, errors.ID_TOKEN_REFUSED)
     assert_nobody_signed_in()
 
 
@@ -743,11 +737,11 @@ def test_token_without_a_required_claim_is_refused(
     for claim in ("exp", "iat", "iss", "sub"):
         # When a token lacks the claim
         response = context_get(
-            api, jwks_server.sign(claims_without(jwks_server.claims(), claim)), storefront.key
+            api, jwks_server.sign(without(jwks_server.claims(), claim)), storefront.key
         )
 
         # Then it is refused
-        assert_problem(response, errors.TOKEN_INVALID)
+        assert_problem_code(response, errors.TOKEN_INVALID)
     assert_nobody_signed_in()
 
 
@@ -763,7 +757,7 @@ def test_expired_token_is_refused(
     response = context_get(api, token, storefront.key)
 
     # Then it is expired
-    assert_problem(response, errors.TOKEN_EXPIRED)
+    assert_problem_code(response, errors.TOKEN_EXPIRED)
     assert_nobody_signed_in()
 
 
@@ -784,7 +778,7 @@ def test_token_expired_within_the_leeway_is_verified_but_gets_no_context(
     assert (identity.subject, identity.expires_at) == ("alice", now - 10)
 
     # but no customer context is minted for it: one would be born expired
-    assert_problem(context_get(api, token, storefront.key), errors.TOKEN_EXPIRED)
+    assert_problem_code(context_get(api, token, storefront.key), errors.TOKEN_EXPIRED)
 
 
 def test_token_expired_beyond_the_leeway_fails_verification(
@@ -816,7 +810,7 @@ def test_leeway_zero_is_strict(
     response = context_get(api, jwks_server.token(iat=now - 60, exp=now - 2), storefront.key)
 
     # Then it is expired
-    assert_problem(response, errors.TOKEN_EXPIRED)
+    assert_problem_code(response, errors.TOKEN_EXPIRED)
 
 
 @pytest.mark.parametrize("leeway", [61, 3600])
@@ -844,7 +838,7 @@ def test_token_not_yet_valid_beyond_the_leeway_is_refused(
         response = context_get(api, jwks_server.token(**moments), storefront.key)
 
         # Then it is refused
-        assert_problem(response, errors.TOKEN_INVALID)
+        assert_problem_code(response, errors.TOKEN_INVALID)
     assert_nobody_signed_in()
 
 
@@ -978,7 +972,7 @@ def test_malformed_bearer_is_refused(
     response = context_get(api, raw, storefront.key)
 
     # Then it is a 401, never a 5xx, and no key is fetched for it
-    assert_problem(response, errors.TOKEN_INVALID)
+    assert_problem_code(response, errors.TOKEN_INVALID)
     assert jwks_server.requests() == 0
 
 
@@ -1012,11 +1006,6 @@ def test_same_email_from_another_identity_gets_its_own_customer(
 
 
 # --- Which tenant's provider judges a token ---------------------------------------------------
-
-
-@pytest.fixture
-def other_storefront(db: None) -> Storefront:
-    return make_storefront(tenant=TenantFactory(slug="globex"))
 
 
 def test_issuer_trusted_by_two_tenants_maps_to_the_auth_keys_tenant(
@@ -1058,7 +1047,7 @@ def test_issuer_trusted_by_two_tenants_needs_the_auth_key(
     response = context_get(api, jwks_server.token(), None)
 
     # Then the tenant cannot be told
-    assert_problem(response, errors.TENANT_UNDETERMINED)
+    assert_problem_code(response, errors.TENANT_UNDETERMINED)
     assert_nobody_signed_in()
 
 
@@ -1088,7 +1077,7 @@ def test_provider_of_another_tenant_never_verifies_a_token(
     response = context_get(api, jwks_server.token(), storefront.key)
 
     # Then this tenant knows no such issuer, and no key was even fetched
-    assert_problem(response, errors.PROVIDER_UNKNOWN)
+    assert_problem_code(response, errors.PROVIDER_UNKNOWN)
     assert_nobody_signed_in()
     assert jwks_server.requests() == 0
 
@@ -1103,7 +1092,7 @@ def test_unknown_auth_key_is_refused_before_the_token_is_looked_at(
     response = context_get(api, jwks_server.token(), "sk_live_" + "0" * 40)
 
     # Then the key is refused
-    assert_problem(response, errors.AUTH_KEY_INVALID)
+    assert_problem_code(response, errors.AUTH_KEY_INVALID)
     assert jwks_server.requests() == 0
 
 
@@ -1121,4 +1110,4 @@ def test_disabled_provider_is_unknown(
 
     # Then its tokens are no longer trusted
     response = context_get(api, jwks_server.token(sub="alice"), storefront.key)
-    assert_problem(response, errors.PROVIDER_UNKNOWN)
+    assert_problem_code(response, errors.PROVIDER_UNKNOWN)

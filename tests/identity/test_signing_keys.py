@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import time
-import uuid
 from datetime import timedelta
-from io import StringIO
 from typing import Any
 
 import jwt
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -20,18 +16,28 @@ from rest_framework.test import APIClient
 import identity.keyring
 from carts.models import Cart
 from identity.models import SigningKey, SigningKeyPurpose
-from tests.conftest import Shopper, Storefront, anonymous_shopper
+from tests.conftest import (
+    Shopper,
+    anonymous_shopper,
+    bearer_headers,
+    run_command,
+    shopper_headers,
+)
 from tests.factories import StorefrontAppFactory
+from tests.identity.tokens_helpers import (
+    CART_URL,
+    CONTEXT_URL,
+    anonymous_claims,
+    b64url_json,
+    real_key,
+    sign,
+)
 
 TOKEN_URL = "/commerceapi/authentication/"
-CONTEXT_URL = "/commerceapi/authentication/customercontext"
-CART_URL = "/commerceapi/cart"
 
 
 def rotate(*args: str) -> str:
-    out = StringIO()
-    call_command("signing_key_rotate", *args, stdout=out)
-    return out.getvalue()
+    return run_command("signing_key_rotate", *args)
 
 
 def active_kid(purpose: str) -> str:
@@ -42,8 +48,18 @@ def kid_of(token: str) -> str:
     return str(jwt.get_unverified_header(token)["kid"])
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+@pytest.fixture
+def parsed_kids(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The kid of every key the keyring parses from now on, in order."""
+    parsed: list[str] = []
+    prepare = identity.keyring._prepare
+
+    def counting_prepare(row: SigningKey) -> Any:
+        parsed.append(row.kid)
+        return prepare(row)
+
+    monkeypatch.setattr(identity.keyring, "_prepare", counting_prepare)
+    return parsed
 
 
 # --- the command ----------------------------------------------------------------------------
@@ -117,13 +133,10 @@ def test_rotate_refuses_an_unknown_purpose_or_algorithm(db):
 
 
 def test_a_token_and_context_minted_before_rotation_stay_valid_after_it(
-    api, storefront, shopper: Shopper, products
+    api, storefront, carted: Shopper
 ):
     # given a shopper with a cart, holding a token and a context of the old keys
-    added = api.post(
-        "/commerceapi/cart/lines", {"sku": "MUG", "quantity": 1}, format="json", **shopper.headers()
-    )
-    assert added.status_code in (200, 201), added.content
+    shopper = carted
     old_kids = (kid_of(shopper.token), kid_of(shopper.context))
 
     # when the keys are rotated
@@ -134,14 +147,14 @@ def test_a_token_and_context_minted_before_rotation_stay_valid_after_it(
     cart = api.get(CART_URL, **shopper.headers())
     assert cart.status_code == 200, cart.content
     assert [line["sku"] for line in cart.json()["lines"]] == ["MUG"]
-    assert api.get(CONTEXT_URL, **bearer(shopper.token)).status_code == 200
+    assert api.get(CONTEXT_URL, **bearer_headers(shopper.token)).status_code == 200
     # and the old token still proves the anonymous id
     renewed = api.post(
         TOKEN_URL,
         {"anonymousAuthenticationRequest": shopper.anonymous_id},
         format="json",
         HTTP_X_AUTH_KEY=storefront.key,
-        **bearer(shopper.token),
+        **bearer_headers(shopper.token),
     )
     assert renewed.json()["anonymousId"] == shopper.anonymous_id
 
@@ -162,7 +175,7 @@ def test_new_tokens_carry_the_new_kid(api, storefront):
 def test_tokens_of_a_key_past_its_verify_until_are_refused(api, storefront, shopper, monkeypatch):
     # given the keys were rotated (the old ones still verify), then their verify_until passed
     rotate()
-    assert api.get(CONTEXT_URL, **bearer(shopper.token)).status_code == 200
+    assert api.get(CONTEXT_URL, **bearer_headers(shopper.token)).status_code == 200
     SigningKey.objects.filter(is_active=False).update(
         verify_until=timezone.now() - timedelta(seconds=1)
     )
@@ -174,13 +187,9 @@ def test_tokens_of_a_key_past_its_verify_until_are_refused(api, storefront, shop
         "_loaded_at",
         time.monotonic() - identity.keyring.RELOAD_SECONDS - 1,
     )
-    context = api.get(CONTEXT_URL, **bearer(shopper.token))
+    context = api.get(CONTEXT_URL, **bearer_headers(shopper.token))
     fresh = anonymous_shopper(api, storefront.key)
-    cart_with_old_context = api.get(
-        CART_URL,
-        HTTP_AUTHORIZATION=f"Bearer {fresh.token}",
-        HTTP_X_CUSTOMER_CONTEXT=shopper.context,
-    )
+    cart_with_old_context = api.get(CART_URL, **shopper_headers(fresh.token, shopper.context))
 
     # then
     assert context.status_code == 401
@@ -205,29 +214,12 @@ def test_an_expired_proof_of_a_retired_key_keeps_the_id_no_longer(api, storefron
         {"anonymousAuthenticationRequest": shopper.anonymous_id},
         format="json",
         HTTP_X_AUTH_KEY=storefront.key,
-        **bearer(shopper.token),
+        **bearer_headers(shopper.token),
     )
 
     # then
     assert answer.status_code == 200
     assert answer.json()["anonymousId"] != shopper.anonymous_id
-
-
-def _signed_with(row: SigningKey, storefront: Storefront, anonymous_id: str) -> str:
-    now = int(time.time())
-    claims = {
-        "token_type": "anonymous",
-        "jti": anonymous_id,
-        "sub": anonymous_id,
-        "tenant": storefront.tenant.pk,
-        "app": str(storefront.app.public_id),
-        "iss": settings.TOKEN_ISSUER,
-        "aud": settings.TOKEN_AUDIENCE,
-        "iat": now,
-        "exp": now + 600,
-    }
-    secret = base64.urlsafe_b64decode(row.secret + "==")
-    return jwt.encode(claims, secret, algorithm="HS256", headers={"kid": row.kid, "typ": "at+jwt"})
 
 
 def test_a_process_that_has_not_reloaded_learns_a_new_kid_on_first_sight(
@@ -238,11 +230,11 @@ def test_a_process_that_has_not_reloaded_learns_a_new_kid_on_first_sight(
     monkeypatch.setattr(identity.keyring, "keyring_clear_cache", lambda: None)
     monkeypatch.setattr(identity.keyring._cache, "_last_unknown_kid_reload", float("-inf"))
     rotate("--purpose", "access")
-    new_key = SigningKey.objects.get(purpose=SigningKeyPurpose.ACCESS, is_active=True)
+    new_key = real_key(SigningKeyPurpose.ACCESS)
 
     # when a token of the new key arrives
-    token = _signed_with(new_key, storefront, str(uuid.uuid4()))
-    answer = api.get(CONTEXT_URL, **bearer(token))
+    token = sign(anonymous_claims(storefront, lifetime=600), key=new_key)
+    answer = api.get(CONTEXT_URL, **bearer_headers(token))
 
     # then
     assert answer.status_code == 200, answer.content
@@ -262,53 +254,32 @@ def test_an_asymmetric_key_can_be_rotated_in(api, storefront):
 # --- keys are parsed once -------------------------------------------------------------------
 
 
-def test_keys_are_parsed_once_not_per_request(api, storefront, monkeypatch):
+def test_keys_are_parsed_once_not_per_request(api, storefront, parsed_kids):
     # given a count of key parsing
-    parsed: list[str] = []
-    prepare = identity.keyring._prepare
-
-    def counting_prepare(row: SigningKey) -> Any:
-        parsed.append(row.kid)
-        return prepare(row)
-
-    monkeypatch.setattr(identity.keyring, "_prepare", counting_prepare)
     client = APIClient()
 
     # when several requests sign and verify tokens and contexts
     shoppers = [anonymous_shopper(client, storefront.key) for _ in range(3)]
     for shopper in shoppers:
         assert client.get(CART_URL, **shopper.headers()).status_code == 200
-        assert client.get(CONTEXT_URL, **bearer(shopper.token)).status_code == 200
+        assert client.get(CONTEXT_URL, **bearer_headers(shopper.token)).status_code == 200
 
     # then every key was parsed exactly once
-    assert sorted(parsed) == sorted(SigningKey.objects.values_list("kid", flat=True))
+    assert sorted(parsed_kids) == sorted(SigningKey.objects.values_list("kid", flat=True))
 
 
-def test_an_unknown_kid_does_not_reload_the_keyring_per_request(api, storefront, monkeypatch):
-    # given the keyring is loaded, and a count of key parsing
+def test_an_unknown_kid_does_not_reload_the_keyring_per_request(api, storefront, parsed_kids):
+    # given the keyring is loaded, and a count of key parsing from then on
     shopper = anonymous_shopper(api, storefront.key)
-    parsed: list[str] = []
-    prepare = identity.keyring._prepare
-
-    def counting_prepare(row: SigningKey) -> Any:
-        parsed.append(row.kid)
-        return prepare(row)
-
-    monkeypatch.setattr(identity.keyring, "_prepare", counting_prepare)
+    parsed_kids.clear()
     _, payload, signature = shopper.token.split(".")
     keys = SigningKey.objects.count()
 
     # when twenty tokens name kids nobody has
     for n in range(20):
-        forged_header = (
-            base64.urlsafe_b64encode(
-                f'{{"alg":"HS256","kid":"unknown-{n}","typ":"at+jwt"}}'.encode()
-            )
-            .decode()
-            .rstrip("=")
-        )
-        answer = api.get(CONTEXT_URL, **bearer(f"{forged_header}.{payload}.{signature}"))
+        forged_header = b64url_json({"alg": "HS256", "kid": f"unknown-{n}", "typ": "at+jwt"})
+        answer = api.get(CONTEXT_URL, **bearer_headers(f"{forged_header}.{payload}.{signature}"))
         assert answer.status_code == 401
 
     # then the keyring was reloaded at most once
-    assert len(parsed) <= keys
+    assert len(parsed_kids) <= keys

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from io import StringIO
 
 import pytest
 from django.apps import apps
 from django.core.cache import cache
-from django.core.management import call_command
 from django.core.management.base import CommandError
 from rest_framework.test import APIClient
 
@@ -23,16 +21,16 @@ from identity.storefront import (
     storefront_key_resolve,
     tenant_save,
 )
-from tests.conftest import Shopper, anonymous_shopper, make_storefront
+from tests.conftest import (
+    Shopper,
+    anonymous_shopper,
+    bearer_headers,
+    make_storefront,
+    run_command,
+)
 from tests.factories import StorefrontAppFactory, TenantFactory
 
 KEY_FORMAT = re.compile(r"^sfk_(?P<prefix>[0-9a-f]{12})_(?P<secret>[A-Za-z0-9_-]{43})$")
-
-
-def run(*args: str) -> str:
-    out = StringIO()
-    call_command(*args, stdout=out, stderr=StringIO())
-    return out.getvalue()
 
 
 def issue(key: str) -> int:
@@ -44,7 +42,7 @@ def issue(key: str) -> int:
 
 def test_tenant_create_creates_the_tenant(db):
     # when
-    out = run("tenant_create", "shop-1", "--name", "Shop One", "--currency", "SEK")
+    out = run_command("tenant_create", "shop-1", "--name", "Shop One", "--currency", "SEK")
 
     # then
     tenant = Tenant.objects.get(slug="shop-1")
@@ -54,7 +52,7 @@ def test_tenant_create_creates_the_tenant(db):
 
 def test_tenant_create_defaults_name_and_currency(db):
     # when
-    run("tenant_create", "shop-2")
+    run_command("tenant_create", "shop-2")
 
     # then
     tenant = Tenant.objects.get(slug="shop-2")
@@ -63,11 +61,11 @@ def test_tenant_create_defaults_name_and_currency(db):
 
 def test_tenant_create_refuses_a_duplicate(db):
     # given
-    run("tenant_create", "shop-1")
+    run_command("tenant_create", "shop-1")
 
     # when / then
     with pytest.raises(CommandError, match="exists already"):
-        run("tenant_create", "shop-1")
+        run_command("tenant_create", "shop-1")
     assert Tenant.objects.filter(slug="shop-1").count() == 1
 
 
@@ -79,7 +77,7 @@ def test_tenant_create_refuses_a_duplicate(db):
 def test_tenant_create_refuses_invalid_values(db, args):
     # when / then
     with pytest.raises(CommandError):
-        run("tenant_create", *args)
+        run_command("tenant_create", *args)
     assert not Tenant.objects.exists()
 
 
@@ -88,10 +86,10 @@ def test_tenant_create_refuses_invalid_values(db, args):
 
 def test_storefront_key_create_prints_a_working_key_alone_on_its_last_line(db):
     # given
-    run("tenant_create", "shop-1")
+    run_command("tenant_create", "shop-1")
 
     # when
-    out = run("storefront_key_create", "--tenant", "shop-1")
+    out = run_command("storefront_key_create", "--tenant", "shop-1")
 
     # then
     key = out.rstrip("\n").splitlines()[-1]
@@ -104,11 +102,11 @@ def test_storefront_key_create_prints_a_working_key_alone_on_its_last_line(db):
 
 def test_storefront_key_create_reuses_the_app_and_adds_a_key(db):
     # given
-    run("tenant_create", "shop-1")
-    first = run("storefront_key_create", "--tenant", "shop-1").splitlines()[-1]
+    run_command("tenant_create", "shop-1")
+    first = run_command("storefront_key_create", "--tenant", "shop-1").splitlines()[-1]
 
     # when
-    second = run("storefront_key_create", "--tenant", "shop-1").splitlines()[-1]
+    second = run_command("storefront_key_create", "--tenant", "shop-1").splitlines()[-1]
 
     # then both keys work, for the same app
     assert first != second
@@ -119,10 +117,12 @@ def test_storefront_key_create_reuses_the_app_and_adds_a_key(db):
 
 def test_storefront_key_create_names_the_app(db):
     # given
-    run("tenant_create", "shop-1")
+    run_command("tenant_create", "shop-1")
 
     # when
-    key = run("storefront_key_create", "--tenant", "shop-1", "--app", "Mobile").splitlines()[-1]
+    key = run_command(
+        "storefront_key_create", "--tenant", "shop-1", "--app", "Mobile"
+    ).splitlines()[-1]
 
     # then
     assert StorefrontKey.objects.get(prefix=secret_prefix(key, kind="sfk")).app.name == "Mobile"
@@ -131,7 +131,7 @@ def test_storefront_key_create_names_the_app(db):
 def test_storefront_key_create_refuses_an_unknown_tenant(db):
     # when / then
     with pytest.raises(CommandError, match="no tenant 'nowhere'"):
-        run("storefront_key_create", "--tenant", "nowhere")
+        run_command("storefront_key_create", "--tenant", "nowhere")
     assert not StorefrontApp.objects.exists()
     assert not StorefrontKey.objects.exists()
 
@@ -157,8 +157,8 @@ def test_a_key_is_random_with_a_lookup_prefix(db):
 
 def test_a_key_is_stored_as_prefix_and_hash_only(db):
     # given
-    run("tenant_create", "shop-1")
-    key = run("storefront_key_create", "--tenant", "shop-1").splitlines()[-1]
+    run_command("tenant_create", "shop-1")
+    key = run_command("storefront_key_create", "--tenant", "shop-1").splitlines()[-1]
     match = KEY_FORMAT.match(key)
     assert match
 
@@ -175,7 +175,7 @@ def test_a_key_is_stored_as_prefix_and_hash_only(db):
 def test_no_column_of_any_table_holds_the_key(db):
     # given
     TenantFactory(slug="shop-1")
-    key = run("storefront_key_create", "--tenant", "shop-1").splitlines()[-1]
+    key = run_command("storefront_key_create", "--tenant", "shop-1").splitlines()[-1]
     secret = KEY_FORMAT.match(key)["secret"]  # type: ignore[index]
 
     # when every value of every row is read
@@ -210,7 +210,7 @@ def test_the_key_lookup_is_cached_by_prefix_not_by_key(db):
 
 def shopper_calls(api: APIClient, shopper: Shopper) -> dict[str, int]:
     """The status of each kind of call a shopper's token makes."""
-    bearer = {"HTTP_AUTHORIZATION": f"Bearer {shopper.token}"}
+    bearer = bearer_headers(shopper.token)
     return {
         "context": api.get("/commerceapi/authentication/customercontext", **bearer).status_code,
         "cart": api.get("/commerceapi/cart", **shopper.headers()).status_code,

@@ -19,17 +19,19 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from unittest import mock
 
+import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from carts.models import Cart, CartLine, CartMigration
 from identity import errors
-from identity.models import Customer, Revocation, SigningKey, SigningKeyPurpose
+from identity.models import SigningKey, SigningKeyPurpose
 from identity.tokens import bearer_hash
-from tests.conftest import Storefront
+from tests.conftest import Storefront, assert_problem, shopper_headers, tables_snapshot
 
 CONTEXT_URL = "/commerceapi/authentication/customercontext"
 CART_URL = "/commerceapi/cart"
@@ -37,7 +39,6 @@ CART_LINES_URL = "/commerceapi/cart/lines"
 ACCESS_TYP = "at+jwt"
 CONTEXT_TYP = "customer-context+jwt"
 WWW_AUTHENTICATE = 'Bearer realm="commerceapi"'
-PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
 # The whole answer to a refused request, per code: the contract storefronts program against.
@@ -113,7 +114,40 @@ PROBLEMS: dict[int, dict[str, Any]] = {
         "detail": errors.PROVIDER_UNKNOWN.description,
         "code": 2060,
     },
+    2064: {
+        "type": "urn:commerceapi:problem:customer_deactivated",
+        "title": "Customer deactivated",
+        "status": 401,
+        "detail": errors.CUSTOMER_DEACTIVATED.description,
+        "code": 2064,
+    },
 }
+
+
+# A value no answer may echo back, and claim values of every wrong kind (it among them).
+ECHO_MARKER = "<echo-marker-5f1c>"
+ODD_CLAIM_VALUES = [
+    pytest.param(None, id="null"),
+    pytest.param(True, id="true"),
+    pytest.param(0, id="zero"),
+    pytest.param(-1, id="minus-one"),
+    pytest.param("x", id="x"),
+    pytest.param([], id="list"),
+    pytest.param({}, id="object"),
+    pytest.param(10**18, id="1e18"),
+    pytest.param(2**63, id="2**63"),
+    pytest.param(10**30, id="1e30"),
+    pytest.param(1e300, id="1e300-float"),
+    pytest.param(ECHO_MARKER + "ä", id="marker-non-ascii"),
+]
+
+# Claims that make a token valid only later, in seconds from now (past the leeway of 60 s).
+NOT_YET_VALID = [
+    pytest.param({"nbf": 3600}, id="nbf-in-an-hour"),
+    pytest.param({"nbf": 61}, id="nbf-past-the-leeway"),
+    pytest.param({"iat": 3600}, id="iat-in-an-hour"),
+    pytest.param({"iat": 61}, id="iat-past-the-leeway"),
+]
 
 
 # --- Encoding -------------------------------------------------------------------------------
@@ -188,6 +222,13 @@ def sign(
     return hmac_signed(header_for(purpose, key, **header_changes), claims, key.secret)
 
 
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """Tokens the API mints inside are minted as if at ``moment``."""
+    with mock.patch("rest_framework_simplejwt.tokens.aware_utcnow", return_value=moment):
+        yield
+
+
 def without(claims: dict[str, Any], *names: str) -> dict[str, Any]:
     return {name: value for name, value in claims.items() if name not in names}
 
@@ -258,27 +299,10 @@ def session_sign(storefront: Storefront, *, anonymous_id: str | None = None) -> 
 # --- Requests and answers -------------------------------------------------------------------
 
 
-def bearer_headers(raw_bearer: str) -> dict[str, str]:
-    return {"HTTP_AUTHORIZATION": f"Bearer {raw_bearer}"}
-
-
-def shopper_headers(raw_bearer: str, raw_context: str) -> dict[str, str]:
-    return {"HTTP_AUTHORIZATION": f"Bearer {raw_bearer}", "HTTP_X_CUSTOMER_CONTEXT": raw_context}
-
-
 def assert_unauthorized(response: Any, code: int) -> None:
     """A 401 with ``WWW-Authenticate`` and exactly the problem document of ``code``."""
-    assert response.status_code == 401, response.content
+    assert_problem(response, PROBLEMS[code])
     assert response["WWW-Authenticate"] == WWW_AUTHENTICATE
-    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
-    body = response.json()
-    assert body == PROBLEMS[code], body
-
-
-def db_state() -> dict[str, list[dict[str, Any]]]:
-    """Every row a shopper request could change: carts, lines, migrations, token state."""
-    models = (Cart, CartLine, CartMigration, Revocation, SigningKey, Customer)
-    return {model._meta.label: list(model.objects.order_by("pk").values()) for model in models}
 
 
 def add_to_cart(api: APIClient, headers: dict[str, str], sku: str = "MUG") -> Any:
@@ -287,10 +311,20 @@ def add_to_cart(api: APIClient, headers: dict[str, str], sku: str = "MUG") -> An
 
 def assert_refused_unchanged(api: APIClient, headers: dict[str, str], code: int) -> None:
     """Adding to the cart with these credentials is a 401 ``code`` and changes nothing."""
-    before = db_state()
+    before = tables_snapshot()
     assert_unauthorized(add_to_cart(api, headers), code)
-    after = db_state()
+    after = tables_snapshot()
     assert after == before, (before, after)
+
+
+def assert_refused_or_ignored(response: Any, forged: str) -> None:
+    """A 401 with a known problem document, or a 200; never a 5xx, never an echo."""
+    assert response.status_code in (200, 401), response.content
+    assert forged.encode() not in response.content
+    assert ECHO_MARKER.encode() not in response.content
+    if response.status_code == 401:
+        assert response["WWW-Authenticate"] == WWW_AUTHENTICATE
+        assert response.json() in PROBLEMS.values()
 
 
 # --- Side effects a token must never cause --------------------------------------------------
@@ -373,3 +407,13 @@ def assert_server_answers(server: LoopbackServer) -> None:
     with urllib.request.urlopen(f"{server.url}/probe", timeout=5) as response:  # noqa: S310
         assert response.status == 200
     assert len(server.requests) == count + 1
+
+
+def assert_nothing_fetched(
+    server: LoopbackServer, side_effects: list[tuple[str, tuple[Any, ...]]]
+) -> None:
+    """No request reached ``server`` and no connection was made; and the server does answer, so
+    its silence means something."""
+    assert server.requests == []
+    assert [event for event, _ in side_effects if event.startswith(("socket", "http"))] == []
+    assert_server_answers(server)
