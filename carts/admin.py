@@ -1,29 +1,22 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from carts.models import Cart, CartLine, CartMigration
+from commerceapi.admin import ReadOnlyInline, RecordAdmin
 
 
-class CartLineInline(admin.TabularInline):
+class CartLineInline(ReadOnlyInline):
     model = CartLine
     fields = ("product", "quantity", "created_at", "updated_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Cart)
-class CartAdmin(admin.ModelAdmin):
+class CartAdmin(RecordAdmin):
     """Read-only: carts change only through the API's services."""
 
     list_display = (
@@ -50,18 +43,9 @@ class CartAdmin(admin.ModelAdmin):
     )
     inlines = [CartLineInline]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(CartMigration)
-class CartMigrationAdmin(admin.ModelAdmin):
+class CartMigrationAdmin(RecordAdmin):
     """The audit trail of migrations, with each one's report. Read-only."""
 
     list_display = ("anonymous_id", "customer_id", "tenant", "policy", "lines", "created_at")
@@ -110,15 +94,6 @@ class CartMigrationAdmin(admin.ModelAdmin):
             "<th>after</th><th>reasons</th></tr>"
         )
         return format_html("<table>{}{}</table>", mark_safe(header), mark_safe(rows))  # noqa: S308
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def _cart_link(cart: Cart | None) -> str:

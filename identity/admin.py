@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from commerceapi.admin import ReadOnlyInline
 from identity.customers import customer_set_active, provider_save
 from identity.keyring import signing_key_rotate
 from identity.models import (
@@ -45,15 +46,10 @@ class TenantAdmin(admin.ModelAdmin):
         tenant_save(tenant=obj)
 
 
-class StorefrontKeyInline(admin.TabularInline):
+class StorefrontKeyInline(ReadOnlyInline):
     model = StorefrontKey
     fields = ("prefix", "created_at", "revoked_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(StorefrontApp)
@@ -172,15 +168,10 @@ class IdentityProviderAdmin(admin.ModelAdmin):
         provider_save(provider=obj)
 
 
-class CustomerIdentityInline(admin.TabularInline):
+class CustomerIdentityInline(ReadOnlyInline):
     model = CustomerIdentity
     fields = ("provider", "subject", "created_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Customer)
