@@ -39,7 +39,9 @@ check: lint typecheck $(STAMP)
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python manage.py errors_catalogue --check
 
+# Load benchmark on loopback (bench/README.md); installs wrk from Debian's packages if missing.
 bench: $(STAMP)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/run.py
 
 clean:

@@ -186,8 +186,7 @@ def bearer_principal(raw_token: str, *, tenant_id: int | None = None) -> Princip
     """The caller of a bearer alone. A provider's token signs its customer in (may write)."""
     bearer = bearer_verify(raw_token, tenant_id=tenant_id)
     if bearer.external is not None:
-        customer = customer_sign_in(identity=bearer.external)
-        return bearer.principal(str(customer.public_id))
+        return bearer.principal(customer_sign_in(identity=bearer.external))
     return bearer.principal(bearer.subject_id)
 
 

@@ -8,9 +8,12 @@ not open someone else's account.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -57,13 +60,32 @@ def customer_get(*, customer_id: str) -> Customer | None:
     return Customer.objects.filter(public_id=customer_id, is_active=True).first()
 
 
-def customer_sign_in(*, identity: ProviderIdentity) -> Customer:
-    """The customer of this provider identity, created on first sight; profile refreshed.
+def customer_sign_in(*, identity: ProviderIdentity) -> str:
+    """The public id of this provider identity's customer, created on first sight; the profile
+    claims and the last-seen time refreshed.
 
+    The answer is cached for ``LAST_SEEN_RESOLUTION`` as long as the token's profile claims are
+    the same, so that a storefront minting contexts costs no query; whether the customer is
+    still active is the revocation check's to say (``customer_set_active`` revokes at once).
     Raises a 401 ``DomainError`` for a deactivated customer.
     """
-    provider = identity.provider
     profile = _profile(identity.claims)
+    fingerprint = hashlib.sha256(json.dumps(profile, sort_keys=True).encode()).hexdigest()
+    cache_key = (
+        "sign-in:"
+        + hashlib.sha256(f"{identity.provider.id}:{identity.subject}".encode()).hexdigest()
+    )
+    cached = cache.get(cache_key)
+    if cached is not None and cached[1] == fingerprint:
+        return str(cached[0])
+    customer = _customer_sign_in_database(identity, profile)
+    customer_id = str(customer.public_id)
+    cache.set(cache_key, (customer_id, fingerprint), LAST_SEEN_RESOLUTION.total_seconds())
+    return customer_id
+
+
+def _customer_sign_in_database(identity: ProviderIdentity, profile: dict[str, Any]) -> Customer:
+    provider = identity.provider
     link = (
         CustomerIdentity.objects.select_related("customer")
         .filter(provider_id=provider.id, subject=identity.subject)

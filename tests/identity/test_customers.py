@@ -7,6 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -154,6 +157,22 @@ def test_profile_claims_are_copied_as_data(
     assert (customer.email, customer.email_verified, customer.name) == profile
 
 
+def test_signing_in_again_with_the_same_claims_reads_no_customer_row(
+    api: APIClient, customer_token: CustomerTokenSigner
+) -> None:
+    # given a customer who signed in a moment ago
+    token = customer_token("alice", email="alice@example.com")
+    first = customer_session(api, token)
+
+    # when a context is minted again with the same claims
+    with CaptureQueriesContext(connection) as queries:
+        again = customer_session(api, token)
+
+    # then the same customer, found without touching the customer tables
+    assert again.customer_id == first.customer_id
+    assert not [q["sql"] for q in queries if "identity_customer" in q["sql"]]
+
+
 def test_last_seen_is_written_at_most_once_a_minute(
     api: APIClient, customer_token: CustomerTokenSigner
 ) -> None:
@@ -173,6 +192,7 @@ def test_last_seen_is_written_at_most_once_a_minute(
     # when the last sign-in was over a minute ago and they sign in again
     long_ago = timezone.now() - timedelta(minutes=2)
     Customer.objects.filter(pk=customer.pk).update(last_seen_at=long_ago)
+    cache.clear()  # a minute on, the cached sign-in has expired too
     customer_session(api, customer_token("alice"))
 
     # then last seen moves to now

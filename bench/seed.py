@@ -1,0 +1,294 @@
+"""Seed the benchmark's data through the project's own services and print it as JSON.
+
+Run by bench/run.py with the server's environment (same database, same settings). Every run
+makes a tenant of its own, so a reused database (BENCH_DATABASE_URL) never mixes runs.
+
+The JSON object maps names to strings, which bench/run.py substitutes (``$name``) into the
+scenarios' paths, headers and bodies, or to lists of such objects, one per request of a
+scenario that names the list in its ``each``. A new scenario that needs data of its own adds a
+function to ``SEEDERS`` that returns its names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commerceapi.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import time  # noqa: E402
+import uuid  # noqa: E402
+
+import jwt  # noqa: E402
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
+
+from carts.models import Cart, CartLine  # noqa: E402
+from carts.owners import CartOwner  # noqa: E402
+from carts.services import cart_line_add  # noqa: E402
+from catalog.models import Product  # noqa: E402
+from catalog.services import product_upsert  # noqa: E402
+from identity.anonymous import anonymous_token_issue  # noqa: E402
+from identity.bearer import bearer_principal  # noqa: E402
+from identity.context import customer_context_issue  # noqa: E402
+from identity.customers import provider_save  # noqa: E402
+from identity.models import IdentityProvider  # noqa: E402
+from identity.storefront import (  # noqa: E402
+    StorefrontKeyInfo,
+    storefront_app_get_or_create,
+    storefront_key_create,
+    storefront_key_resolve,
+    tenant_create,
+)
+
+# sku, unit price, stock (None: unlimited), max per order (None: no limit)
+CART_PRODUCTS = [
+    ("BENCH-TEE", "19.90", 100_000, 10),
+    ("BENCH-MUG", "9.50", 100_000, 10),
+    ("BENCH-CAP", "24.00", 100_000, 10),
+    ("BENCH-SOCKS", "12.00", 100_000, 10),
+    ("BENCH-POSTER", "15.00", 100_000, 10),
+]
+# Added to again and again by the add-to-cart scenario: nothing may refuse the next add.
+UNLIMITED_PRODUCT = ("BENCH-GIFT-CARD", "25.00", None, None)
+# One per wrk connection (bench/run.py's default).
+SHOPPERS_ADDING = 16
+
+
+@dataclass(frozen=True)
+class Shop:
+    tenant_id: int
+    auth_key: str
+    storefront: StorefrontKeyInfo
+
+
+@dataclass(frozen=True)
+class AnonymousSession:
+    anonymous_id: str
+    token: str
+    context: str
+
+
+def shop_create() -> Shop:
+    tenant = tenant_create(
+        slug=f"bench-{secrets.token_hex(4)}", name="Benchmark shop", currency="EUR"
+    )
+    app = storefront_app_get_or_create(tenant=tenant, name="Benchmark storefront")
+    auth_key = storefront_key_create(app=app).value
+    storefront = storefront_key_resolve(auth_key)
+    assert storefront is not None
+    for sku, price, stock, maximum in [*CART_PRODUCTS, UNLIMITED_PRODUCT, *MIGRATION_PRODUCTS]:
+        product_upsert(
+            tenant_id=tenant.pk,
+            sku=sku,
+            name=f"Benchmark {sku.lower()}",
+            unit_price=Decimal(price),
+            stock=stock,
+            max_quantity_per_order=maximum,
+        )
+    return Shop(tenant_id=tenant.pk, auth_key=auth_key, storefront=storefront)
+
+
+def anonymous_session(shop: Shop) -> AnonymousSession:
+    """A shopper's anonymous token and the customer context minted for it."""
+    issued = anonymous_token_issue(storefront=shop.storefront, requested_id=None, proof_token=None)
+    context = customer_context_issue(
+        principal=bearer_principal(issued.access_token), raw_bearer=issued.access_token
+    )
+    return AnonymousSession(
+        anonymous_id=issued.anonymous_id, token=issued.access_token, context=context
+    )
+
+
+def cart_fill(shop: Shop, session: AnonymousSession, skus: list[str]) -> None:
+    owner = CartOwner(tenant_id=shop.tenant_id, anonymous_id=session.anonymous_id)
+    for quantity, sku in enumerate(skus, start=1):
+        cart_line_add(owner=owner, sku=sku, quantity=quantity)
+
+
+def seed_storefront(shop: Shop) -> dict[str, object]:
+    return {"auth_key": shop.auth_key}
+
+
+def seed_cart_five_lines(shop: Shop) -> dict[str, object]:
+    session = anonymous_session(shop)
+    cart_fill(shop, session, [sku for sku, *_ in CART_PRODUCTS])
+    return {"cart_token": session.token, "cart_context": session.context}
+
+
+def seed_carts_to_add_to(shop: Shop) -> dict[str, object]:
+    """Shoppers with a cart of five lines each, one of them the unlimited product that every
+    add increments. Several carts, as in a shop with several shoppers at once: adds to one
+    single cart would measure how its row lock queues them instead of the endpoint."""
+    skus = [sku for sku, *_ in CART_PRODUCTS[:4]] + [UNLIMITED_PRODUCT[0]]
+    shoppers = []
+    for _ in range(SHOPPERS_ADDING):
+        session = anonymous_session(shop)
+        cart_fill(shop, session, skus)
+        shoppers.append({"add_token": session.token, "add_context": session.context})
+    return {"add_shoppers": shoppers, "add_sku": UNLIMITED_PRODUCT[0]}
+
+
+# A shop's shoppers sign in at an RS256 identity provider (a static key, as a trusted system).
+PROVIDER_ISSUER = "https://idp.bench.local/"
+PROVIDER_AUDIENCE = "commerceapi-bench"
+# Products for migrations of up to 50 lines (the five cart products come first).
+MIGRATION_PRODUCTS = [(f"BENCH-ITEM-{n:02d}", "5.00", None, None) for n in range(50)]
+# Migrations succeed once each: one anonymous cart and one customer per request, enough for
+# the warm-up and the rounds at the throughput seen here (bench/run.py refuses to reuse one).
+MIGRATIONS_SEEDED = {5: 2700, 50: 1200}
+
+
+@dataclass(frozen=True)
+class Provider:
+    private_key: rsa.RSAPrivateKey
+
+    def token(self, subject: str) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": PROVIDER_ISSUER,
+            "aud": PROVIDER_AUDIENCE,
+            "sub": subject,
+            "iat": now,
+            "exp": now + 3600,
+            "email": f"{subject}@bench.local",
+        }
+        return jwt.encode(claims, self.private_key, algorithm="RS256", headers={"kid": "bench"})
+
+
+def provider_create(shop: Shop) -> Provider:
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    provider_save(
+        provider=IdentityProvider(
+            tenant_id=shop.tenant_id,
+            name="bench-idp",
+            issuer=PROVIDER_ISSUER,
+            audiences=[PROVIDER_AUDIENCE],
+            public_key_pem=public_pem.decode(),
+            algorithms=["RS256"],
+        )
+    )
+    return Provider(private_key)
+
+
+@dataclass(frozen=True)
+class CustomerSession:
+    customer_id: str
+    token: str
+    context: str
+
+
+def customer_session(shop: Shop, provider: Provider, subject: str) -> CustomerSession:
+    """A customer signed in with a provider token (created on first sight) and its context."""
+    token = provider.token(subject)
+    principal = bearer_principal(token, tenant_id=shop.tenant_id)
+    context = customer_context_issue(principal=principal, raw_bearer=token)
+    return CustomerSession(customer_id=principal.subject_id, token=token, context=context)
+
+
+def carts_bulk_create(shop: Shop, owners: list[dict[str, str]], skus: list[str]) -> None:
+    """Open carts holding one of each of ``skus``, written in bulk (the seed is large)."""
+    products = dict(
+        Product.objects.filter(tenant_id=shop.tenant_id, sku__in=skus).values_list("sku", "pk")
+    )
+    app_id = shop.storefront.app_id
+    carts = Cart.objects.bulk_create(
+        [Cart(tenant_id=shop.tenant_id, storefront_app_id=app_id, **owner) for owner in owners]
+    )
+    if not all(cart.pk for cart in carts):  # bulk_create without returned keys (old SQLite)
+        carts = list(Cart.objects.filter(public_id__in=[cart.public_id for cart in carts]))
+    CartLine.objects.bulk_create(
+        [
+            CartLine(cart=cart, product_id=products[sku], quantity=2)
+            for cart in carts
+            for sku in skus
+        ],
+        batch_size=2000,
+    )
+
+
+def seed_customer_sessions(shop: Shop) -> dict[str, object]:
+    """One customer with a five-line cart: context minting and the customer's cart read."""
+    provider = provider_create(shop)
+    session = customer_session(shop, provider, "bench-customer")
+    cart_fill_owner(shop, CartOwner(tenant_id=shop.tenant_id, customer_id=session.customer_id))
+    return {
+        "provider": provider,
+        "customer_token": session.token,
+        "customer_context": session.context,
+    }
+
+
+def cart_fill_owner(shop: Shop, owner: CartOwner) -> None:
+    for quantity, (sku, *_) in enumerate(CART_PRODUCTS, start=1):
+        cart_line_add(owner=owner, sku=sku, quantity=quantity)
+
+
+def seed_migrations(shop: Shop, provider: Provider) -> dict[str, object]:
+    """Per migration: an anonymous cart of 5 or 50 lines and a customer with a 5-line cart."""
+    customer_skus = [sku for sku, *_ in CART_PRODUCTS]
+    values: dict[str, object] = {}
+    for lines, count in MIGRATIONS_SEEDED.items():
+        migrations = []
+        anonymous_owners, customer_owners = [], []
+        anonymous_skus = [sku for sku, *_ in [*CART_PRODUCTS[:2], *MIGRATION_PRODUCTS]][:lines]
+        for index in range(count):
+            anonymous = anonymous_token_issue(
+                storefront=shop.storefront, requested_id=uuid.uuid4(), proof_token=None
+            )
+            customer = customer_session(shop, provider, f"bench-migrate-{lines}-{index}")
+            anonymous_owners.append({"anonymous_id": anonymous.anonymous_id})
+            customer_owners.append({"customer_id": customer.customer_id})
+            body = json.dumps(
+                {"anonymousId": anonymous.anonymous_id, "anonymousToken": anonymous.access_token}
+            )
+            migrations.append(
+                {
+                    "migrate_token": customer.token,
+                    "migrate_context": customer.context,
+                    "migrate_body": body,
+                }
+            )
+        carts_bulk_create(shop, anonymous_owners, anonymous_skus)
+        carts_bulk_create(shop, customer_owners, customer_skus)
+        values[f"migrations_{lines}"] = migrations
+    return values
+
+
+SEEDERS: list[Callable[[Shop], dict[str, object]]] = [
+    seed_storefront,
+    seed_cart_five_lines,
+    seed_carts_to_add_to,
+]
+
+
+def main() -> None:
+    shop = shop_create()
+    values: dict[str, object] = {}
+    for seeder in SEEDERS:
+        values.update(seeder(shop))
+    customers = seed_customer_sessions(shop)
+    provider = customers.pop("provider")
+    assert isinstance(provider, Provider)
+    values.update(customers)
+    values.update(seed_migrations(shop, provider))
+    json.dump(values, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
