@@ -148,7 +148,7 @@ PROVIDER_AUDIENCE = "commerceapi-bench"
 MIGRATION_PRODUCTS = [(f"BENCH-ITEM-{n:02d}", "5.00", None, None) for n in range(50)]
 # Migrations succeed once each: one anonymous cart and one customer per request, enough for
 # the warm-up and the rounds at the throughput seen here (bench/run.py refuses to reuse one).
-MIGRATIONS_SEEDED = {5: 2700, 50: 1200}
+MIGRATIONS_SEEDED = {5: 3600, 50: 2400}
 
 
 @dataclass(frozen=True)

@@ -94,13 +94,17 @@ _OWNER_COLUMN = {
 
 @functools.cache
 def _cart_read_template(is_anonymous: bool) -> str:
+    # The status is written into the SQL, not passed: only then can a prepared statement's
+    # generic plan use the partial unique indexes on open carts, instead of being planned
+    # again on every execution.
     return f"""
         SELECT c.public_id, c.updated_at, t.currency, p.sku, p.name, l.quantity, p.unit_price
         FROM {Cart._meta.db_table} c
         JOIN {apps.get_model("identity", "Tenant")._meta.db_table} t ON t.id = c.tenant_id
         LEFT JOIN {CartLine._meta.db_table} l ON l.cart_id = c.id
         LEFT JOIN {Product._meta.db_table} p ON p.id = l.product_id
-        WHERE c.tenant_id = %s AND c.status = %s AND {_OWNER_COLUMN[is_anonymous]}
+        WHERE c.tenant_id = %s AND c.status = '{CartStatus.OPEN.value}'
+            AND {_OWNER_COLUMN[is_anonymous]}
         ORDER BY l.id
     """  # noqa: S608 - table names from the models, values as parameters
 
@@ -109,7 +113,7 @@ def _cart_read_sql(owner: CartOwner) -> tuple[str, list[Any]]:
     owner_id = _OWNER_FIELD[owner.is_anonymous].get_db_prep_value(
         uuid.UUID(owner.anonymous_id or owner.customer_id), connection
     )
-    return _cart_read_template(owner.is_anonymous), [owner.tenant_id, CartStatus.OPEN, owner_id]
+    return _cart_read_template(owner.is_anonymous), [owner.tenant_id, owner_id]
 
 
 def _aware(moment: datetime) -> datetime:

@@ -90,10 +90,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 600
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-elif env_bool("DATABASE_POOL", True):
-    DATABASES["default"]["OPTIONS"] = {
-        "pool": {"min_size": 1, "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1)}
-    }
+else:
+    # Server-side binding lets psycopg prepare the statements a connection runs again and
+    # again (the cart read, the token checks' lookups): planning them costs more than running
+    # them. The pool keeps connections, and so their prepared statements, across requests.
+    # Set DATABASE_PREPARED_STATEMENTS=false behind a pooler in transaction mode (PgBouncer).
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
+    else:
+        DATABASES["default"]["OPTIONS"] = {}
+    if env_bool("DATABASE_POOL", True):
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": 1,
+            "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
+        }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------
