@@ -7,6 +7,7 @@ input, ``errors: [{field, code, message}]``.
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -20,6 +21,8 @@ from commerceapi import errors
 from commerceapi.errors import DomainError, ErrorCode, FieldError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+security_logger = logging.getLogger("commerceapi.security")
 
 
 class ProblemException(exceptions.APIException):
@@ -144,11 +147,27 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
     if status == 401 and "WWW-Authenticate" not in headers:
         headers["WWW-Authenticate"] = _authenticate_header(context)
+    if status in (401, 403):
+        _log_refusal(context, code, status)
     return Response(
         problem_body(code, detail, field_errors, status),
         status=status,
         headers=headers,
         content_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+def _log_refusal(context: dict[str, Any], code: ErrorCode, status: int) -> None:
+    """Every refused credential is logged: what and where, never the token or key itself."""
+    request = context.get("request")
+    security_logger.warning(
+        "refused %s %s: %s %s (%s)",
+        getattr(request, "method", "?"),
+        getattr(request, "path", "?"),
+        status,
+        code.number,
+        code.slug,
+        extra={"status": status, "code": code.number},
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 from io import StringIO
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from rest_framework.test import APIClient
 import commerceapi.management.commands.errors_catalogue as errors_catalogue
 from commerceapi.errors import ErrorCode
 from commerceapi.problems import handler400, handler403, handler404, handler500
-from tests.conftest import PROBLEM_CONTENT_TYPE, assert_problem
+from tests.conftest import PROBLEM_CONTENT_TYPE, Shopper, Storefront, assert_problem
 
 
 def declared_codes() -> list[tuple[str, ErrorCode]]:
@@ -258,3 +259,34 @@ def test_django_error_handlers_answer_problems():
         1004,
         1500,
     ]
+
+
+def test_refused_credentials_are_logged_without_the_token_or_key(
+    api: APIClient, storefront: Storefront, shopper: Shopper, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given a tampered bearer, a wrong X-Auth-Key, and a valid bearer with a wrong context
+    tampered = shopper.token[:-2] + ("A" if shopper.token[-2] != "A" else "B") + shopper.token[-1]
+    wrong_key = storefront.key[:-4] + "abcd"
+    caplog.set_level(logging.WARNING, logger="commerceapi.security")
+
+    # when each is refused
+    refused = [
+        api.get("/commerceapi/cart", HTTP_AUTHORIZATION=f"Bearer {tampered}"),
+        api.post("/commerceapi/authentication/", HTTP_X_AUTH_KEY=wrong_key),
+        api.get(
+            "/commerceapi/cart",
+            HTTP_AUTHORIZATION=f"Bearer {shopper.token}",
+            HTTP_X_CUSTOMER_CONTEXT=shopper.context[:-3] + "xyz",
+        ),
+    ]
+
+    # then each refusal is logged with its code, and no log line holds a credential
+    assert [answer.status_code for answer in refused] == [401, 401, 401]
+    logged = [record.getMessage() for record in caplog.records]
+    assert [line.split(": ", 1)[1] for line in logged] == [
+        "401 2010 (token_invalid)",
+        "401 2021 (auth_key_invalid)",
+        "401 2031 (customer_context_invalid)",
+    ]
+    for secret in (tampered, shopper.token, wrong_key, storefront.key, shopper.context):
+        assert not any(secret in line or secret[-20:] in line for line in logged)
