@@ -127,7 +127,7 @@ class AnonymousAuthenticationApi(APIView):
 
 def _bearer_or_none(request: Request) -> str | None:
     scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    return token.strip() or None if scheme == "Bearer" else None
+    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 class CustomerContextApi(APIView):

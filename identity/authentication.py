@@ -74,7 +74,8 @@ class BearerAuthentication(BaseAuthentication):
     @staticmethod
     def get_raw_token(header: str) -> str:
         scheme, _, raw_token = header.partition(" ")
-        if scheme != "Bearer" or not raw_token.strip():
+        # The scheme name is case-insensitive (RFC 9110, section 11.1).
+        if scheme.lower() != "bearer" or not raw_token.strip():
             raise ProblemAuthenticationFailed(errors.BEARER_SCHEME_REQUIRED)
         return raw_token.strip()
 

@@ -770,6 +770,22 @@ def test_a_token_without_the_bearer_scheme_is_refused(
     assert_refused_unchanged(api, with_context, 2002)
 
 
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "bEaReR"])
+def test_the_scheme_name_is_case_insensitive(api: APIClient, carted: Shopper, scheme: str) -> None:
+    # given the shopper's token sent with the scheme name in another case (RFC 9110, 11.1)
+    headers = {
+        "HTTP_AUTHORIZATION": f"{scheme} {carted.token}",
+        "HTTP_X_CUSTOMER_CONTEXT": carted.context,
+    }
+
+    # when the cart is read
+    answer = api.get(CART_URL, **headers)
+
+    # then it is the shopper's cart
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["lines"]
+
+
 def test_no_authorization_at_all_is_a_401_with_www_authenticate(
     api: APIClient, carted: Shopper
 ) -> None:
