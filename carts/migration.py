@@ -128,8 +128,12 @@ def _merge_plan(
     """
     plan = _Plan(report=[], creates=[], updates=[], deletes=[])
     customer_by_product = {line.product_id: line for line in customer_lines}
-    line_count = len(customer_lines)
     anonymous_products = {line.product_id for line in anonymous_lines}
+    # The lines the target keeps before new ones are added: under anonymous_wins only the
+    # customer's lines of SKUs the anonymous cart holds too.
+    line_count = len(customer_lines)
+    if policy is MergePolicy.ANONYMOUS_WINS and not adopting:
+        line_count = len(anonymous_products & customer_by_product.keys())
     for line in anonymous_lines:
         product = line.product
         # Read before planning: when adopting, ``existing`` is this very line and is updated.
@@ -139,14 +143,29 @@ def _merge_plan(
         reasons: list[Reason] = []
         if line.unit_price_seen is not None and line.unit_price_seen != product.unit_price:
             reasons.append(Reason.PRICE_CHANGED)
-        if not product.is_active:
-            outcome, quantity = Outcome.DROPPED, 0
-            reasons.insert(0, Reason.PRODUCT_INACTIVE)
-        elif existing is None or adopting:
+        if not product.is_active or (policy is MergePolicy.CUSTOMER_WINS and customer_quantity):
+            # The anonymous line is dropped; a line the customer had stays as it was.
+            reasons.insert(
+                0,
+                Reason.PRODUCT_INACTIVE
+                if not product.is_active
+                else Reason.ALREADY_IN_CUSTOMER_CART,
+            )
+            if adopting:
+                plan.deletes.append(line.pk)
+            plan.report.append(
+                _report_line(
+                    line,
+                    Outcome.DROPPED,
+                    anonymous_quantity,
+                    customer_quantity,
+                    customer_quantity,
+                    reasons,
+                )
+            )
+            continue
+        if existing is None or adopting:
             outcome, quantity = Outcome.MOVED, anonymous_quantity
-        elif policy is MergePolicy.CUSTOMER_WINS:
-            outcome, quantity = Outcome.DROPPED, customer_quantity
-            reasons.insert(0, Reason.ALREADY_IN_CUSTOMER_CART)
         else:
             outcome = Outcome.MERGED
             quantity = {
@@ -180,14 +199,7 @@ def _merge_plan(
             existing.quantity = quantity
             plan.updates.append(existing)
         plan.report.append(
-            {
-                "sku": product.sku,
-                "outcome": outcome.value,
-                "anonymousQuantity": anonymous_quantity,
-                "customerQuantity": customer_quantity,
-                "quantity": quantity,
-                "reasons": [reason.value for reason in reasons],
-            }
+            _report_line(line, outcome, anonymous_quantity, customer_quantity, quantity, reasons)
         )
     if policy is MergePolicy.ANONYMOUS_WINS and not adopting:
         for line in customer_lines:
@@ -204,6 +216,24 @@ def _merge_plan(
                     }
                 )
     return plan
+
+
+def _report_line(
+    line: CartLine,
+    outcome: Outcome,
+    anonymous_quantity: int,
+    customer_quantity: int,
+    quantity: int,
+    reasons: list[Reason],
+) -> dict[str, Any]:
+    return {
+        "sku": line.product.sku,
+        "outcome": outcome.value,
+        "anonymousQuantity": anonymous_quantity,
+        "customerQuantity": customer_quantity,
+        "quantity": quantity,
+        "reasons": [reason.value for reason in reasons],
+    }
 
 
 def _apply(plan: _Plan, *, now: datetime) -> None:

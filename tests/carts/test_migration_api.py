@@ -389,6 +389,97 @@ def test_new_lines_beyond_the_line_limit_are_dropped(
     assert CartLine.objects.filter(cart=target).count() == 3
 
 
+@override_settings(CART_MAX_LINES=2)
+def test_anonymous_wins_counts_only_the_lines_it_keeps_against_the_limit(
+    api: APIClient,
+    storefront: Storefront,
+    shopper: Shopper,
+    catalog: Catalog,
+    customer_shopper: CustomerShopper,
+) -> None:
+    # given anonymous_wins, a limit of 2 lines, a full customer cart of MUG and CAP, and an
+    # anonymous cart of TEE
+    storefront_policy(storefront, merge="anonymous_wins")
+    customer = customer_shopper("auth0|alice")
+    lines_add(api, customer, MUG=1, CAP=1)
+    lines_add(api, shopper, TEE=2)
+    target = customer_cart(customer.customer_id)
+
+    # when the customer migrates the anonymous session
+    answer = migrate(api, customer, proof_of(shopper))
+
+    # then the anonymous cart's line replaces the customer's: the cart is not left empty
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["cart"] == customer_cart_body(target, [cart_line("TEE", 2, "19.90")])
+    assert [line["outcome"] for line in answer.json()["migration"]["lines"]] == [
+        "moved",
+        "dropped",
+        "dropped",
+    ]
+
+
+@pytest.mark.parametrize("merge", ["max", "sum", "anonymous_wins", "customer_wins"])
+def test_the_customers_own_line_stays_as_it_was_when_the_anonymous_line_is_dropped(
+    api: APIClient,
+    storefront: Storefront,
+    shopper: Shopper,
+    catalog: Catalog,
+    customer_shopper: CustomerShopper,
+    merge: str,
+) -> None:
+    # given a customer cart of 2 CAP (stock 3) and an anonymous cart of 2 CAP, and CAP then
+    # taken off sale
+    storefront_policy(storefront, merge=merge)
+    customer = customer_shopper("auth0|alice")
+    lines_add(api, customer, CAP=2)
+    lines_add(api, shopper, CAP=2)
+    Product.objects.filter(sku="CAP").update(is_active=False)
+
+    # when the customer migrates the anonymous session
+    answer = migrate(api, customer, proof_of(shopper))
+
+    # then the anonymous line is dropped and the customer's own line is untouched
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["migration"]["lines"] == [
+        report_line(
+            "CAP", "dropped", anonymous=2, customer=2, quantity=2, reasons=("product_inactive",)
+        )
+    ]
+    assert CartLine.objects.get(cart=customer_cart(customer.customer_id)).quantity == 2
+
+
+def test_customer_wins_never_changes_the_customers_line(
+    api: APIClient,
+    storefront: Storefront,
+    shopper: Shopper,
+    catalog: Catalog,
+    customer_shopper: CustomerShopper,
+) -> None:
+    # given customer_wins, a customer line of 3 CAP, and CAP's stock since lowered to 1
+    storefront_policy(storefront, merge="customer_wins")
+    customer = customer_shopper("auth0|alice")
+    lines_add(api, customer, CAP=3)
+    lines_add(api, shopper, CAP=1)
+    Product.objects.filter(sku="CAP").update(stock=1)
+
+    # when the customer migrates the anonymous session
+    answer = migrate(api, customer, proof_of(shopper))
+
+    # then only SKUs the customer lacks would be added: the customer's line is as it was
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["migration"]["lines"] == [
+        report_line(
+            "CAP",
+            "dropped",
+            anonymous=1,
+            customer=3,
+            quantity=3,
+            reasons=("already_in_customer_cart",),
+        )
+    ]
+    assert CartLine.objects.get(cart=customer_cart(customer.customer_id)).quantity == 3
+
+
 # --- nothing to migrate -----------------------------------------------------------------------
 
 
