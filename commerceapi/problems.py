@@ -13,7 +13,9 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from redis.exceptions import RedisError
 from rest_framework import exceptions
 from rest_framework.response import Response
 
@@ -23,6 +25,10 @@ from commerceapi.errors import DomainError, ErrorCode, FieldError
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 security_logger = logging.getLogger("commerceapi.security")
+
+# A database or cache that cannot be reached (or a SQLite lock that outlasted the busy timeout)
+# is a 503 the client may retry; other database errors stay bugs (500).
+_OUTAGES = (OperationalError, InterfaceError, RedisError)
 
 
 class ProblemException(exceptions.APIException):
@@ -37,12 +43,6 @@ class ProblemException(exceptions.APIException):
 class ProblemAuthenticationFailed(exceptions.AuthenticationFailed):
     """401 with one of our codes. DRF adds ``WWW-Authenticate`` from the authenticator."""
 
-    def __init__(self, code: ErrorCode, detail: str = "") -> None:
-        self.error_code = code
-        super().__init__(detail or code.description)
-
-
-class ProblemNotAuthenticated(exceptions.NotAuthenticated):
     def __init__(self, code: ErrorCode, detail: str = "") -> None:
         self.error_code = code
         super().__init__(detail or code.description)
@@ -130,6 +130,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code, detail, status = errors.BODY_TOO_LARGE, "", 413
     elif isinstance(exc, (SuspiciousOperation, DjangoPermissionDenied)):
         code, detail, status = errors.BAD_REQUEST, "", 400
+    elif isinstance(exc, RecursionError):
+        # JSON nested deeper than the parser can follow: malformed input, not a failure of ours.
+        code, detail, status = errors.MALFORMED_REQUEST, "", 400
+    elif isinstance(exc, _OUTAGES):
+        code, detail, status = errors.SERVICE_UNAVAILABLE, "", 503
     elif isinstance(exc, exceptions.ValidationError):
         code, detail, status = errors.VALIDATION_FAILED, "", 400
         field_errors = _drf_field_errors(exc.detail)

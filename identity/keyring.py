@@ -90,9 +90,6 @@ class Keyring:
             return None
         return key
 
-    def public_keys(self) -> list[KeyringKey]:
-        return [key for key in self._by_kid.values() if not key.algorithm.startswith("HS")]
-
 
 class _KeyringCache:
     def __init__(self) -> None:
@@ -174,7 +171,7 @@ def signing_key_material(algorithm: str) -> str:
 
 
 def signing_key_create(*, purpose: str, algorithm: str | None = None) -> SigningKey:
-    """Create the active key for ``purpose`` when there is none (used by the first migration)."""
+    """A new active key for ``purpose``; the caller retires the previous one first."""
     algorithm = algorithm or settings.TOKEN_SIGNING_ALGORITHM
     return SigningKey.objects.create(
         kid=secrets.token_urlsafe(12),

@@ -303,10 +303,18 @@ def _jwks_uri(config: ProviderConfig) -> str:
         jwks_uri = document.get("jwks_uri")
         if not isinstance(jwks_uri, str):
             raise ProviderUnavailable("discovery document has no jwks_uri")
-        try:
-            provider_url_check(jwks_uri, "jwks_uri")
-        except ValidationError:
-            raise ProviderUnavailable("discovery names a jwks_uri that is not https") from None
+        # https, or plain http on loopback only when the discovery URL itself is on loopback
+        # (a development provider): a remote document must not point us at our own host.
+        scheme = urllib.parse.urlsplit(jwks_uri).scheme
+        if not (
+            scheme == "https"
+            or (
+                scheme == "http"
+                and is_loopback_url(jwks_uri)
+                and is_loopback_url(config.discovery_url)
+            )
+        ):
+            raise ProviderUnavailable("discovery names a jwks_uri that is not https")
         cache.set(cache_key, jwks_uri, JWKS_CACHE_SECONDS)
     return str(jwks_uri)
 
@@ -520,6 +528,10 @@ def _flavor_check(config: ProviderConfig, claims: dict[str, Any]) -> None:
         match = _ENTRA_ISSUER.match(config.issuer)
         if match is None or str(claims.get("tid", "")).lower() != match["tid"].lower():
             raise ProviderTokenRejected("tid does not match the issuer's directory")
+        if "scp" not in claims and "roles" not in claims:
+            # Entra access tokens carry delegated scopes or app roles; ID tokens neither (and
+            # not always a nonce), and their audience may be the same client id.
+            raise ProviderTokenRejected("an Entra ID token, not an access token", id_token=True)
     elif config.flavor == ProviderFlavor.KEYCLOAK:
         if claims.get("typ", "Bearer") != "Bearer":
             raise ProviderTokenRejected("not a Keycloak access token", id_token=True)
@@ -533,16 +545,3 @@ def _subject(config: ProviderConfig, claims: dict[str, Any]) -> str:
         # An object id is unique within its directory only.
         return f"{claims['tid']}:{subject}"
     return subject
-
-
-def unverified_issuer(raw_token: str) -> str | None:
-    try:
-        claims = jwt.decode(raw_token, options={"verify_signature": False})
-    except (jwt.PyJWTError, ValueError, TypeError):
-        return None
-    issuer = claims.get("iss")
-    return issuer if isinstance(issuer, str) else None
-
-
-def claims_json(claims: dict[str, Any]) -> str:
-    return json.dumps(claims, sort_keys=True, default=str)

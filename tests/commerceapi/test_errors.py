@@ -290,3 +290,44 @@ def test_refused_credentials_are_logged_without_the_token_or_key(
     ]
     for secret in (tampered, shopper.token, wrong_key, storefront.key, shopper.context):
         assert not any(secret in line or secret[-20:] in line for line in logged)
+
+
+def test_json_nested_deeper_than_the_parser_follows_is_a_400(
+    api: APIClient, storefront: Storefront
+) -> None:
+    # given a small body of 20,000 nested arrays
+    body = "[" * 20_000 + "]" * 20_000
+
+    # when it is sent
+    answer = api.generic(
+        "POST",
+        "/commerceapi/authentication/",
+        body,
+        content_type="application/json",
+        HTTP_X_AUTH_KEY=storefront.key,
+    )
+
+    # then it is malformed input, not a failure of the server
+    assert answer.status_code == 400, answer.content
+    assert answer.json()["code"] == 1001
+
+
+def test_a_database_outage_is_a_503(
+    api: APIClient, shopper: Shopper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a database that cannot be reached when the cart is read
+    from django.db import OperationalError
+
+    import carts.apis
+
+    def unreachable(**kwargs: object) -> None:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(carts.apis, "cart_get", unreachable)
+
+    # when the cart is asked for
+    answer = api.get("/commerceapi/cart", **shopper.headers())
+
+    # then the client is told to retry later
+    assert answer.status_code == 503, answer.content
+    assert answer.json()["code"] == 1503

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
-from identity import errors
+from identity import errors, providers
 from identity.customers import provider_save
 from identity.models import PROVIDER_ALGORITHMS, Customer, CustomerIdentity, IdentityProvider
 from identity.providers import ProviderConfig, provider_key, providers_clear_cache
@@ -707,3 +707,43 @@ def test_provider_audiences_and_entra_issuer_are_checked(
     # Then it is refused
     assert messages
     assert IdentityProvider.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "jwks_uri",
+    ["http://127.0.0.1:9/jwks.json", "http://localhost/jwks.json", "http://[::1]/jwks.json"],
+)
+def test_a_remote_discovery_document_cannot_point_at_our_own_host(
+    monkeypatch: pytest.MonkeyPatch, jwks_uri: str
+) -> None:
+    # Given a provider discovered over https whose document names a plain-http loopback jwks_uri
+    issuer = "https://idp.example/"
+    config = ProviderConfig(
+        id=1,
+        public_id=str(uuid.uuid4()),
+        tenant_id=1,
+        name="remote",
+        flavor="generic",
+        issuer=issuer,
+        audiences=("api",),
+        algorithms=("RS256",),
+        subject_claim="sub",
+        leeway_seconds=0,
+        refuses_id_tokens=True,
+        discovery_url="https://idp.example/.well-known/openid-configuration",
+        jwks_uri="",
+    )
+    fetched: list[str] = []
+
+    def fetch(url: str) -> dict[str, str]:
+        fetched.append(url)
+        return {"issuer": issuer, "jwks_uri": jwks_uri}
+
+    monkeypatch.setattr(providers, "_fetch_json", fetch)
+
+    # When its keys are needed
+    with pytest.raises(providers.ProviderUnavailable):
+        provider_key(config, kid="k1", algorithm="RS256")
+
+    # Then only the discovery document was asked for, never the loopback address
+    assert fetched == [config.discovery_url]

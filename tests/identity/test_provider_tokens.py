@@ -154,6 +154,30 @@ def test_entra_id_token_of_another_directory_is_refused(
     assert_nobody_signed_in()
 
 
+def test_entra_id_token_without_scopes_or_roles_is_an_id_token(
+    api: APIClient, storefront: Storefront, jwks_servers: ServerFactory
+) -> None:
+    # Given an Entra ID provider whose audience is the app's client id
+    server = jwks_servers(issuer=ENTRA_ISSUER)
+    provider_of(
+        server,
+        tenant=storefront.tenant,
+        flavor=ProviderFlavor.ENTRA_ID,
+        audiences=[ENTRA_CLIENT_ID],
+    )
+
+    # When an ID token (same audience, no scp, no roles, no nonce) is presented
+    claims = entra_claims(server, str(uuid.uuid4()))
+    del claims["scp"]
+    response = context_get(api, server.sign(claims), storefront.key)
+
+    # Then it is refused as an ID token, and with app roles instead of scopes it is accepted
+    assert_problem_code(response, errors.ID_TOKEN_REFUSED)
+    assert_nobody_signed_in()
+    with_roles = {**claims, "roles": ["Orders.Read"]}
+    assert context_get(api, server.sign(with_roles), storefront.key).status_code == 200
+
+
 def test_entra_id_v1_issuer_of_the_same_directory_is_unknown(
     api: APIClient, storefront: Storefront, jwks_servers: ServerFactory
 ) -> None:
