@@ -29,3 +29,11 @@ class RecordAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class NoDeleteAdmin(admin.ModelAdmin):
+    """Rows that other rows, caches and issued tokens refer to: deactivated or revoked through
+    their services, never deleted (a deletion would skip the revocation and cache refresh)."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from commerceapi.admin import ReadOnlyInline
+from commerceapi.admin import NoDeleteAdmin, ReadOnlyInline
 from identity.customers import customer_set_active, provider_save
 from identity.keyring import signing_key_rotate
 from identity.models import (
@@ -38,7 +38,7 @@ from identity.storefront import (
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(NoDeleteAdmin):
     list_display = ("slug", "name", "currency", "is_active", "created_at")
     search_fields = ("slug", "name")
 
@@ -53,7 +53,7 @@ class StorefrontKeyInline(ReadOnlyInline):
 
 
 @admin.register(StorefrontApp)
-class StorefrontAppAdmin(admin.ModelAdmin):
+class StorefrontAppAdmin(NoDeleteAdmin):
     list_display = (
         "name",
         "tenant",
@@ -81,7 +81,7 @@ class StorefrontAppAdmin(admin.ModelAdmin):
 
 
 @admin.register(StorefrontKey)
-class StorefrontKeyAdmin(admin.ModelAdmin):
+class StorefrontKeyAdmin(NoDeleteAdmin):
     list_display = ("prefix", "app", "created_at", "revoked_at")
     list_filter = ("app__tenant",)
     search_fields = ("prefix",)
@@ -100,7 +100,7 @@ class StorefrontKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(admin.ModelAdmin):
+class SigningKeyAdmin(NoDeleteAdmin):
     list_display = ("kid", "purpose", "algorithm", "is_active", "created_at", "verify_until")
     list_filter = ("purpose", "is_active")
     fields = ("kid", "purpose", "algorithm", "is_active", "created_at", "verify_until")
@@ -108,9 +108,6 @@ class SigningKeyAdmin(admin.ModelAdmin):
     actions = ["rotate"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     @admin.action(description="Rotate: a new active key for the purposes of the selected keys")
@@ -155,7 +152,7 @@ class IdentityProviderForm(forms.ModelForm):
 
 
 @admin.register(IdentityProvider)
-class IdentityProviderAdmin(admin.ModelAdmin):
+class IdentityProviderAdmin(NoDeleteAdmin):
     form = IdentityProviderForm
     list_display = ("name", "tenant", "flavor", "issuer", "is_enabled")
     list_filter = ("tenant", "flavor", "is_enabled")
@@ -175,7 +172,7 @@ class CustomerIdentityInline(ReadOnlyInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(NoDeleteAdmin):
     """Customers are created by their first sign-in; operators look them up and deactivate."""
 
     list_display = ("public_id", "email", "name", "tenant", "is_active", "last_seen_at")
@@ -197,9 +194,6 @@ class CustomerAdmin(admin.ModelAdmin):
     actions = ["deactivate", "reactivate"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     @admin.display(description="Carts")

@@ -24,7 +24,7 @@ from identity.authentication import (
 )
 from identity.context import customer_context_issue
 from identity.customers import customer_get
-from identity.permissions import IsAuthenticatedPrincipal, IsCustomer, IsShopper
+from identity.permissions import HasStorefrontKey, IsCustomer, IsShopper
 from identity.storefront import StorefrontKeyInfo
 from identity.throttling import AnonymousTokenAddressThrottle, AnonymousTokenKeyThrottle
 
@@ -54,7 +54,7 @@ class AnonymousAuthenticationApi(APIView):
     """POST /commerceapi/authentication/ — an anonymous shopper token."""
 
     authentication_classes = [StorefrontKeyAuthentication]
-    permission_classes = [IsAuthenticatedPrincipal]
+    permission_classes = [HasStorefrontKey]
     throttle_classes = [AnonymousTokenAddressThrottle, AnonymousTokenKeyThrottle]
 
     class InputSerializer(serializers.Serializer):

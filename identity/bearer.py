@@ -39,7 +39,12 @@ from identity.providers import (
     provider_for_issuer,
     provider_token_verify,
 )
-from identity.revocation import anonymous_revocation_key, app_revocation_key, revoked_keys
+from identity.revocation import (
+    anonymous_revocation_key,
+    app_revocation_key,
+    revoked_keys,
+    tenant_revocation_key,
+)
 from identity.tokens import (
     CLAIM_APP,
     CLAIM_TENANT,
@@ -79,21 +84,28 @@ class VerifiedBearer:
     def provider_id(self) -> str:
         return self.external.provider.public_id if self.external else ""
 
-    def revocation_keys(self, subject_id: str) -> list[str]:
+    def revocation_keys(self, subject_id: str | None) -> list[str]:
+        """What may have been revoked since the token was issued: its tenant, its app or
+        provider, and (once known) its anonymous id or customer."""
+        keys = [tenant_revocation_key(self.tenant_id)]
         if self.kind is PrincipalKind.ANONYMOUS:
-            return [
-                app_revocation_key(self.client_id),
-                anonymous_revocation_key(self.tenant_id, subject_id),
-            ]
-        keys = [customer_revocation_key(subject_id)]
+            keys.append(app_revocation_key(self.client_id))
+            if subject_id:
+                keys.append(anonymous_revocation_key(self.tenant_id, subject_id))
+            return keys
         if self.external is not None:
             keys.append(provider_revocation_key(self.provider_id))
+        if subject_id:
+            keys.append(customer_revocation_key(subject_id))
         return keys
 
-    def principal(self, subject_id: str) -> Principal:
+    def refuse_if_revoked(self, subject_id: str | None = None) -> None:
         revoked = revoked_keys(self.revocation_keys(subject_id))
         if revoked:
             raise DomainError(_revocation_code(revoked))
+
+    def principal(self, subject_id: str) -> Principal:
+        self.refuse_if_revoked(subject_id)
         return Principal(
             tenant_id=self.tenant_id,
             kind=self.kind,
@@ -186,6 +198,8 @@ def bearer_principal(raw_token: str, *, tenant_id: int | None = None) -> Princip
     """The caller of a bearer alone. A provider's token signs its customer in (may write)."""
     bearer = bearer_verify(raw_token, tenant_id=tenant_id)
     if bearer.external is not None:
+        # A disabled provider or tenant signs nobody in, not even a new customer.
+        bearer.refuse_if_revoked()
         return bearer.principal(customer_sign_in(identity=bearer.external))
     return bearer.principal(bearer.subject_id)
 

@@ -5,14 +5,18 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from commerceapi.problems import ProblemPermissionDenied
+from commerceapi.problems import ProblemAuthenticationFailed, ProblemPermissionDenied
 from identity import errors
 from identity.principal import Principal
 
 
-class IsAuthenticatedPrincipal(BasePermission):
+class HasStorefrontKey(BasePermission):
+    """The storefront itself, by its X-Auth-Key: 401 ``auth_key_missing`` without one."""
+
     def has_permission(self, request: Request, view: Any) -> bool:
-        return isinstance(request.user, Principal)
+        if not isinstance(request.user, Principal):
+            raise ProblemAuthenticationFailed(errors.AUTH_KEY_MISSING)
+        return True
 
 
 class IsShopper(BasePermission):

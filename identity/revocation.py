@@ -27,6 +27,10 @@ def app_revocation_key(app_id: str) -> str:
     return f"app:{app_id}"
 
 
+def tenant_revocation_key(tenant_id: int) -> str:
+    return f"tenant:{tenant_id}"
+
+
 def anonymous_revocation_key(tenant_id: int, anonymous_id: str) -> str:
     return f"anonymous:{tenant_id}:{anonymous_id}"
 

@@ -9,7 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from identity.models import AnonymousIdPolicy, StorefrontApp, StorefrontKey, Tenant
-from identity.revocation import app_revocation_key, revocation_add, revocation_remove
+from identity.revocation import (
+    app_revocation_key,
+    revocation_add,
+    revocation_remove,
+    tenant_revocation_key,
+)
 from identity.secrets import secret_issue, secret_matches, secret_prefix
 
 STOREFRONT_KEY_KIND = "sfk"
@@ -43,12 +48,16 @@ def tenant_create(*, slug: str, name: str = "", currency: str = "EUR") -> Tenant
 def tenant_save(*, tenant: Tenant) -> Tenant:
     """Save a tenant's settings; takes effect at once.
 
-    Deactivating a tenant stops its keys from minting and revokes the tokens its storefront
-    apps have issued; reactivating lifts that for the apps that are active themselves.
+    Deactivating a tenant stops its keys from minting and ends every session in it, anonymous
+    and customer; reactivating lifts that (an app or provider disabled on its own stays so).
     """
     tenant.full_clean()
     with transaction.atomic():
         tenant.save()
+        if tenant.is_active:
+            revocation_remove(key=tenant_revocation_key(tenant.pk))
+        else:
+            revocation_add(key=tenant_revocation_key(tenant.pk), reason="tenant inactive")
         apps = StorefrontApp.objects.filter(tenant=tenant).values_list("public_id", "is_active")
         for public_id, app_is_active in apps:
             _app_tokens_set_live(str(public_id), is_live=tenant.is_active and app_is_active)

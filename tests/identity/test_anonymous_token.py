@@ -515,12 +515,12 @@ def test_unknown_fields_are_ignored(api, storefront):
 # --- the key --------------------------------------------------------------------------------
 
 
-def test_no_key_is_401_credentials_missing(api, storefront):
+def test_no_key_is_401_auth_key_missing(api, storefront):
     # when
     answer = issue(api, None)
 
     # then
-    assert_problem(answer, PROBLEMS[2000])
+    assert_problem(answer, PROBLEMS[2020])
     assert answer["WWW-Authenticate"] == 'X-Auth-Key realm="commerceapi"'
 
 
@@ -530,7 +530,7 @@ def test_a_key_in_the_query_string_is_ignored(api, storefront):
 
     # then
     assert answer.status_code == 401
-    assert answer.json()["code"] == 2000
+    assert answer.json()["code"] == 2020
 
 
 INVALID_KEY_BODY = {

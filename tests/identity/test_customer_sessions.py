@@ -22,6 +22,7 @@ from carts.selectors import cart_get
 from identity.customers import customer_revocation_key, customer_set_active
 from identity.models import Customer, Revocation
 from identity.providers import providers_clear_cache
+from identity.storefront import tenant_save
 from tests.conftest import Shopper, Storefront, bearer_headers, shopper_headers
 from tests.identity.provider_fixtures import (
     CART_URL,
@@ -191,6 +192,34 @@ def test_deactivated_customer_is_refused_on_the_next_request(
     assert Revocation.objects.filter(key=customer_revocation_key(session.customer_id)).exists()
     cache.clear()
     assert_unauthorized(api.get(CART_URL, **session.headers()), 2064)
+
+
+def test_deactivating_the_tenant_ends_customer_sessions_and_sign_ins(
+    api: APIClient,
+    storefront: Storefront,
+    customer_token: CustomerTokenSigner,
+    customer_shopper: CustomerShopper,
+    django_capture_on_commit_callbacks: CaptureOnCommit,
+) -> None:
+    # given a customer whose session works, so the cache has answered "not revoked"
+    session = customer_shopper("alice")
+    assert api.get(CART_URL, **session.headers()).status_code == 200
+
+    # when their tenant is deactivated
+    storefront.tenant.is_active = False
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant_save(tenant=storefront.tenant)
+
+    # then the session stops at once, and nobody signs in, not even a new customer
+    assert_unauthorized(api.get(CART_URL, **session.headers()), 2012)
+    assert_unauthorized(api.get(CONTEXT_URL, **bearer_headers(customer_token("bob"))), 2012)
+    assert Customer.objects.count() == 1
+
+    # and reactivating the tenant restores the session
+    storefront.tenant.is_active = True
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant_save(tenant=storefront.tenant)
+    assert api.get(CART_URL, **session.headers()).status_code == 200
 
 
 def test_deactivated_customer_cannot_sign_in_again(

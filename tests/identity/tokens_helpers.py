@@ -51,6 +51,13 @@ PROBLEMS: dict[int, dict[str, Any]] = {
         "detail": "Authentication credentials were not provided.",
         "code": 2000,
     },
+    2020: {
+        "type": "urn:commerceapi:problem:auth_key_missing",
+        "title": "X-Auth-Key required",
+        "status": 401,
+        "detail": errors.AUTH_KEY_MISSING.description,
+        "code": 2020,
+    },
     2002: {
         "type": "urn:commerceapi:problem:bearer_scheme_required",
         "title": "Bearer scheme required",
