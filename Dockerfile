@@ -21,13 +21,15 @@ COPY catalog ./catalog
 COPY carts ./carts
 COPY manage.py ./
 RUN pip install . \
-    && SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input \
+    && SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/unused.sqlite3 \
+       python manage.py collectstatic --no-input \
     && chown -R app:app /app
 
 USER app
 EXPOSE 8000
+# The probe names the first of ALLOWED_HOSTS as its Host, which Django checks.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
-    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=2)"
+    CMD python -c "import os, urllib.request as u; host = os.environ.get('ALLOWED_HOSTS', 'localhost').split(',')[0].strip().lstrip('.') or 'localhost'; u.urlopen(u.Request('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), headers={'Host': host}), timeout=2)"
 
 # Run `python manage.py migrate` once per release (a job or an init container), not here.
 CMD ["sh", "-c", "exec gunicorn commerceapi.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY} --access-logfile - --forwarded-allow-ips='*'"]

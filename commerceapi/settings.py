@@ -73,7 +73,10 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        # Production names its database: an image must not fall back to a SQLite file of its own.
+        require(
+            "DATABASE_URL", debug=DEBUG, development_default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+        ),
         conn_max_age=0,
     )
 }

@@ -69,9 +69,22 @@ def test_without_debug_a_missing_secret_key_stops_start_up(secret):
     assert process.stdout == ""
 
 
-def test_without_debug_and_with_a_secret_key_it_starts():
+def test_without_debug_a_missing_database_url_stops_start_up():
     # when
     process = start(DEBUG="false", SECRET_KEY="a-production-secret-from-the-environment")
+
+    # then production does not fall back to a SQLite file of its own
+    assert process.returncode != 0
+    assert "ImproperlyConfigured: DATABASE_URL is not set." in process.stderr
+
+
+def test_without_debug_and_with_a_secret_key_it_starts():
+    # when
+    process = start(
+        DEBUG="false",
+        SECRET_KEY="a-production-secret-from-the-environment",
+        DATABASE_URL="postgres://user@db.internal:5432/shop",
+    )
 
     # then
     loaded = started(process)
