@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -15,7 +13,7 @@ from carts.migration import MergePolicy, Outcome, Reason, cart_migrate
 from carts.owners import CartOwner
 from carts.selectors import CartView, anonymous_cart_storefront_app, cart_get
 from carts.services import cart_clear, cart_line_add, cart_line_remove, cart_line_set
-from commerceapi.fields import StrictIntegerField
+from commerceapi.fields import StrictIntegerField, iso_datetime
 from commerceapi.openapi import CONTEXT_HEADER, problems
 from identity.anonymous import anonymous_id_retire, anonymous_migration_authorize
 from identity.authentication import ShopperAuthentication, principal_of
@@ -87,10 +85,6 @@ def cart_body(cart: CartView) -> dict[str, object]:
         if cart.updated_at
         else None,
     }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 class _ShopperApi(APIView):
@@ -277,7 +271,7 @@ class CartMigrateApi(_ShopperApi):
                     "anonymousId": result.anonymous_id,
                     "policy": result.policy,
                     "repeated": result.repeated,
-                    "migratedAt": _iso(result.migrated_at),
+                    "migratedAt": iso_datetime(result.migrated_at),
                     "sourceCartId": result.source_cart_id,
                     "lines": result.lines,
                 },

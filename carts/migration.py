@@ -33,7 +33,7 @@ from django.utils.module_loading import import_string
 from carts import errors
 from carts.models import Cart, CartLine, CartMigration, CartStatus
 from carts.owners import CartOwner
-from carts.services import anonymous_id_lock, cart_qs_select_for_update
+from carts.services import anonymous_id_lock, cart_qs_select_for_update, quantity_maximum
 from catalog.models import Product
 from commerceapi.errors import DomainError
 
@@ -97,10 +97,7 @@ def _result(record: CartMigration, *, repeated: bool) -> MigrationResult:
 
 def _line_limit(product: Product) -> tuple[int, Reason]:
     """The most a line of ``product`` may hold, and what binds it."""
-    cap = min(
-        product.max_quantity_per_order or settings.CART_MAX_QUANTITY_PER_LINE,
-        settings.CART_MAX_QUANTITY_PER_LINE,
-    )
+    cap = quantity_maximum(product)
     if product.stock is not None and product.stock < cap:
         return product.stock, Reason.OUT_OF_STOCK
     return cap, Reason.OVER_MAXIMUM

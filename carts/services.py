@@ -86,12 +86,17 @@ def _product_for_sale(*, tenant_id: int, sku: str) -> Product:
     return product
 
 
-def quantity_limit(product: Product) -> int:
-    """The most one line of ``product`` may hold: stock, per-order maximum, cart maximum."""
-    maximum = min(
+def quantity_maximum(product: Product) -> int:
+    """The most one order may hold of ``product``: its own maximum, capped by the cart's."""
+    return min(
         product.max_quantity_per_order or settings.CART_MAX_QUANTITY_PER_LINE,
         settings.CART_MAX_QUANTITY_PER_LINE,
     )
+
+
+def quantity_limit(product: Product) -> int:
+    """The most one line of ``product`` may hold: stock and the per-order maximum."""
+    maximum = quantity_maximum(product)
     return maximum if product.stock is None else min(product.stock, maximum)
 
 
@@ -103,8 +108,7 @@ def quantity_check(*, product: Product, quantity: int) -> None:
             "quantity",
             f"Only {product.stock} of {product.sku!r} in stock; the line would hold {quantity}.",
         )
-    maximum = product.max_quantity_per_order or settings.CART_MAX_QUANTITY_PER_LINE
-    maximum = min(maximum, settings.CART_MAX_QUANTITY_PER_LINE)
+    maximum = quantity_maximum(product)
     if quantity > maximum:
         raise DomainError.for_field(
             errors.QUANTITY_ABOVE_MAXIMUM,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from rest_framework import serializers
@@ -14,3 +15,8 @@ class StrictIntegerField(serializers.IntegerField):
         if type(data) is not int:
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+def iso_datetime(moment: datetime) -> str:
+    """An aware datetime as the API writes it: ISO 8601 in UTC with ``Z``."""
+    return moment.isoformat().replace("+00:00", "Z")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -13,7 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerceapi.errors import DomainError
+from commerceapi.fields import iso_datetime
 from commerceapi.openapi import CONTEXT_HEADER, problems
+from commerceapi.problems import ProblemAuthenticationFailed
 from identity import errors
 from identity.anonymous import anonymous_token_issue
 from identity.authentication import (
@@ -126,8 +127,11 @@ class AnonymousAuthenticationApi(APIView):
 
 
 def _bearer_or_none(request: Request) -> str | None:
-    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    """The proof bearer, if one is sent: anything else is simply no proof."""
+    try:
+        return BearerAuthentication.get_raw_token(request.META.get("HTTP_AUTHORIZATION", ""))
+    except ProblemAuthenticationFailed:
+        return None
 
 
 class CustomerContextApi(APIView):
@@ -201,11 +205,9 @@ class CustomerProfileApi(APIView):
                 "email": customer.email,
                 "emailVerified": customer.email_verified,
                 "name": customer.name,
-                "createdAt": _iso(customer.created_at),
-                "lastSeenAt": _iso(customer.last_seen_at) if customer.last_seen_at else None,
+                "createdAt": iso_datetime(customer.created_at),
+                "lastSeenAt": iso_datetime(customer.last_seen_at)
+                if customer.last_seen_at
+                else None,
             }
         )
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")

@@ -42,10 +42,6 @@ RACERS = 20
 # Seconds the add waits after the start, one round each.
 ADD_DELAYS = (0, 0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.25)
 
-on_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="row locks under real concurrency need PostgreSQL (set DATABASE_URL=postgres://...)",
-)
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
@@ -150,7 +146,6 @@ def test_twenty_parallel_migrations_by_the_same_customer_merge_once(
 
 
 @pytest.mark.postgres
-@on_postgresql
 def test_twenty_customers_racing_for_one_anonymous_id_one_wins(
     api: APIClient,
     storefront: Storefront,
@@ -188,7 +183,6 @@ def test_twenty_customers_racing_for_one_anonymous_id_one_wins(
 
 
 @pytest.mark.postgres
-@on_postgresql
 @pytest.mark.parametrize("anonymous_quantity", [2, 0], ids=["cart", "first-add-creates-the-cart"])
 def test_an_add_to_the_anonymous_cart_racing_the_migration_is_merged_or_refused(
     api: APIClient,
@@ -245,7 +239,6 @@ def test_an_add_to_the_anonymous_cart_racing_the_migration_is_merged_or_refused(
 
 
 @pytest.mark.postgres
-@on_postgresql
 @pytest.mark.parametrize("customer_has_cart", [True, False], ids=["merge", "adopt"])
 def test_an_add_to_the_customer_cart_racing_the_migration_is_kept(
     api: APIClient,
