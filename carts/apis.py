@@ -17,8 +17,9 @@ from commerceapi.fields import StrictIntegerField, iso_datetime
 from commerceapi.openapi import CONTEXT_HEADER, problems
 from identity.anonymous import anonymous_id_retire, anonymous_migration_authorize
 from identity.authentication import ShopperAuthentication, principal_of
-from identity.permissions import IsCustomer, IsShopper
+from identity.permissions import HasScope, IsCustomer, IsShopper
 from identity.principal import Principal
+from identity.scopes import CART_READ, CART_WRITE
 from identity.tokens import MAX_TOKEN_LENGTH
 
 CartOutput = inline_serializer(
@@ -89,7 +90,14 @@ def cart_body(cart: CartView) -> dict[str, object]:
 
 class _ShopperApi(APIView):
     authentication_classes = [ShopperAuthentication]
-    permission_classes = [IsShopper]
+    permission_classes = [IsShopper, HasScope]
+    required_scope = {
+        "GET": CART_READ,
+        "POST": CART_WRITE,
+        "PUT": CART_WRITE,
+        "PATCH": CART_WRITE,
+        "DELETE": CART_WRITE,
+    }
 
     def owner(self, request: Request) -> CartOwner:
         return cart_owner(principal_of(request))
@@ -220,7 +228,7 @@ MigrationOutput = inline_serializer(
 class CartMigrateApi(_ShopperApi):
     """POST /commerceapi/cart/migrate — the anonymous cart joins the signed-in customer's."""
 
-    permission_classes = [IsCustomer]
+    permission_classes = [IsCustomer, HasScope]
 
     class InputSerializer(serializers.Serializer):
         anonymousId = serializers.UUIDField()

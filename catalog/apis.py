@@ -14,12 +14,12 @@ from catalog.selectors import product_get, product_list
 from commerceapi.errors import DomainError
 from commerceapi.openapi import problems
 from identity.authentication import (
-    SCOPE_CATALOG_READ,
     BearerAuthentication,
     StorefrontKeyAuthentication,
     principal_of,
 )
 from identity.permissions import HasScope
+from identity.scopes import CATALOG_READ
 
 _ERRORS = problems(
     _401="No valid X-Auth-Key or bearer token.", _403="The credentials may not read the catalog."
@@ -49,7 +49,7 @@ class ProductPagination(PageNumberPagination):
 class _CatalogApi(APIView):
     authentication_classes = [StorefrontKeyAuthentication, BearerAuthentication]
     permission_classes = [HasScope]
-    required_scope = SCOPE_CATALOG_READ
+    required_scope = CATALOG_READ
 
     def get_authenticate_header(self, request: Request) -> str:
         """A 401 names both schemes the catalog takes, not only the first (RFC 9110 11.6.1)."""

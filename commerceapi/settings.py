@@ -139,7 +139,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 64 * 1024, minimum=1024)
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
-CORS_URLS_REGEX = r"^/commerceapi/.*$"
+CORS_URLS_REGEX = r"^/(commerceapi/.*|oauth/.*|customer/current\.jwt)$"
 CORS_ALLOW_HEADERS = [
     "accept",
     "authorization",
@@ -184,6 +184,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anonymous_token_address": env_str("THROTTLE_ANONYMOUS_TOKEN_PER_ADDRESS", "60/min"),
         "anonymous_token_key": env_str("THROTTLE_ANONYMOUS_TOKEN_PER_KEY", "6000/min"),
+        "oauth_token_address": env_str("THROTTLE_OAUTH_TOKEN_PER_ADDRESS", "600/min"),
+        "oauth_password_address": env_str("THROTTLE_OAUTH_PASSWORD_PER_ADDRESS", "30/min"),
+        "customer_register_address": env_str("THROTTLE_CUSTOMER_REGISTER_PER_ADDRESS", "20/min"),
     },
 }
 
@@ -221,6 +224,18 @@ SIMPLE_JWT = {
     "ALGORITHM": "HS256",
     "SIGNING_KEY": None,
 }
+
+# --- Token service (/oauth/token) ------------------------------------------------------------
+# Failed password sign-ins for one e-mail before it is locked, and the window (seconds).
+PASSWORD_LOCKOUT_ATTEMPTS = env_int("PASSWORD_LOCKOUT_ATTEMPTS", 5, minimum=1)
+PASSWORD_LOCKOUT_SECONDS = env_int("PASSWORD_LOCKOUT_SECONDS", 900, minimum=1)
+# The largest custom-claims object a token exchange may put in a token (bytes of JSON).
+OAUTH_CUSTOM_CLAIMS_MAX_BYTES = env_int("OAUTH_CUSTOM_CLAIMS_MAX_BYTES", 2048, minimum=2)
+# Lifetime of a current-customer token for third-party apps.
+CURRENT_CUSTOMER_TOKEN_SECONDS = env_int("CURRENT_CUSTOMER_TOKEN_SECONDS", 900, minimum=60)
+# The API's public address for the metadata document (e.g. https://api.shop.example); empty:
+# the address of the request.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "").rstrip("/")
 
 # --- Carts ----------------------------------------------------------------------------------
 CART_MAX_LINES = env_int("CART_MAX_LINES", 100, minimum=1)

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 import commerceapi.openapi  # noqa: F401  (registers the authentication schemes)
 from commerceapi.health import healthz, readyz
+from identity.apis import CurrentCustomerJwtApi
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -11,6 +12,8 @@ urlpatterns = [
     path("commerceapi/", include("identity.urls")),
     path("commerceapi/", include("catalog.urls")),
     path("commerceapi/", include("carts.urls")),
+    path("", include("identity.oauth.urls")),
+    path("customer/current.jwt", CurrentCustomerJwtApi.as_view(), name="current-customer-jwt"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),

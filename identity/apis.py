@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -14,8 +17,9 @@ from rest_framework.views import APIView
 from commerceapi.errors import DomainError
 from commerceapi.fields import iso_datetime
 from commerceapi.openapi import CONTEXT_HEADER, problems
-from commerceapi.problems import ProblemAuthenticationFailed
+from commerceapi.problems import ProblemAuthenticationFailed, ProblemPermissionDenied
 from identity import errors
+from identity.accounts import customer_sign_out_everywhere, local_account_create
 from identity.anonymous import anonymous_token_issue
 from identity.authentication import (
     BearerAuthentication,
@@ -25,9 +29,16 @@ from identity.authentication import (
 )
 from identity.context import customer_context_issue
 from identity.customers import customer_get
-from identity.permissions import HasStorefrontKey, IsCustomer, IsShopper
+from identity.models import Customer, Tenant
+from identity.oauth.current_customer import current_customer_token, third_party_app_get
+from identity.permissions import HasScope, HasStorefrontKey, IsCustomer, IsShopper
+from identity.scopes import CUSTOMER_READ, CUSTOMERS_CREATE
 from identity.storefront import StorefrontKeyInfo
-from identity.throttling import AnonymousTokenAddressThrottle, AnonymousTokenKeyThrottle
+from identity.throttling import (
+    AnonymousTokenAddressThrottle,
+    AnonymousTokenKeyThrottle,
+    CustomerRegisterAddressThrottle,
+)
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -167,30 +178,47 @@ class CustomerContextApi(APIView):
         return Response(body, headers=NO_STORE)
 
 
+def customer_body(customer: Customer) -> dict[str, Any]:
+    return {
+        "id": str(customer.public_id),
+        "email": customer.email,
+        "emailVerified": customer.email_verified,
+        "name": customer.name,
+        "group": customer.group,
+        "createdAt": iso_datetime(customer.created_at),
+        "lastSeenAt": iso_datetime(customer.last_seen_at) if customer.last_seen_at else None,
+    }
+
+
+CustomerOutput = inline_serializer(
+    name="CustomerProfile",
+    fields={
+        "id": serializers.UUIDField(),
+        "email": serializers.CharField(),
+        "emailVerified": serializers.BooleanField(),
+        "name": serializers.CharField(),
+        "group": serializers.CharField(),
+        "createdAt": serializers.DateTimeField(),
+        "lastSeenAt": serializers.DateTimeField(allow_null=True),
+    },
+)
+
+
 class CustomerProfileApi(APIView):
     """GET /commerceapi/customer — the signed-in customer's own profile."""
 
     authentication_classes = [ShopperAuthentication]
-    permission_classes = [IsCustomer]
+    permission_classes = [IsCustomer, HasScope]
+    required_scope = CUSTOMER_READ
 
     @extend_schema(
         operation_id="customer_profile",
         parameters=[CONTEXT_HEADER],
         responses={
-            200: inline_serializer(
-                name="CustomerProfile",
-                fields={
-                    "id": serializers.UUIDField(),
-                    "email": serializers.CharField(),
-                    "emailVerified": serializers.BooleanField(),
-                    "name": serializers.CharField(),
-                    "createdAt": serializers.DateTimeField(),
-                    "lastSeenAt": serializers.DateTimeField(allow_null=True),
-                },
-            ),
+            200: CustomerOutput,
             **problems(
                 _401="Bearer or context missing, invalid, or the customer is deactivated.",
-                _403="An anonymous shopper has no profile.",
+                _403="An anonymous shopper has no profile, or the token lacks customer:read.",
             ),
         },
         tags=["customer"],
@@ -199,15 +227,129 @@ class CustomerProfileApi(APIView):
         customer = customer_get(customer_id=principal_of(request).subject_id)
         if customer is None:
             raise DomainError(errors.CUSTOMER_DEACTIVATED)
-        return Response(
-            {
-                "id": str(customer.public_id),
-                "email": customer.email,
-                "emailVerified": customer.email_verified,
-                "name": customer.name,
-                "createdAt": iso_datetime(customer.created_at),
-                "lastSeenAt": iso_datetime(customer.last_seen_at)
-                if customer.last_seen_at
-                else None,
-            }
+        return Response(customer_body(customer))
+
+
+class CustomerRegistrationApi(APIView):
+    """POST /commerceapi/customers — a customer account with e-mail and password.
+
+    For a sales channel's guest token (or any token with ``customers:create``); the customer
+    then signs in with the password grant of /oauth/token.
+    """
+
+    authentication_classes = [BearerAuthentication]
+    permission_classes = [HasScope]
+    required_scope = CUSTOMERS_CREATE
+    throttle_classes = [CustomerRegisterAddressThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.CharField(max_length=254)
+        password = serializers.CharField(max_length=1024, trim_whitespace=False)
+        name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    @extend_schema(
+        operation_id="customer_register",
+        request=InputSerializer,
+        responses={
+            201: CustomerOutput,
+            **problems(
+                _400="E-mail malformed or password too weak (named in errors[]).",
+                _401="Bearer missing or invalid.",
+                _403="The token lacks customers:create.",
+                _409="A customer with this e-mail exists already.",
+                _429="Too many registrations from this address.",
+            ),
+        },
+        tags=["customer"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        tenant = Tenant.objects.get(pk=principal_of(request).tenant_id)
+        try:
+            customer = local_account_create(
+                tenant=tenant,
+                email=data["email"],
+                password=data["password"],
+                name=data.get("name", ""),
+            )
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict) from None
+        return Response(customer_body(customer), status=201, headers=NO_STORE)
+
+
+class SignOutEverywhereApi(APIView):
+    """POST /commerceapi/customer/sign-out-everywhere — end all of the customer's sessions."""
+
+    authentication_classes = [ShopperAuthentication]
+    permission_classes = [IsCustomer]
+
+    @extend_schema(
+        operation_id="customer_sign_out_everywhere",
+        parameters=[CONTEXT_HEADER],
+        request=None,
+        responses={
+            200: inline_serializer(
+                name="SignedOut", fields={"endedSignIns": serializers.IntegerField()}
+            ),
+            **problems(_401="Bearer or context missing or invalid.", _403="Not a customer."),
+        },
+        tags=["customer"],
+    )
+    def post(self, request: Request) -> Response:
+        customer = customer_get(customer_id=principal_of(request).subject_id)
+        if customer is None:
+            raise DomainError(errors.CUSTOMER_DEACTIVATED)
+        ended = customer_sign_out_everywhere(customer=customer)
+        return Response({"endedSignIns": ended}, headers=NO_STORE)
+
+
+class CurrentCustomerJwtApi(APIView):
+    """GET /customer/current.jwt?app_client_id=… — a current-customer token for a third-party
+    app, as text/plain (see docs/third-party-apps.md)."""
+
+    authentication_classes = [ShopperAuthentication]
+    permission_classes = [IsShopper]
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # The answer is text/plain; errors are problem+json whatever Accept asks for.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        operation_id="current_customer_jwt",
+        parameters=[
+            CONTEXT_HEADER,
+            OpenApiParameter("app_client_id", required=True, description="The app's client id."),
+        ],
+        responses={
+            (200, "text/plain"): OpenApiTypes.STR,
+            **problems(
+                _401="Bearer or context missing or invalid.",
+                _403="The token lacks customer:read.",
+                _404="The shopper is anonymous, or no such active third-party app.",
+            ),
+        },
+        tags=["customer"],
+    )
+    def get(self, request: Request) -> HttpResponse:
+        principal = principal_of(request)
+        if principal.is_anonymous:
+            raise DomainError(errors.NO_CURRENT_CUSTOMER)
+        if CUSTOMER_READ not in principal.scopes:
+            raise ProblemPermissionDenied(errors.INSUFFICIENT_SCOPE)
+        app = third_party_app_get(
+            tenant_id=principal.tenant_id,
+            client_id=str(request.query_params.get("app_client_id", ""))[:64],
         )
+        customer = (
+            Customer.objects.select_related("tenant")
+            .filter(public_id=principal.subject_id, is_active=True)
+            .first()
+        )
+        if customer is None:
+            raise DomainError(errors.CUSTOMER_DEACTIVATED)
+        token = current_customer_token(app=app, customer=customer) if app else None
+        if token is None:
+            raise DomainError(errors.THIRD_PARTY_APP_UNKNOWN)
+        return HttpResponse(token, content_type="text/plain; charset=utf-8", headers=NO_STORE)

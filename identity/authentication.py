@@ -14,13 +14,12 @@ from commerceapi.problems import ProblemAuthenticationFailed, ProblemException
 from identity import errors
 from identity.bearer import bearer_principal, shopper_principal
 from identity.principal import Principal, PrincipalKind
+from identity.scopes import CATALOG_READ
 from identity.storefront import StorefrontKeyInfo, storefront_key_resolve
 
 AUTH_KEY_HEADER = "HTTP_X_AUTH_KEY"
 CONTEXT_HEADER = "HTTP_X_CUSTOMER_CONTEXT"
 REALM = "commerceapi"
-
-SCOPE_CATALOG_READ = "catalog:read"
 
 
 class StorefrontKeyAuthentication(BaseAuthentication):
@@ -38,7 +37,7 @@ class StorefrontKeyAuthentication(BaseAuthentication):
             kind=PrincipalKind.CLIENT,
             subject_id=info.app_id,
             client_id=info.app_id,
-            scopes=frozenset({SCOPE_CATALOG_READ}),
+            scopes=frozenset({CATALOG_READ}),
         )
         return principal, info
 

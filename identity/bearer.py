@@ -1,7 +1,8 @@
 """From the credentials of a request to a Principal.
 
-A bearer is one of our own tokens (its unverified ``iss`` is ours), dispatched on its unverified
-``token_type`` to the class of that kind, which verifies everything again, so a token cannot
+A bearer is one of our own tokens (its unverified ``iss`` is ours: an anonymous token, a
+customer or client token of the token service), dispatched on its unverified ``token_type`` to
+the class of that kind, which verifies everything again, so a token cannot
 choose the class that checks it; or an access token of an external identity provider, verified
 with that provider's keys (identity/providers.py). Which provider is decided by the exact ``iss``
 among the providers of the request's tenant.
@@ -17,7 +18,9 @@ Two ways to a Principal:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import jwt
 from django.conf import settings
@@ -42,15 +45,32 @@ from identity.providers import (
 from identity.revocation import (
     anonymous_revocation_key,
     app_revocation_key,
+    client_revocation_key,
+    grant_revocation_key,
     revoked_keys,
+    signout_revocation_key,
     tenant_revocation_key,
+    token_revocation_key,
+)
+from identity.scopes import (
+    ANONYMOUS_DEFAULT_SCOPES,
+    CUSTOMER_DEFAULT_SCOPES,
+    KNOWN_SCOPES,
+    scope_parse,
 )
 from identity.tokens import (
     CLAIM_APP,
+    CLAIM_CLIENT,
+    CLAIM_GRANT,
+    CLAIM_SCOPE,
+    CLAIM_SUBJECT,
     CLAIM_TENANT,
     CLAIM_TOKEN_TYPE,
     MAX_TOKEN_LENGTH,
     AnonymousAccessToken,
+    ClientAccessToken,
+    CustomerAccessToken,
+    KeyringToken,
     TokenRejected,
     token_decode,
 )
@@ -73,12 +93,21 @@ class VerifiedBearer:
     kind: PrincipalKind
     expires_at: int
     token_id: str = ""
+    # The storefront app of an anonymous token; the client of a client token.
     client_id: str = ""
     # The anonymous id, or the customer id when the token itself names the customer.
     subject_id: str = ""
     # For a provider's token: the identity it proves (its customer is found by sign-in or
     # by the customer context).
     external: ProviderIdentity | None = None
+    scopes: frozenset[str] = frozenset()
+    # Epoch seconds; None when a provider's token does not say.
+    issued_at: int | None = None
+    # The token service's client and sign-in the token came from, if it did.
+    oauth_client_id: str = ""
+    grant_id: str = ""
+    # The verified claims of one of our own tokens.
+    claims: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def provider_id(self) -> str:
@@ -88,6 +117,13 @@ class VerifiedBearer:
         """What may have been revoked since the token was issued: its tenant, its app or
         provider, and (once known) its anonymous id or customer."""
         keys = [tenant_revocation_key(self.tenant_id)]
+        if self.oauth_client_id:
+            keys += [
+                client_revocation_key(self.oauth_client_id),
+                token_revocation_key(self.token_id),
+            ]
+        if self.grant_id:
+            keys.append(grant_revocation_key(self.grant_id))
         if self.kind is PrincipalKind.ANONYMOUS:
             keys.append(app_revocation_key(self.client_id))
             if subject_id:
@@ -95,12 +131,12 @@ class VerifiedBearer:
             return keys
         if self.external is not None:
             keys.append(provider_revocation_key(self.provider_id))
-        if subject_id:
-            keys.append(customer_revocation_key(subject_id))
+        if subject_id and self.kind is PrincipalKind.CUSTOMER:
+            keys += [customer_revocation_key(subject_id), signout_revocation_key(subject_id)]
         return keys
 
     def refuse_if_revoked(self, subject_id: str | None = None) -> None:
-        revoked = revoked_keys(self.revocation_keys(subject_id))
+        revoked = revoked_keys(self.revocation_keys(subject_id), issued_at=self.issued_at)
         if revoked:
             raise DomainError(_revocation_code(revoked))
 
@@ -114,6 +150,8 @@ class VerifiedBearer:
             token_id=self.token_id,
             expires_at=self.expires_at,
             provider_id=self.provider_id,
+            scopes=self.scopes,
+            oauth_client_id=self.oauth_client_id,
         )
 
 
@@ -131,22 +169,81 @@ def _unverified_claims(raw_token: str) -> dict[str, object]:
     return claims
 
 
+# The kinds of our own tokens a request may bear; refresh tokens are opaque and contexts are
+# never bearers.
+_BEARER_KINDS: dict[str, type[KeyringToken]] = {
+    token_class.token_type: token_class
+    for token_class in (AnonymousAccessToken, CustomerAccessToken, ClientAccessToken)
+}
+
+
+def own_token_verify(raw_token: str) -> KeyringToken:
+    """One of our own bearer tokens, verified as the kind it names; ``TokenRejected`` else."""
+    try:
+        unverified = _unverified_claims(raw_token)
+    except DomainError:
+        raise TokenRejected("malformed") from None
+    token_class = _BEARER_KINDS.get(str(unverified.get(CLAIM_TOKEN_TYPE)))
+    if not _is_own(unverified) or token_class is None:
+        raise TokenRejected("not one of our bearer tokens")
+    return token_decode(token_class, raw_token)
+
+
+def _token_scopes(token: KeyringToken, default: frozenset[str]) -> frozenset[str]:
+    if CLAIM_SCOPE not in token.payload:
+        return default
+    # Unknown scope names mean nothing here; only ours are kept.
+    return (scope_parse(token[CLAIM_SCOPE]) or frozenset()) & KNOWN_SCOPES
+
+
+def own_bearer_from_token(token: KeyringToken) -> VerifiedBearer:
+    """What a verified token of ours says about its bearer."""
+    common = {
+        "tenant_id": token[CLAIM_TENANT],
+        "expires_at": int(token["exp"]),
+        "issued_at": int(token["iat"]),
+        "token_id": str(token["jti"]),
+        "oauth_client_id": token.payload.get(CLAIM_CLIENT, ""),
+        "grant_id": token.payload.get(CLAIM_GRANT, ""),
+        "claims": token.payload,
+    }
+    if isinstance(token, AnonymousAccessToken):
+        return VerifiedBearer(
+            kind=PrincipalKind.ANONYMOUS,
+            client_id=token[CLAIM_APP],
+            subject_id=token["jti"],
+            # Only a sales channel's guest token (it names its client) has its own scopes.
+            scopes=_token_scopes(token, ANONYMOUS_DEFAULT_SCOPES)
+            if CLAIM_CLIENT in token.payload
+            else ANONYMOUS_DEFAULT_SCOPES,
+            **common,
+        )
+    if isinstance(token, CustomerAccessToken):
+        return VerifiedBearer(
+            kind=PrincipalKind.CUSTOMER,
+            subject_id=token[CLAIM_SUBJECT],
+            scopes=_token_scopes(token, frozenset()),
+            **common,
+        )
+    return VerifiedBearer(
+        kind=PrincipalKind.CLIENT,
+        client_id=token[CLAIM_CLIENT],
+        subject_id=token[CLAIM_CLIENT],
+        scopes=_token_scopes(token, frozenset()),
+        **common,
+    )
+
+
 def _own_bearer(raw_token: str, unverified: dict[str, object]) -> VerifiedBearer:
-    if unverified.get(CLAIM_TOKEN_TYPE) != AnonymousAccessToken.token_type:
+    token_class = _BEARER_KINDS.get(str(unverified.get(CLAIM_TOKEN_TYPE)))
+    if token_class is None:
         raise DomainError(errors.TOKEN_INVALID)
     try:
-        token = token_decode(AnonymousAccessToken, raw_token)
+        token = token_decode(token_class, raw_token)
     except TokenRejected as rejected:
         code = errors.TOKEN_EXPIRED if rejected.expired else errors.TOKEN_INVALID
         raise DomainError(code) from None
-    return VerifiedBearer(
-        tenant_id=token[CLAIM_TENANT],
-        kind=PrincipalKind.ANONYMOUS,
-        expires_at=int(token["exp"]),
-        token_id=token["jti"],
-        client_id=token[CLAIM_APP],
-        subject_id=token["jti"],
-    )
+    return own_bearer_from_token(token)
 
 
 def _provider_bearer(
@@ -176,7 +273,15 @@ def _provider_bearer(
         expires_at=identity.expires_at,
         token_id=str(identity.claims.get("jti", ""))[:64],
         external=identity,
+        scopes=CUSTOMER_DEFAULT_SCOPES,
+        issued_at=_issued_at(identity.claims.get("iat")),
     )
+
+
+def _issued_at(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value)
 
 
 def bearer_verify(raw_token: str, *, tenant_id: int | None) -> VerifiedBearer:

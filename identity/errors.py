@@ -149,3 +149,24 @@ ANONYMOUS_TOKEN_INVALID = ErrorCode(
     "Anonymous token does not prove the id",
     "anonymousToken is not a valid anonymous token of this tenant for anonymousId.",
 )
+EMAIL_TAKEN = ErrorCode(
+    2070,
+    "email_taken",
+    409,
+    "E-mail taken",
+    "A customer account with this e-mail exists already in this shop.",
+)
+THIRD_PARTY_APP_UNKNOWN = ErrorCode(
+    2071,
+    "third_party_app_unknown",
+    404,
+    "Unknown app",
+    "app_client_id names no active third-party app of this shop.",
+)
+NO_CURRENT_CUSTOMER = ErrorCode(
+    2072,
+    "no_current_customer",
+    404,
+    "No signed-in customer",
+    "The shopper is anonymous: there is no current customer to name.",
+)

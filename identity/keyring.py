@@ -82,6 +82,15 @@ class Keyring:
         except KeyError:
             raise KeyringEmpty(f"no active signing key for {purpose!r}") from None
 
+    def verifying_keys(self) -> list[KeyringKey]:
+        """Every key that verifies tokens now, of every purpose."""
+        now = time.time()
+        return [
+            key
+            for key in self._by_kid.values()
+            if key.verify_until is None or key.verify_until >= now
+        ]
+
     def verifying(self, kid: str, purpose: str) -> KeyringKey | None:
         key = self._by_kid.get(kid)
         if key is None or key.purpose != purpose:

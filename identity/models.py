@@ -126,6 +126,8 @@ class Revocation(models.Model):
     reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # Set: only tokens issued at or before this moment are revoked ("sign out everywhere").
+    not_before = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.key
@@ -205,6 +207,9 @@ class Customer(TimestampedModel):
     email = models.EmailField(blank=True)
     email_verified = models.BooleanField(default=False)
     name = models.CharField(max_length=200, blank=True)
+    group = models.CharField(
+        max_length=64, blank=True, help_text="Customer group, e.g. for prices or third-party apps."
+    )
     is_active = models.BooleanField(default=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
 
@@ -231,3 +236,156 @@ class CustomerIdentity(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.provider.name}:{self.subject}"
+
+
+class OAuthClientKind(models.TextChoices):
+    """Who holds the client. A sales channel is public (its id ships in browser or app code);
+    the others are confidential and authenticate with a secret."""
+
+    SALES_CHANNEL = "sales_channel", "Sales channel (public, no secret)"
+    INTEGRATION = "integration", "Integration (server to server)"
+    WEBAPP = "webapp", "Web application (server side)"
+    THIRD_PARTY_APP = "third_party_app", "Third-party app"
+
+
+class GrantType(models.TextChoices):
+    CLIENT_CREDENTIALS = "client_credentials", "Client credentials"
+    PASSWORD = "password", "Password (local customer accounts)"
+    REFRESH_TOKEN = "refresh_token", "Refresh token"
+    TOKEN_EXCHANGE = (
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+        "Token exchange (on behalf of)",
+    )
+
+
+class OAuthClient(TimestampedModel):
+    """A client of the token service (/oauth/token). Its settings are checked by
+    ``identity.oauth.clients.client_save``; a sales channel needs its storefront app, whose
+    anonymous-id and cart-merge policies its guest tokens follow."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="oauth_clients")
+    client_id = models.CharField(max_length=64, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=OAuthClientKind.choices)
+    storefront_app = models.ForeignKey(
+        StorefrontApp,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="oauth_clients",
+        help_text="Sales channels only: the storefront app whose guest carts they start.",
+    )
+    grant_types = models.JSONField(default=list, blank=True)
+    scopes = models.JSONField(default=list, blank=True)
+    may_act_for_any_customer = models.BooleanField(
+        default=False,
+        help_text="Token exchange: may name any customer of the tenant by id as the subject "
+        "(otherwise only a subject token it holds).",
+    )
+    access_token_lifetime_seconds = models.PositiveIntegerField(
+        default=900, validators=[MinValueValidator(60), MaxValueValidator(7200)]
+    )
+    refresh_token_idle_seconds = models.PositiveIntegerField(
+        default=14 * 86400,
+        validators=[MinValueValidator(300), MaxValueValidator(90 * 86400)],
+        help_text="A refresh token unused for this long expires.",
+    )
+    refresh_token_absolute_seconds = models.PositiveIntegerField(
+        default=90 * 86400,
+        validators=[MinValueValidator(300), MaxValueValidator(365 * 86400)],
+        help_text="No refresh token of a sign-in outlives this, however often it is rotated.",
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="oauth_client_name_unique"),
+        ]
+        verbose_name = "OAuth client"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"
+
+    @property
+    def is_confidential(self) -> bool:
+        return self.kind != OAuthClientKind.SALES_CHANNEL
+
+
+class OAuthClientSecret(models.Model):
+    """A client secret: a lookup prefix and a SHA-256 hash. Several are live during a rotation.
+
+    A third-party app's secret is also kept (``signing_secret``): it is the HMAC key of the
+    current-customer tokens the API signs for that app, so the API must hold it, as it holds its
+    own signing keys. Other kinds' secrets are never stored.
+    """
+
+    client = models.ForeignKey(OAuthClient, on_delete=models.CASCADE, related_name="secrets")
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    signing_secret = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…"
+
+
+class LocalAccount(TimestampedModel):
+    """A customer's e-mail and password at this API (the password grant).
+
+    The e-mail here is a sign-in name, unique per tenant and stored lower-cased; the customer's
+    profile e-mail stays profile data. Customers of external providers have no local account.
+    """
+
+    customer = models.OneToOneField(
+        Customer, on_delete=models.CASCADE, related_name="local_account"
+    )
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="local_accounts")
+    email = models.EmailField()
+    password = models.CharField(max_length=256)
+    password_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "email"], name="local_account_email_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class OAuthGrant(models.Model):
+    """One sign-in through the token service: the family of its refresh tokens.
+
+    Access tokens carry its id (``grant``), so revoking the grant ends them too.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="oauth_grants")
+    client = models.ForeignKey(OAuthClient, on_delete=models.PROTECT, related_name="grants")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="oauth_grants")
+    scope = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "revoked_at"], name="grant_customer_idx")]
+
+    def __str__(self) -> str:
+        return str(self.public_id)
+
+
+class RefreshToken(models.Model):
+    """A refresh token, stored as a lookup prefix and a hash; used once, then replaced."""
+
+    grant = models.ForeignKey(OAuthGrant, on_delete=models.CASCADE, related_name="refresh_tokens")
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…"

@@ -32,14 +32,17 @@ class IsShopper(BasePermission):
 
 
 class HasScope(BasePermission):
-    """The principal holds ``view.required_scope`` (shoppers hold every storefront scope)."""
+    """The principal holds the scope the view names: ``required_scope``, a scope or a mapping
+    of HTTP method to scope. 403 ``insufficient_scope`` otherwise (see identity/scopes.py)."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
         if not isinstance(user, Principal):
             return False
         required = getattr(view, "required_scope", "")
-        if user.is_shopper or not required or required in user.scopes:
+        if isinstance(required, dict):
+            required = required.get(request.method or "", "")
+        if not required or required in user.scopes:
             return True
         raise ProblemPermissionDenied(errors.INSUFFICIENT_SCOPE)
 

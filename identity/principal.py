@@ -34,6 +34,9 @@ class Principal:
     token_id: str = ""
     expires_at: int = 0
     provider_id: str = ""
+    # The token service's client the token was issued to (empty for X-Auth-Key and provider
+    # tokens).
+    oauth_client_id: str = ""
 
     # Django and DRF ask these of ``request.user``.
     is_authenticated = True

@@ -1,9 +1,13 @@
 """Revoked subjects: the database is the source of truth, the shared cache answers requests.
 
-A request asks ``revoked_keys(keys)``: one ``get_many`` on the cache. A key the cache does not
-hold is looked up in the database once and its answer cached, so that a flushed or evicted cache
-costs a query, never a forgotten revocation. Writes go to the database and, after commit, to
-the cache, which every API process shares when ``REDIS_URL`` is set.
+A request asks ``revoked_keys(keys, issued_at=...)``: one ``get_many`` on the cache. A key the
+cache does not hold is looked up in the database once and its answer cached, so that a flushed
+or evicted cache costs a query, never a forgotten revocation. Writes go to the database and,
+after commit, to the cache, which every API process shares when ``REDIS_URL`` is set: there a
+revocation reaches every process as soon as its transaction commits.
+
+A revocation either ends everything under its key, or, with ``not_before``, only what was issued
+at or before that moment ("sign out everywhere": later sign-ins work).
 """
 
 from __future__ import annotations
@@ -35,11 +39,39 @@ def anonymous_revocation_key(tenant_id: int, anonymous_id: str) -> str:
     return f"anonymous:{tenant_id}:{anonymous_id}"
 
 
-def revocation_add(*, key: str, reason: str = "", expires_at: datetime | None = None) -> None:
+def client_revocation_key(client_id: str) -> str:
+    return f"client:{client_id}"
+
+
+def token_revocation_key(token_id: str) -> str:
+    return f"token:{token_id}"
+
+
+def grant_revocation_key(grant_id: str) -> str:
+    return f"grant:{grant_id}"
+
+
+def signout_revocation_key(customer_id: str) -> str:
+    return f"signout:{customer_id}"
+
+
+def _cached_value(not_before: datetime | None) -> str:
+    return _REVOKED if not_before is None else str(int(not_before.timestamp()))
+
+
+def revocation_add(
+    *,
+    key: str,
+    reason: str = "",
+    expires_at: datetime | None = None,
+    not_before: datetime | None = None,
+) -> None:
+    """Revoke ``key`` (only what was issued at or before ``not_before``, when given)."""
     Revocation.objects.update_or_create(
-        key=key, defaults={"reason": reason, "expires_at": expires_at}
+        key=key, defaults={"reason": reason, "expires_at": expires_at, "not_before": not_before}
     )
-    transaction.on_commit(lambda: cache.set(_CACHE_PREFIX + key, _REVOKED, _CACHE_SECONDS))
+    value = _cached_value(not_before)
+    transaction.on_commit(lambda: cache.set(_CACHE_PREFIX + key, value, _CACHE_SECONDS))
 
 
 def revocation_remove(*, key: str) -> None:
@@ -47,21 +79,38 @@ def revocation_remove(*, key: str) -> None:
     transaction.on_commit(lambda: cache.set(_CACHE_PREFIX + key, _NOT_REVOKED, _CACHE_SECONDS))
 
 
-def revoked_keys(keys: Iterable[str]) -> set[str]:
-    """Which of ``keys`` are revoked: one cache read, a query only for keys not cached."""
+def _ends(value: str, issued_at: int | None) -> bool:
+    """Whether a cached answer revokes a token issued at ``issued_at`` (None: unknown)."""
+    if value == _REVOKED:
+        return True
+    if value == _NOT_REVOKED or not value.isdigit():
+        return False
+    return issued_at is None or issued_at <= int(value)
+
+
+def revoked_keys(keys: Iterable[str], *, issued_at: int | None = None) -> set[str]:
+    """Which of ``keys`` revoke a token issued at ``issued_at`` (epoch seconds): one cache
+    read, a query only for keys not cached."""
     cache_keys = [_CACHE_PREFIX + key for key in keys]
     cached = cache.get_many(cache_keys)
-    revoked = {key[len(_CACHE_PREFIX) :] for key, value in cached.items() if value == _REVOKED}
+    revoked = {
+        key[len(_CACHE_PREFIX) :]
+        for key, value in cached.items()
+        if isinstance(value, str) and _ends(value, issued_at)
+    }
     missing = [key[len(_CACHE_PREFIX) :] for key in cache_keys if key not in cached]
     if not missing:
         return revoked
     now = timezone.now()
-    found = set(
+    found = dict(
         Revocation.objects.filter(key__in=missing)
         .exclude(expires_at__lte=now)
-        .values_list("key", flat=True)
+        .values_list("key", "not_before")
     )
     for key in missing:
-        # ``add``, not ``set``: a revocation committed meanwhile has written "revoked" already.
-        cache.add(_CACHE_PREFIX + key, _REVOKED if key in found else _NOT_REVOKED, _CACHE_SECONDS)
-    return revoked | found
+        value = _cached_value(found[key]) if key in found else _NOT_REVOKED
+        # ``add``, not ``set``: a revocation committed meanwhile has written its answer already.
+        cache.add(_CACHE_PREFIX + key, value, _CACHE_SECONDS)
+        if key in found and _ends(value, issued_at):
+            revoked.add(key)
+    return revoked

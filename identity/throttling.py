@@ -1,4 +1,4 @@
-"""Throttles of token issuance: per client address and per X-Auth-Key.
+"""Throttles of token issuance and sign-in: per client address and per X-Auth-Key.
 
 The client address is DRF's: ``REMOTE_ADDR``, or with ``TRUSTED_PROXY_COUNT`` = n the n-th
 address from the right of ``X-Forwarded-For`` (the one the outermost trusted proxy saw), so a
@@ -53,11 +53,15 @@ class FixedWindowRateThrottle(SimpleRateThrottle):
         return max(0.0, self.window_end - self.now)
 
 
-class AnonymousTokenAddressThrottle(FixedWindowRateThrottle):
-    scope = "anonymous_token_address"
+class _AddressThrottle(FixedWindowRateThrottle):
+    """Counted per client address."""
 
     def get_cache_key(self, request: Request, view: Any) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class AnonymousTokenAddressThrottle(_AddressThrottle):
+    scope = "anonymous_token_address"
 
 
 class AnonymousTokenKeyThrottle(FixedWindowRateThrottle):
@@ -70,3 +74,19 @@ class AnonymousTokenKeyThrottle(FixedWindowRateThrottle):
         if prefix is None:
             return None
         return self.cache_format % {"scope": self.scope, "ident": prefix}
+
+
+class OAuthTokenAddressThrottle(_AddressThrottle):
+    """Every call of the OAuth endpoints, per client address."""
+
+    scope = "oauth_token_address"
+
+
+class OAuthPasswordAddressThrottle(_AddressThrottle):
+    """Password sign-ins per client address, on top of the per-e-mail lockout."""
+
+    scope = "oauth_password_address"
+
+
+class CustomerRegisterAddressThrottle(_AddressThrottle):
+    scope = "customer_register_address"

@@ -42,6 +42,14 @@ CLAIM_SUBJECT = "sub"
 CLAIM_IS_ANONYMOUS = "isAnonymous"
 CLAIM_BEARER_HASH = "ath"
 CLAIM_PROVIDER = "idp"
+# RFC 9068 and RFC 8693 claims of the token service's tokens.
+CLAIM_CLIENT = "client_id"
+CLAIM_SCOPE = "scope"
+CLAIM_ACTOR = "act"
+# The sign-in (refresh-token family) an access token belongs to; revoking it ends the token.
+CLAIM_GRANT = "grant"
+# Custom claims of a token exchange live under this one claim, never beside the reserved ones.
+CLAIM_CUSTOM = "urn:commerceapi:claims"
 
 # Headers that would let a token choose its own key; we never follow them.
 _KEY_CHOOSING_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
@@ -165,8 +173,38 @@ def _uuid_string(value: Any) -> bool:
         return False
 
 
+def _jti_valid(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 64
+
+
+def _verify_oauth_claims(payload: dict[str, Any], *, required: bool) -> None:
+    """``client_id`` and ``scope`` (required of the token service's kinds, optional on an
+    anonymous token, which has them when a sales channel got it), ``grant`` and ``act``."""
+    for claim in (CLAIM_CLIENT, CLAIM_SCOPE):
+        if claim not in payload and not required:
+            continue
+        value = payload.get(claim)
+        if not isinstance(value, str) or len(value) > 500 or (claim == CLAIM_CLIENT and not value):
+            raise TokenError(f"{claim} claim malformed")
+    if CLAIM_GRANT in payload and not _uuid_string(payload[CLAIM_GRANT]):
+        raise TokenError("grant claim malformed")
+    if CLAIM_ACTOR in payload and not _actor_valid(payload[CLAIM_ACTOR], depth=0):
+        raise TokenError("act claim malformed")
+
+
+def _actor_valid(actor: Any, *, depth: int) -> bool:
+    """RFC 8693 section 4.1: ``{"sub": ..., "act": {...}}``, nested for each delegation."""
+    if not isinstance(actor, dict) or depth > 8 or not isinstance(actor.get("sub"), str):
+        return False
+    return "act" not in actor or _actor_valid(actor["act"], depth=depth + 1)
+
+
 class AnonymousAccessToken(KeyringToken):
-    """An anonymous shopper's access token: ``jti`` (and ``sub``) is the anonymous id."""
+    """An anonymous shopper's access token: ``jti`` (and ``sub``) is the anonymous id.
+
+    A sales channel's guest token (client_credentials) is one too, with ``client_id`` and
+    ``scope``; without them the token holds the anonymous default scopes.
+    """
 
     token_type = "anonymous"
     lifetime = timedelta(seconds=7200)
@@ -180,10 +218,18 @@ class AnonymousAccessToken(KeyringToken):
             raise TokenError("tenant claim malformed")
         if not _uuid_string(self.payload.get(CLAIM_APP)):
             raise TokenError("app claim malformed")
+        _verify_oauth_claims(self.payload, required=False)
 
     @classmethod
     def issue(
-        cls, *, anonymous_id: str, tenant_id: int, app_id: str, lifetime_seconds: int
+        cls,
+        *,
+        anonymous_id: str,
+        tenant_id: int,
+        app_id: str,
+        lifetime_seconds: int,
+        client_id: str = "",
+        scope: str | None = None,
     ) -> AnonymousAccessToken:
         token = cls()
         token.set_exp(lifetime=timedelta(seconds=lifetime_seconds))
@@ -191,6 +237,9 @@ class AnonymousAccessToken(KeyringToken):
         token[CLAIM_SUBJECT] = anonymous_id
         token[CLAIM_TENANT] = tenant_id
         token[CLAIM_APP] = app_id
+        if client_id:
+            token[CLAIM_CLIENT] = client_id
+            token[CLAIM_SCOPE] = scope or ""
         return token
 
 
@@ -203,6 +252,48 @@ class AnonymousRenewalProof(AnonymousAccessToken):
     def check_exp(self, claim: str = "exp", current_time: Any = None) -> None:
         window = timedelta(seconds=settings.ANONYMOUS_RENEWAL_WINDOW_SECONDS)
         super().check_exp(claim, (current_time or self.current_time) - window)
+
+
+class CustomerAccessToken(KeyringToken):
+    """A customer's access token from the token service (password, refresh, token exchange).
+
+    ``sub`` is the customer's public id; ``client_id`` the client it was issued to; ``scope``
+    what it allows; ``grant`` the sign-in it belongs to (absent for a token exchanged from a
+    customer id); ``act`` the client acting for the customer (token exchange); custom claims
+    under ``CLAIM_CUSTOM``.
+    """
+
+    token_type = "customer_access"
+    lifetime = timedelta(seconds=900)
+    backend = KeyringTokenBackend(purpose=SigningKeyPurpose.ACCESS, typ="at+jwt")
+
+    def verify_claims(self) -> None:
+        if not _uuid_string(self.payload.get(CLAIM_SUBJECT)):
+            raise TokenError("subject claim malformed")
+        if not _jti_valid(self.payload.get("jti")):
+            raise TokenError("jti claim malformed")
+        if not _is_database_id(self.payload.get(CLAIM_TENANT)):
+            raise TokenError("tenant claim malformed")
+        _verify_oauth_claims(self.payload, required=True)
+        if CLAIM_CUSTOM in self.payload and not isinstance(self.payload[CLAIM_CUSTOM], dict):
+            raise TokenError("custom claims malformed")
+
+
+class ClientAccessToken(KeyringToken):
+    """A confidential client's own token (client_credentials): ``sub`` = ``client_id``."""
+
+    token_type = "client_access"
+    lifetime = timedelta(seconds=900)
+    backend = KeyringTokenBackend(purpose=SigningKeyPurpose.ACCESS, typ="at+jwt")
+
+    def verify_claims(self) -> None:
+        if not _jti_valid(self.payload.get("jti")):
+            raise TokenError("jti claim malformed")
+        if not _is_database_id(self.payload.get(CLAIM_TENANT)):
+            raise TokenError("tenant claim malformed")
+        _verify_oauth_claims(self.payload, required=True)
+        if self.payload.get(CLAIM_SUBJECT) != self.payload[CLAIM_CLIENT]:
+            raise TokenError("subject is not the client")
 
 
 class CustomerContextToken(KeyringToken):

@@ -1,9 +1,21 @@
 from django.urls import path
 
-from identity.apis import AnonymousAuthenticationApi, CustomerContextApi, CustomerProfileApi
+from identity.apis import (
+    AnonymousAuthenticationApi,
+    CustomerContextApi,
+    CustomerProfileApi,
+    CustomerRegistrationApi,
+    SignOutEverywhereApi,
+)
 
 urlpatterns = [
     path("authentication/", AnonymousAuthenticationApi.as_view(), name="anonymous-token"),
     path("authentication/customercontext", CustomerContextApi.as_view(), name="customer-context"),
     path("customer", CustomerProfileApi.as_view(), name="customer-profile"),
+    path(
+        "customer/sign-out-everywhere",
+        SignOutEverywhereApi.as_view(),
+        name="customer-sign-out-everywhere",
+    ),
+    path("customers", CustomerRegistrationApi.as_view(), name="customer-register"),
 ]

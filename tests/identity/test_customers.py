@@ -35,6 +35,7 @@ def profile_of(customer: Customer) -> dict[str, Any]:
         "emailVerified": customer.email_verified,
         "name": customer.name,
         "createdAt": iso(customer.created_at),
+        "group": "",
         "lastSeenAt": iso(customer.last_seen_at),
     }
 
@@ -335,6 +336,7 @@ def test_profile_is_the_callers_own(api: APIClient, customer_shopper: CustomerSh
         "emailVerified": True,
         "name": "Alice",
         "createdAt": iso(customer.created_at),
+        "group": "",
         "lastSeenAt": iso(customer.last_seen_at),
     }
     assert answer.json() == profile_of(customer)

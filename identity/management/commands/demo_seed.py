@@ -1,11 +1,13 @@
 """Seed the demo tenant for ``make run`` and print its key and a curl walk-through.
 
-Idempotent: a second run reuses the tenant, the products and the key (kept in
-``.demo-storefront-key``, a development-only file, because keys are stored hashed).
+Idempotent: a second run reuses the tenant, the products, the key (kept in
+``.demo-storefront-key``, a development-only file, because keys are stored hashed), the sales
+channel, the loyalty app and the demo customer (password in ``.demo-customer-password``).
 """
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -17,8 +19,17 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from catalog.services import product_upsert
+from identity.accounts import local_account_create, local_account_set_password
 from identity.customers import provider_save
-from identity.models import IdentityProvider, Tenant
+from identity.models import (
+    IdentityProvider,
+    LocalAccount,
+    OAuthClient,
+    OAuthClientKind,
+    StorefrontApp,
+    Tenant,
+)
+from identity.oauth.clients import client_create, client_live_secrets
 from identity.storefront import (
     storefront_app_get_or_create,
     storefront_key_create,
@@ -43,6 +54,12 @@ IDP_KEY_FILE = Path(settings.BASE_DIR) / ".demo-idp-key.pem"
 IDP_NAME = "demo-local"
 IDP_ISSUER = "https://idp.demo.local/"
 IDP_AUDIENCE = "commerceapi-demo"
+# The token service's demo: a sales channel (public client), a local customer account and a
+# third-party app that verifies current-customer tokens (docs/third-party-apps.md).
+SALES_CHANNEL_NAME = "Demo sales channel"
+LOYALTY_APP_NAME = "Loyalty points"
+CUSTOMER_EMAIL = "demo@example.com"
+CUSTOMER_PASSWORD_FILE = Path(settings.BASE_DIR) / ".demo-customer-password"
 
 WALKTHROUGH = """
 The API serves on {api}. Copy and paste, step by step (python3 extracts JSON fields):
@@ -87,10 +104,17 @@ The API serves on {api}. Copy and paste, step by step (python3 extracts JSON fie
   curl -s $API/commerceapi/cart -H "Authorization: Bearer $TOKEN2" \\
     -H "X-Customer-Context: $CONTEXT2"; echo
 
-  # 6. The shopper signs in. Here a local provider's token for customer "alice" stands in for
-  #    Entra ID, Okta, Auth0, Cognito or Keycloak (docs/identity-providers.md).
-  CTOKEN=$(.venv/bin/python manage.py idp_dev_token --private-key-file {idp_key} \\
-    --issuer {idp_issuer} --audience {idp_audience} --sub alice --email alice@example.com)
+  # 6. The shopper signs in with a customer account of this API (the password grant of
+  #    the token service; the sales channel is a public client: no secret).
+  CLIENT={client_id}
+  SIGNIN=$(curl -s -X POST $API/oauth/token -d grant_type=password -d client_id=$CLIENT \\
+    -d username={customer_email} --data-urlencode password@{password_file})
+  echo "$SIGNIN"
+  CTOKEN=$(echo "$SIGNIN" | json access_token); REFRESH=$(echo "$SIGNIN" | json refresh_token)
+  #    (Or with an external identity provider: here a local provider's token for "alice"
+  #    stands in for Entra ID, Okta, Auth0, Cognito or Keycloak; docs/identity-providers.md.)
+  #    CTOKEN=$(.venv/bin/python manage.py idp_dev_token --private-key-file {idp_key} \\
+  #      --issuer {idp_issuer} --audience {idp_audience} --sub alice --email alice@example.com)
   CCONTEXT=$(curl -s $API/commerceapi/authentication/customercontext \\
     -H "Authorization: Bearer $CTOKEN" -H "X-Auth-Key: $KEY" | json customerContext)
   curl -s $API/commerceapi/customer -H "Authorization: Bearer $CTOKEN" \\
@@ -112,6 +136,17 @@ The API serves on {api}. Copy and paste, step by step (python3 extracts JSON fie
   curl -s -X POST $API/commerceapi/cart/lines -H "Authorization: Bearer $CTOKEN" \\
     -H "X-Customer-Context: $CCONTEXT" -H 'Content-Type: application/json' \\
     -d '{{"sku": "CAP-NAVY", "quantity": 9}}'; echo
+
+  # 8. A current-customer token for the loyalty app (docs/third-party-apps.md verifies it).
+  curl -s "$API/customer/current.jwt?app_client_id={loyalty_client_id}" \\
+    -H "Authorization: Bearer $CTOKEN" -H "X-Customer-Context: $CCONTEXT"; echo
+
+  # 9. Later: a new access token from the refresh token (which is replaced: use the new one),
+  #    then sign out: the refresh token stops working.
+  curl -s -X POST $API/oauth/token -d grant_type=refresh_token -d client_id=$CLIENT \\
+    -d refresh_token=$REFRESH; echo
+  curl -s -X POST $API/commerceapi/customer/sign-out-everywhere \\
+    -H "Authorization: Bearer $CTOKEN" -H "X-Customer-Context: $CCONTEXT"; echo
 
 API docs: {api}/api/docs/   Admin: {api}/admin/ (python manage.py createsuperuser first)
 """
@@ -147,11 +182,19 @@ class Command(BaseCommand):
                 KEY_FILE.write_text(key + "\n")
                 KEY_FILE.chmod(0o600)
             self._local_provider(tenant)
+            sales_channel, loyalty_app = self._clients(tenant, app)
+            self._customer(tenant)
         if options["quiet"]:
             self.stdout.write(key)
             return
         self.stdout.write(f"Demo tenant '{DEMO_SLUG}' ready with {len(DEMO_PRODUCTS)} products.")
         self.stdout.write(f"Storefront X-Auth-Key (also in {KEY_FILE.name}): {key}")
+        self.stdout.write(f"Sales channel client_id: {sales_channel.client_id}")
+        self.stdout.write(f"Customer {CUSTOMER_EMAIL}, password in {CUSTOMER_PASSWORD_FILE.name}")
+        self.stdout.write(
+            f"Third-party app {LOYALTY_APP_NAME!r}: client_id={loyalty_app.client_id} "
+            f"client_secret={self._signing_secret(loyalty_app)}"
+        )
         self.stdout.write(
             WALKTHROUGH.format(
                 api=options["api"],
@@ -159,8 +202,50 @@ class Command(BaseCommand):
                 idp_key=IDP_KEY_FILE.name,
                 idp_issuer=IDP_ISSUER,
                 idp_audience=IDP_AUDIENCE,
+                client_id=sales_channel.client_id,
+                customer_email=CUSTOMER_EMAIL,
+                password_file=CUSTOMER_PASSWORD_FILE.name,
+                loyalty_client_id=loyalty_app.client_id,
             )
         )
+
+    @staticmethod
+    def _clients(tenant: Tenant, app: StorefrontApp) -> tuple[OAuthClient, OAuthClient]:
+        """The sales channel of the demo storefront and the loyalty app (created once)."""
+        found = []
+        for name, kind in (
+            (SALES_CHANNEL_NAME, OAuthClientKind.SALES_CHANNEL),
+            (LOYALTY_APP_NAME, OAuthClientKind.THIRD_PARTY_APP),
+        ):
+            client = OAuthClient.objects.filter(tenant=tenant, name=name).first()
+            if client is None:
+                storefront_app = app if kind == OAuthClientKind.SALES_CHANNEL else None
+                client = client_create(
+                    tenant=tenant, kind=kind, name=name, storefront_app=storefront_app
+                ).client
+            found.append(client)
+        return found[0], found[1]
+
+    @staticmethod
+    def _signing_secret(client: OAuthClient) -> str:
+        live = [row for row in client_live_secrets(client) if row.signing_secret]
+        return live[0].signing_secret if live else "(none: rotate one in the admin)"
+
+    @staticmethod
+    def _customer(tenant: Tenant) -> None:
+        """The demo customer; its password is made once and kept in a development-only file."""
+        account = LocalAccount.objects.filter(tenant=tenant, email=CUSTOMER_EMAIL).first()
+        if account is not None and CUSTOMER_PASSWORD_FILE.exists():
+            return
+        password = secrets.token_urlsafe(12)
+        if account is None:
+            local_account_create(
+                tenant=tenant, email=CUSTOMER_EMAIL, password=password, name="Demo Customer"
+            )
+        else:
+            local_account_set_password(account=account, password=password)
+        CUSTOMER_PASSWORD_FILE.write_text(password)
+        CUSTOMER_PASSWORD_FILE.chmod(0o600)
 
     def _local_provider(self, tenant: Tenant) -> None:
         """The demo's static-key provider, with a key pair made on first run."""

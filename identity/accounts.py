@@ -1,0 +1,168 @@
+"""Local customer accounts (e-mail and password at this API) and "sign out everywhere".
+
+Passwords are hashed by Django's configured hasher (PBKDF2 by default). A sign-in answers the
+same, in about the same time, for an unknown e-mail and a wrong password: an unknown e-mail
+still runs the hasher once. After ``PASSWORD_LOCKOUT_ATTEMPTS`` failures for one e-mail within
+``PASSWORD_LOCKOUT_SECONDS`` that e-mail is locked for the rest of the window, known or not, so
+the lock says nothing about whether an account exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, cast
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from commerceapi.errors import DomainError
+from identity import errors
+from identity.models import Customer, LocalAccount, Tenant
+from identity.oauth.refresh import grants_revoke_for_customer
+from identity.revocation import revocation_add, signout_revocation_key
+
+MAX_PASSWORD_LENGTH = 1024
+
+
+def email_normalize(email: str) -> str:
+    return email.strip().lower()
+
+
+@dataclass(frozen=True)
+class _PasswordOwner:
+    """What Django's similarity validator compares a new password with."""
+
+    email: str
+    name: str
+
+
+def local_account_create(
+    *, tenant: Tenant, email: str, password: str, name: str = "", group: str = ""
+) -> Customer:
+    """A customer with a local account. ``ValidationError`` (per field) for a malformed e-mail
+    or a weak password; ``DomainError`` ``email_taken`` when the tenant has that e-mail."""
+    email = email_normalize(email)
+    problems: dict[str, list[str]] = {}
+    try:
+        validate_email(email)
+    except ValidationError as error:
+        problems["email"] = list(error.messages)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        problems["password"] = [f"At most {MAX_PASSWORD_LENGTH} characters."]
+    else:
+        try:
+            validate_password(password, user=cast(Any, _PasswordOwner(email=email, name=name)))
+        except ValidationError as error:
+            problems["password"] = list(error.messages)
+    if problems:
+        raise ValidationError(problems)
+    hashed = make_password(password)
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(
+                tenant=tenant, email=email, name=name[:200], group=group[:64]
+            )
+            LocalAccount.objects.create(
+                customer=customer,
+                tenant=tenant,
+                email=email,
+                password=hashed,
+                password_changed_at=timezone.now(),
+            )
+    except IntegrityError:
+        raise DomainError.for_field(
+            errors.EMAIL_TAKEN, "email", "A customer with this e-mail exists already."
+        ) from None
+    return customer
+
+
+def local_account_set_password(*, account: LocalAccount, password: str) -> LocalAccount:
+    """Set a new password (validated); the customer's sessions stay as they are."""
+    try:
+        validate_password(
+            password,
+            user=cast(Any, _PasswordOwner(email=account.email, name=account.customer.name)),
+        )
+    except ValidationError as error:
+        raise ValidationError({"password": list(error.messages)}) from None
+    account.password = make_password(password)
+    account.password_changed_at = timezone.now()
+    account.save(update_fields=["password", "password_changed_at", "updated_at"])
+    return account
+
+
+class SignInRefused(Exception):
+    """Wrong e-mail or password, a deactivated customer, or a locked e-mail."""
+
+    def __init__(self, *, locked: bool = False) -> None:
+        super().__init__("locked" if locked else "refused")
+        self.locked = locked
+
+
+def _failures_key(tenant_id: int, email: str) -> str:
+    digest = hashlib.sha256(f"{tenant_id}:{email}".encode()).hexdigest()
+    return f"sign-in-failures:{digest}"
+
+
+def _failure_count(key: str) -> int:
+    value = cache.get(key)
+    return value if isinstance(value, int) else 0
+
+
+def _failure_add(key: str) -> None:
+    seconds = settings.PASSWORD_LOCKOUT_SECONDS
+    cache.add(key, 0, seconds)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, seconds)
+
+
+def password_sign_in(*, tenant_id: int, email: Any, password: Any) -> Customer:
+    """The active customer whose local account this is; ``SignInRefused`` otherwise."""
+    if not isinstance(email, str) or not isinstance(password, str):
+        raise SignInRefused()
+    email = email_normalize(email)[:254]
+    password = password[:MAX_PASSWORD_LENGTH]
+    failures_key = _failures_key(tenant_id, email)
+    locked = _failure_count(failures_key) >= settings.PASSWORD_LOCKOUT_ATTEMPTS
+    account = (
+        LocalAccount.objects.select_related("customer")
+        .filter(tenant_id=tenant_id, email=email)
+        .first()
+    )
+    # Without an account Django still runs the hasher (against an unusable password), so both
+    # take the hasher's time.
+    matches = check_password(password, account.password if account else make_password(None))
+    if locked:
+        raise SignInRefused(locked=True)
+    if account is None or not matches:
+        _failure_add(failures_key)
+        raise SignInRefused()
+    if not account.customer.is_active:
+        raise SignInRefused()
+    cache.delete(failures_key)
+    return account.customer
+
+
+def customer_sign_out_everywhere(*, customer: Customer) -> int:
+    """End every token and context the customer holds now: refresh-token families, our access
+    tokens, and tokens of external providers issued until now. Signing in again works.
+
+    Returns how many sign-ins (refresh-token families) were ended.
+    """
+    with transaction.atomic():
+        ended = grants_revoke_for_customer(customer=customer, reason="signed out everywhere")
+        revocation_add(
+            key=signout_revocation_key(str(customer.public_id)),
+            reason="signed out everywhere",
+            not_before=timezone.now(),
+        )
+    return ended

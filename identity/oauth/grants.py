@@ -1,0 +1,376 @@
+"""The grants of POST /oauth/token (RFC 6749, RFC 8693): who gets which token.
+
+- ``client_credentials``: a sales channel gets a guest token (an anonymous token with a new
+  anonymous id, under its storefront app's settings); a confidential client its own token.
+- ``password``: a local customer account's e-mail and password; a customer token and the first
+  refresh token of a new sign-in.
+- ``refresh_token``: the refresh token is rotated; the access token's scope may narrow.
+- token exchange: a confidential client acts for a customer it proves (a customer token it
+  holds, ours or an identity provider's, or with ``may_act_for_any_customer`` a customer id);
+  the token carries ``act`` naming the client and optional custom claims.
+
+Scopes only narrow: a requested scope outside what the client, and the subject, hold is
+``invalid_scope``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+
+from commerceapi.errors import DomainError
+from identity.accounts import SignInRefused, password_sign_in
+from identity.bearer import bearer_verify
+from identity.customers import customer_sign_in
+from identity.models import Customer, GrantType, OAuthClient, OAuthClientKind
+from identity.oauth.errors import (
+    OAuthError,
+    OAuthErrorCode,
+    invalid_grant,
+    invalid_request,
+    invalid_scope,
+)
+from identity.oauth.refresh import grant_create, refresh_rotate, refresh_token_find
+from identity.principal import PrincipalKind
+from identity.scopes import CUSTOMER_SCOPES, GUEST_SCOPES, scope_format, scope_parse
+from identity.tokens import (
+    CLAIM_ACTOR,
+    CLAIM_CLIENT,
+    CLAIM_CUSTOM,
+    CLAIM_GRANT,
+    CLAIM_SCOPE,
+    CLAIM_SUBJECT,
+    CLAIM_TENANT,
+    AnonymousAccessToken,
+    ClientAccessToken,
+    CustomerAccessToken,
+    token_encode,
+)
+
+TOKEN_TYPE_ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
+TOKEN_TYPE_JWT = "urn:ietf:params:oauth:token-type:jwt"
+# Our own subject token type for token exchange: the subject token is a customer's id.
+TOKEN_TYPE_CUSTOMER_ID = "urn:commerceapi:params:oauth:token-type:customer-id"
+SUBJECT_TOKEN_TYPES = (TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_CUSTOMER_ID)
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    expires_in: int
+    scope: str
+    refresh_token: str = ""
+    issued_token_type: str = ""
+
+    def body(self) -> dict[str, Any]:
+        """The RFC 6749 section 5.1 (and RFC 8693 section 2.2.1) response."""
+        body: dict[str, Any] = {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "scope": self.scope,
+        }
+        if self.refresh_token:
+            body["refresh_token"] = self.refresh_token
+        if self.issued_token_type:
+            body["issued_token_type"] = self.issued_token_type
+        return body
+
+
+def _param(form: Mapping[str, str], name: str, *, required: bool = False) -> str | None:
+    value = form.get(name)
+    if value is None or value == "":
+        if required:
+            raise invalid_request(f"The {name} parameter is required.")
+        return None
+    return value
+
+
+def _narrow(form: Mapping[str, str], allowed: frozenset[str]) -> frozenset[str]:
+    """The requested scopes if all are allowed; all allowed ones when none is requested."""
+    requested_value = _param(form, "scope")
+    if requested_value is None:
+        return allowed
+    requested = scope_parse(requested_value)
+    if requested is None:
+        raise invalid_scope("The scope parameter is malformed.")
+    beyond = requested - allowed
+    if beyond:
+        raise invalid_scope(f"Not granted to this client or subject: {scope_format(beyond)}.")
+    return requested
+
+
+def customer_token_issue(
+    *,
+    client: OAuthClient,
+    customer_id: str,
+    scopes: frozenset[str],
+    grant_id: str = "",
+    actor: dict[str, Any] | None = None,
+    custom_claims: dict[str, Any] | None = None,
+    not_after: int | None = None,
+) -> IssuedTokens:
+    """A customer access token; its expiry is the client's lifetime, or ``not_after`` if
+    sooner."""
+    now = int(time.time())
+    expires_at = now + client.access_token_lifetime_seconds
+    if not_after is not None:
+        expires_at = min(expires_at, not_after)
+    token = CustomerAccessToken()
+    token.set_exp(from_time=datetime.fromtimestamp(expires_at, UTC), lifetime=timedelta(0))
+    token[CLAIM_SUBJECT] = customer_id
+    token[CLAIM_TENANT] = client.tenant_id
+    token[CLAIM_CLIENT] = client.client_id
+    token[CLAIM_SCOPE] = scope_format(scopes)
+    if grant_id:
+        token[CLAIM_GRANT] = grant_id
+    if actor is not None:
+        token[CLAIM_ACTOR] = actor
+    if custom_claims is not None:
+        token[CLAIM_CUSTOM] = custom_claims
+    return IssuedTokens(
+        access_token=token_encode(token),
+        expires_in=max(0, expires_at - now),
+        scope=scope_format(scopes),
+    )
+
+
+def _require_grant(client: OAuthClient, grant_type: str) -> None:
+    if grant_type not in client.grant_types:
+        raise OAuthError(
+            OAuthErrorCode.UNAUTHORIZED_CLIENT, f"The client may not use the {grant_type} grant."
+        )
+
+
+def client_credentials_grant(*, client: OAuthClient, form: Mapping[str, str]) -> IssuedTokens:
+    _require_grant(client, GrantType.CLIENT_CREDENTIALS)
+    if client.kind != OAuthClientKind.SALES_CHANNEL:
+        scopes = _narrow(form, frozenset(client.scopes))
+        token = ClientAccessToken()
+        token.set_exp(lifetime=timedelta(seconds=client.access_token_lifetime_seconds))
+        token[CLAIM_SUBJECT] = client.client_id
+        token[CLAIM_TENANT] = client.tenant_id
+        token[CLAIM_CLIENT] = client.client_id
+        token[CLAIM_SCOPE] = scope_format(scopes)
+        return IssuedTokens(
+            access_token=token_encode(token),
+            expires_in=client.access_token_lifetime_seconds,
+            scope=scope_format(scopes),
+        )
+    app = client.storefront_app
+    if app is None or not app.is_active:
+        raise OAuthError(OAuthErrorCode.INVALID_CLIENT, "The sales channel's store is inactive.")
+    scopes = _narrow(form, frozenset(client.scopes) & GUEST_SCOPES)
+    guest = AnonymousAccessToken.issue(
+        anonymous_id=str(uuid.uuid4()),
+        tenant_id=client.tenant_id,
+        app_id=str(app.public_id),
+        lifetime_seconds=app.anonymous_token_lifetime_seconds,
+        client_id=client.client_id,
+        scope=scope_format(scopes),
+    )
+    return IssuedTokens(
+        access_token=token_encode(guest),
+        expires_in=app.anonymous_token_lifetime_seconds,
+        scope=scope_format(scopes),
+    )
+
+
+def password_grant(*, client: OAuthClient, form: Mapping[str, str]) -> IssuedTokens:
+    _require_grant(client, GrantType.PASSWORD)
+    email = _param(form, "username", required=True)
+    password = _param(form, "password", required=True)
+    scopes = _narrow(form, frozenset(client.scopes) & CUSTOMER_SCOPES)
+    try:
+        customer = password_sign_in(tenant_id=client.tenant_id, email=email, password=password)
+    except SignInRefused as refused:
+        if refused.locked:
+            raise invalid_grant(
+                "Too many failed sign-ins for this e-mail; try again later."
+            ) from None
+        raise invalid_grant("The e-mail or password is wrong.") from None
+    return _signed_in(client, customer, scopes)
+
+
+def _signed_in(client: OAuthClient, customer: Customer, scopes: frozenset[str]) -> IssuedTokens:
+    """A new sign-in: its access token, and a refresh token if the client may refresh."""
+    if GrantType.REFRESH_TOKEN not in client.grant_types:
+        return customer_token_issue(
+            client=client, customer_id=str(customer.public_id), scopes=scopes
+        )
+    issued = grant_create(client=client, customer=customer, scope=scope_format(scopes))
+    access = customer_token_issue(
+        client=client,
+        customer_id=str(customer.public_id),
+        scopes=scopes,
+        grant_id=str(issued.grant.public_id),
+    )
+    return IssuedTokens(
+        access_token=access.access_token,
+        expires_in=access.expires_in,
+        scope=access.scope,
+        refresh_token=issued.refresh_token,
+    )
+
+
+def refresh_token_grant(*, client: OAuthClient, form: Mapping[str, str]) -> IssuedTokens:
+    _require_grant(client, GrantType.REFRESH_TOKEN)
+    raw_token = _param(form, "refresh_token", required=True)
+    assert raw_token is not None
+    # The scope is checked before the token is used, so a bad request costs no rotation.
+    granted = scope_parse(_granted_scope(raw_token)) or frozenset()
+    scopes = _narrow(form, granted & frozenset(client.scopes))
+    issued = refresh_rotate(client=client, raw_token=raw_token)
+    access = customer_token_issue(
+        client=client,
+        customer_id=str(issued.grant.customer.public_id),
+        scopes=scopes,
+        grant_id=str(issued.grant.public_id),
+        not_after=int(issued.grant.expires_at.timestamp()),
+    )
+    return IssuedTokens(
+        access_token=access.access_token,
+        expires_in=access.expires_in,
+        scope=access.scope,
+        refresh_token=issued.refresh_token,
+    )
+
+
+def _granted_scope(raw_token: str) -> str:
+    row = refresh_token_find(raw_token)
+    if row is None:
+        raise invalid_grant("The refresh token is invalid.")
+    return row.grant.scope
+
+
+@dataclass(frozen=True)
+class _Subject:
+    customer_id: str
+    scopes: frozenset[str]
+    not_after: int | None = None
+    grant_id: str = ""
+    actor: dict[str, Any] | None = None
+    custom_claims: dict[str, Any] | None = None
+
+
+def _subject_from_token(client: OAuthClient, raw_token: str) -> _Subject:
+    """A customer token of ours or of one of the tenant's providers, verified in full."""
+    try:
+        bearer = bearer_verify(raw_token, tenant_id=client.tenant_id)
+        if bearer.kind is not PrincipalKind.CUSTOMER:
+            raise invalid_grant("The subject token is not a customer's access token.")
+        if bearer.external is not None:
+            bearer.refuse_if_revoked()
+            customer_id = customer_sign_in(identity=bearer.external)
+        else:
+            customer_id = bearer.subject_id
+        bearer.refuse_if_revoked(customer_id)
+    except DomainError as error:
+        if error.code.status == 503:
+            raise OAuthError(
+                OAuthErrorCode.TEMPORARILY_UNAVAILABLE, "The subject's identity provider is down."
+            ) from None
+        raise invalid_grant("The subject token is invalid, expired or revoked.") from None
+    own = bearer.claims
+    return _Subject(
+        customer_id=customer_id,
+        scopes=bearer.scopes,
+        not_after=bearer.expires_at,
+        grant_id=bearer.grant_id,
+        actor=own.get(CLAIM_ACTOR),
+        custom_claims=own.get(CLAIM_CUSTOM),
+    )
+
+
+def _subject_from_customer_id(client: OAuthClient, customer_id: str) -> _Subject:
+    if not client.may_act_for_any_customer:
+        raise invalid_grant("The client may not name a customer by id; send a subject token.")
+    try:
+        uuid.UUID(customer_id)
+    except ValueError:
+        raise invalid_grant("No such customer.") from None
+    customer = Customer.objects.filter(
+        public_id=customer_id, tenant_id=client.tenant_id, is_active=True
+    ).first()
+    if customer is None:
+        raise invalid_grant("No such customer.")
+    return _Subject(customer_id=str(customer.public_id), scopes=CUSTOMER_SCOPES)
+
+
+def _custom_claims(form: Mapping[str, str]) -> dict[str, Any] | None:
+    raw = _param(form, "custom_claims")
+    if raw is None:
+        return None
+    limit = settings.OAUTH_CUSTOM_CLAIMS_MAX_BYTES
+    if len(raw.encode()) > limit:
+        raise invalid_request(f"custom_claims is larger than {limit} bytes.")
+    try:
+        claims = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise invalid_request("custom_claims is not JSON.") from None
+    if not isinstance(claims, dict):
+        raise invalid_request("custom_claims must be a JSON object.")
+    return claims
+
+
+def token_exchange_grant(*, client: OAuthClient, form: Mapping[str, str]) -> IssuedTokens:
+    _require_grant(client, GrantType.TOKEN_EXCHANGE)
+    subject_token = _param(form, "subject_token", required=True)
+    subject_token_type = _param(form, "subject_token_type", required=True)
+    assert subject_token is not None
+    if subject_token_type not in SUBJECT_TOKEN_TYPES:
+        raise invalid_request(f"subject_token_type must be one of {SUBJECT_TOKEN_TYPES}.")
+    requested_type = _param(form, "requested_token_type")
+    if requested_type not in (None, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT):
+        raise invalid_request("Only access tokens are issued.")
+    if _param(form, "actor_token") is not None:
+        raise invalid_request("The authenticated client is the actor; actor_token is not taken.")
+    for target in ("audience", "resource"):
+        if _param(form, target) not in (None, settings.TOKEN_AUDIENCE):
+            raise OAuthError(OAuthErrorCode.INVALID_TARGET, f"Unknown {target}.")
+    custom_claims = _custom_claims(form)
+    if subject_token_type == TOKEN_TYPE_CUSTOMER_ID:
+        subject = _subject_from_customer_id(client, subject_token)
+    else:
+        subject = _subject_from_token(client, subject_token)
+    scopes = _narrow(form, subject.scopes & frozenset(client.scopes) & CUSTOMER_SCOPES)
+    actor: dict[str, Any] = {"sub": client.client_id}
+    if subject.actor is not None:
+        actor["act"] = subject.actor
+    issued = customer_token_issue(
+        client=client,
+        customer_id=subject.customer_id,
+        scopes=scopes,
+        grant_id=subject.grant_id,
+        actor=actor,
+        custom_claims=custom_claims if custom_claims is not None else subject.custom_claims,
+        not_after=subject.not_after,
+    )
+    return IssuedTokens(
+        access_token=issued.access_token,
+        expires_in=issued.expires_in,
+        scope=issued.scope,
+        issued_token_type=TOKEN_TYPE_ACCESS_TOKEN,
+    )
+
+
+GRANTS = {
+    GrantType.CLIENT_CREDENTIALS.value: client_credentials_grant,
+    GrantType.PASSWORD.value: password_grant,
+    GrantType.REFRESH_TOKEN.value: refresh_token_grant,
+    GrantType.TOKEN_EXCHANGE.value: token_exchange_grant,
+}
+
+
+def token_grant(*, client: OAuthClient, grant_type: str, form: Mapping[str, str]) -> IssuedTokens:
+    grant = GRANTS.get(grant_type)
+    if grant is None:
+        raise OAuthError(OAuthErrorCode.UNSUPPORTED_GRANT_TYPE, "Unknown grant_type.")
+    return grant(client=client, form=form)

@@ -1,0 +1,43 @@
+"""Scopes: what a token lets its holder do. Endpoints name the scope they need (``HasScope``).
+
+Tokens of the token service carry the scopes they were granted (``scope``, space-separated as in
+RFC 9068). A shopper token without a ``scope`` claim (an X-Auth-Key anonymous token, an external
+provider's token) holds every shopper scope of its kind, as before scopes existed.
+"""
+
+from __future__ import annotations
+
+CATALOG_READ = "catalog:read"
+CART_READ = "cart:read"
+CART_WRITE = "cart:write"
+CUSTOMER_READ = "customer:read"
+CUSTOMERS_CREATE = "customers:create"
+
+ALL_SCOPES = (CATALOG_READ, CART_READ, CART_WRITE, CUSTOMER_READ, CUSTOMERS_CREATE)
+KNOWN_SCOPES = frozenset(ALL_SCOPES)
+DESCRIPTIONS = {
+    CATALOG_READ: "Read products.",
+    CART_READ: "Read the shopper's cart.",
+    CART_WRITE: "Change the shopper's cart and migrate an anonymous cart.",
+    CUSTOMER_READ: "Read the customer's profile; current-customer tokens for third-party apps.",
+    CUSTOMERS_CREATE: "Register customer accounts (POST /commerceapi/customers).",
+}
+# What a guest (anonymous) shopper token may hold, and a customer token.
+GUEST_SCOPES = frozenset({CATALOG_READ, CART_READ, CART_WRITE, CUSTOMERS_CREATE})
+CUSTOMER_SCOPES = frozenset({CATALOG_READ, CART_READ, CART_WRITE, CUSTOMER_READ})
+# Held by shopper tokens that carry no scope claim.
+ANONYMOUS_DEFAULT_SCOPES = frozenset({CATALOG_READ, CART_READ, CART_WRITE})
+CUSTOMER_DEFAULT_SCOPES = CUSTOMER_SCOPES
+
+MAX_SCOPE_LENGTH = 500
+
+
+def scope_parse(value: object) -> frozenset[str] | None:
+    """The scopes of a space-separated ``scope`` string; None when it is not one."""
+    if not isinstance(value, str) or len(value) > MAX_SCOPE_LENGTH:
+        return None
+    return frozenset(value.split())
+
+
+def scope_format(scopes: frozenset[str] | set[str]) -> str:
+    return " ".join(sorted(scopes))
