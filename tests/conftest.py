@@ -58,6 +58,12 @@ def _fresh_process_state(request: pytest.FixtureRequest) -> Any:
     keyring_clear_cache()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings: Any) -> None:
+    """Tests hash passwords with a fast hasher; the benchmark measures the production one."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def _ensure_signing_keys(django_db_blocker: Any) -> None:
     with django_db_blocker.unblock():
