@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from commerceapi.errors import DomainError
 from identity import errors
+from identity.customers import LAST_SEEN_RESOLUTION
 from identity.models import Customer, LocalAccount, Tenant
 from identity.oauth.refresh import grants_revoke_for_customer
 from identity.revocation import revocation_add, signout_revocation_key
@@ -98,6 +99,12 @@ def local_account_set_password(*, account: LocalAccount, password: str) -> Local
     return account
 
 
+def customer_set_group(*, customer: Customer, group: str) -> Customer:
+    customer.group = group[:64]
+    customer.save(update_fields=["group", "updated_at"])
+    return customer
+
+
 class SignInRefused(Exception):
     """Wrong e-mail or password, a deactivated customer, or a locked e-mail."""
 
@@ -149,7 +156,12 @@ def password_sign_in(*, tenant_id: int, email: Any, password: Any) -> Customer:
     if not account.customer.is_active:
         raise SignInRefused()
     cache.delete(failures_key)
-    return account.customer
+    customer = account.customer
+    now = timezone.now()
+    if customer.last_seen_at is None or now - customer.last_seen_at > LAST_SEEN_RESOLUTION:
+        Customer.objects.filter(pk=customer.pk).update(last_seen_at=now)
+        customer.last_seen_at = now
+    return customer
 
 
 def customer_sign_out_everywhere(*, customer: Customer) -> int:

@@ -12,23 +12,38 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from commerceapi.admin import NoDeleteAdmin, ReadOnlyInline
+from commerceapi.admin import NoDeleteAdmin, ReadOnlyInline, RecordAdmin
+from commerceapi.errors import DomainError
+from identity.accounts import (
+    customer_set_group,
+    customer_sign_out_everywhere,
+    local_account_create,
+    local_account_set_password,
+)
 from identity.customers import customer_set_active, provider_save
 from identity.keyring import signing_key_rotate
 from identity.models import (
     Customer,
     CustomerIdentity,
+    GrantType,
     IdentityProvider,
+    LocalAccount,
+    OAuthClient,
+    OAuthClientSecret,
+    OAuthGrant,
     SigningKey,
     StorefrontApp,
     StorefrontKey,
     Tenant,
 )
+from identity.oauth.clients import client_create, client_save, client_secret_rotate
+from identity.oauth.refresh import grant_revoke
 from identity.providers import provider_settings_check
+from identity.scopes import DESCRIPTIONS
 from identity.storefront import (
     storefront_app_save,
     storefront_key_create,
@@ -173,7 +188,8 @@ class CustomerIdentityInline(ReadOnlyInline):
 
 @admin.register(Customer)
 class CustomerAdmin(NoDeleteAdmin):
-    """Customers are created by their first sign-in; operators look them up and deactivate."""
+    """Customers are created by their first sign-in, or with a local account (see Local
+    accounts); operators look them up, set their group, sign them out and deactivate them."""
 
     list_display = ("public_id", "email", "name", "tenant", "is_active", "last_seen_at")
     list_filter = ("tenant", "is_active")
@@ -184,14 +200,24 @@ class CustomerAdmin(NoDeleteAdmin):
         "email",
         "email_verified",
         "name",
+        "group",
         "is_active",
         "carts",
         "created_at",
         "last_seen_at",
     )
-    readonly_fields = fields
+    readonly_fields = tuple(field for field in fields if field != "group")
     inlines = [CustomerIdentityInline]
-    actions = ["deactivate", "reactivate"]
+    actions = ["sign_out_everywhere", "deactivate", "reactivate"]
+
+    def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
+        customer_set_group(customer=obj, group=obj.group)
+
+    @admin.action(description="Sign out everywhere: end all their tokens and contexts now")
+    def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        for customer in queryset:
+            customer_sign_out_everywhere(customer=customer)
+        self.message_user(request, f"Signed out {queryset.count()} customer(s) everywhere.")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -212,3 +238,180 @@ class CustomerAdmin(NoDeleteAdmin):
         for customer in queryset:
             customer_set_active(customer=customer, is_active=True)
         self.message_user(request, f"Reactivated {queryset.count()} customer(s).")
+
+
+class LocalAccountForm(forms.ModelForm):
+    """Adding: the customer and account from e-mail and password; changing: a new password."""
+
+    name = forms.CharField(max_length=200, required=False)
+    group = forms.CharField(max_length=64, required=False)
+    new_password = forms.CharField(
+        widget=forms.PasswordInput, required=False, strip=False, help_text="Leave empty to keep."
+    )
+
+    class Meta:
+        model = LocalAccount
+        fields = ("tenant", "email")
+
+
+@admin.register(LocalAccount)
+class LocalAccountAdmin(NoDeleteAdmin):
+    """Customer accounts with a password at this API (the password grant)."""
+
+    form = LocalAccountForm
+    list_display = ("email", "tenant", "customer", "password_changed_at", "created_at")
+    list_filter = ("tenant",)
+    search_fields = ("email", "=customer__public_id")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ("tenant", "email", "name", "group", "new_password")
+        return ("tenant", "email", "customer", "password_changed_at", "new_password")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return () if obj is None else ("tenant", "email", "customer", "password_changed_at")
+
+    def save_model(self, request: HttpRequest, obj: LocalAccount, form: Any, change: bool) -> None:
+        password = form.cleaned_data.get("new_password") or ""
+        try:
+            if not change:
+                customer = local_account_create(
+                    tenant=form.cleaned_data["tenant"],
+                    email=form.cleaned_data["email"],
+                    password=password,
+                    name=form.cleaned_data.get("name") or "",
+                    group=form.cleaned_data.get("group") or "",
+                )
+                obj.pk = customer.local_account.pk
+            elif password:
+                local_account_set_password(account=obj, password=password)
+        except (ValidationError, DomainError) as error:
+            self.message_user(request, f"Not saved: {error}", messages.ERROR)
+            raise _AdminRefused from None
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except _AdminRefused:
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class _AdminRefused(Exception):
+    """A service refused the form; the message says why."""
+
+
+class OAuthClientSecretInline(ReadOnlyInline):
+    model = OAuthClientSecret
+    fields = ("prefix", "created_at", "expires_at")
+    readonly_fields = fields
+
+
+class OAuthClientForm(forms.ModelForm):
+    grant_types = forms.MultipleChoiceField(
+        choices=GrantType.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    scopes = forms.MultipleChoiceField(
+        choices=[(scope, f"{scope}: {text}") for scope, text in DESCRIPTIONS.items()],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = OAuthClient
+        fields = (
+            "tenant",
+            "name",
+            "kind",
+            "storefront_app",
+            "grant_types",
+            "scopes",
+            "may_act_for_any_customer",
+            "access_token_lifetime_seconds",
+            "refresh_token_idle_seconds",
+            "refresh_token_absolute_seconds",
+            "is_active",
+        )
+
+
+@admin.register(OAuthClient)
+class OAuthClientAdmin(NoDeleteAdmin):
+    """Token service clients. A new confidential client's secret is shown once, in the
+    message area; so is a rotated one."""
+
+    form = OAuthClientForm
+    list_display = ("name", "client_id", "kind", "tenant", "is_active", "created_at")
+    list_filter = ("tenant", "kind", "is_active")
+    search_fields = ("name", "=client_id")
+    readonly_fields = ("client_id",)
+    inlines = [OAuthClientSecretInline]
+    actions = ["rotate_secret"]
+
+    def save_model(self, request: HttpRequest, obj: OAuthClient, form: Any, change: bool) -> None:
+        try:
+            if change:
+                client_save(client=obj)
+                return
+            created = client_create(
+                tenant=obj.tenant,
+                kind=obj.kind,
+                name=obj.name,
+                grant_types=list(obj.grant_types),
+                scopes=list(obj.scopes),
+                storefront_app=obj.storefront_app,
+                may_act_for_any_customer=obj.may_act_for_any_customer,
+            )
+        except ValidationError as error:
+            self.message_user(request, f"Not saved: {'; '.join(error.messages)}", messages.ERROR)
+            raise _AdminRefused from None
+        obj.pk, obj.client_id = created.client.pk, created.client.client_id
+        if created.client_secret:
+            self.message_user(
+                request,
+                f"client_id={obj.client_id} client_secret={created.client_secret} "
+                "— copy the secret now, it is not shown again.",
+                messages.WARNING,
+            )
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except _AdminRefused:
+            return HttpResponseRedirect(request.get_full_path())
+
+    @admin.action(description="Rotate the secret (the current one stays valid for a day)")
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[OAuthClient]) -> None:
+        for client in queryset:
+            if not client.is_confidential:
+                self.message_user(request, f"{client}: public, no secret.", messages.ERROR)
+                continue
+            secret = client_secret_rotate(client=client)
+            self.message_user(
+                request,
+                f"{client}: client_secret={secret} — copy it now, it is not shown again.",
+                messages.WARNING,
+            )
+
+
+@admin.register(OAuthGrant)
+class OAuthGrantAdmin(RecordAdmin):
+    """Sign-ins of the token service (refresh-token families)."""
+
+    list_display = ("public_id", "customer", "client", "created_at", "expires_at", "revoked_at")
+    list_filter = ("tenant", "client", "revoked_at")
+    search_fields = ("=public_id", "=customer__public_id", "customer__email")
+    actions = ["revoke"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Read-only, but the changelist must allow the revoke action.
+        return obj is None and super().has_view_permission(request, obj)
+
+    @admin.action(description="Revoke: end these sign-ins and their tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[OAuthGrant]) -> None:
+        for grant in queryset.filter(revoked_at__isnull=True):
+            grant_revoke(
+                grant_id=grant.pk,
+                public_id=str(grant.public_id),
+                expires_at=grant.expires_at,
+                reason="revoked by an operator",
+            )
+        self.message_user(request, "Revoked the selected sign-ins.")

@@ -2,8 +2,9 @@
 and what every suite asserts with: problem documents and a snapshot of the tables.
 
 The fixtures of tests/identity/provider_fixtures.py (customers of a static-key provider),
-tests/identity/jwks_server.py (providers on loopback) and tests/carts/migration_fixtures.py
-(a larger catalog) are registered here for every test module.
+tests/identity/jwks_server.py (providers on loopback), tests/identity/oauth_helpers.py (the
+token service's clients and customers) and tests/carts/migration_fixtures.py (a larger
+catalog) are registered here for every test module.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ pytest_plugins = (
     "tests.identity.provider_fixtures",
     "tests.identity.jwks_server",
     "tests.carts.migration_fixtures",
+    "tests.identity.oauth_helpers",
 )
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
