@@ -29,7 +29,7 @@ from commerceapi.errors import DomainError
 from identity.accounts import SignInRefused, password_sign_in
 from identity.bearer import bearer_verify
 from identity.customers import customer_sign_in
-from identity.models import Customer, GrantType, OAuthClient, OAuthClientKind
+from identity.models import Customer, GrantType, OAuthClient, OAuthClientKind, OAuthGrant
 from identity.oauth.errors import (
     OAuthError,
     OAuthErrorCode,
@@ -37,7 +37,7 @@ from identity.oauth.errors import (
     invalid_request,
     invalid_scope,
 )
-from identity.oauth.refresh import grant_create, refresh_rotate, refresh_token_find
+from identity.oauth.refresh import grant_create, refresh_rotate
 from identity.principal import PrincipalKind
 from identity.scopes import CUSTOMER_SCOPES, GUEST_SCOPES, scope_format, scope_parse
 from identity.tokens import (
@@ -224,10 +224,16 @@ def refresh_token_grant(*, client: OAuthClient, form: Mapping[str, str]) -> Issu
     _require_grant(client, GrantType.REFRESH_TOKEN)
     raw_token = _param(form, "refresh_token", required=True)
     assert raw_token is not None
-    # The scope is checked before the token is used, so a bad request costs no rotation.
-    granted = scope_parse(_granted_scope(raw_token)) or frozenset()
-    scopes = _narrow(form, granted & frozenset(client.scopes))
-    issued = refresh_rotate(client=client, raw_token=raw_token)
+    narrowed: list[frozenset[str]] = []
+
+    def scope_check(grant: OAuthGrant) -> None:
+        # Checked once the token is known to be usable and before it is used up, so a refused
+        # scope costs no rotation (and a reused token still revokes its family).
+        granted = scope_parse(grant.scope) or frozenset()
+        narrowed.append(_narrow(form, granted & frozenset(client.scopes)))
+
+    issued = refresh_rotate(client=client, raw_token=raw_token, grant_check=scope_check)
+    scopes = narrowed[0]
     access = customer_token_issue(
         client=client,
         customer_id=str(issued.grant.customer.public_id),
@@ -241,13 +247,6 @@ def refresh_token_grant(*, client: OAuthClient, form: Mapping[str, str]) -> Issu
         scope=access.scope,
         refresh_token=issued.refresh_token,
     )
-
-
-def _granted_scope(raw_token: str) -> str:
-    row = refresh_token_find(raw_token)
-    if row is None:
-        raise invalid_grant("The refresh token is invalid.")
-    return row.grant.scope
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ concurrent uses of one token cannot both succeed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -101,10 +102,17 @@ def refresh_token_find(raw_token: str) -> RefreshToken | None:
     return row
 
 
-def refresh_rotate(*, client: OAuthClient, raw_token: str) -> IssuedRefresh:
+def refresh_rotate(
+    *,
+    client: OAuthClient,
+    raw_token: str,
+    grant_check: Callable[[OAuthGrant], None] | None = None,
+) -> IssuedRefresh:
     """Use a refresh token: a new one of the same family, or ``invalid_grant``.
 
     A token already used revokes its family (committed before the refusal is raised).
+    ``grant_check`` may refuse the request (by raising) once the token is known to be usable,
+    before it is used up.
     """
     prefix = secret_prefix(raw_token, kind=REFRESH_TOKEN_KIND)
     if prefix is None:
@@ -133,6 +141,8 @@ def refresh_rotate(*, client: OAuthClient, raw_token: str) -> IssuedRefresh:
         elif not grant.customer.is_active:
             raise invalid_grant("The customer is deactivated.")
         else:
+            if grant_check is not None:
+                grant_check(grant)
             RefreshToken.objects.filter(pk=row.pk).update(used_at=now)
             refresh_token = _refresh_token_create(grant, client, now)
     if reused:
