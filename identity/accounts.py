@@ -10,11 +10,11 @@ the lock says nothing about whether an account exists.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -36,12 +36,9 @@ def email_normalize(email: str) -> str:
     return email.strip().lower()
 
 
-@dataclass(frozen=True)
-class _PasswordOwner:
-    """What Django's similarity validator compares a new password with."""
-
-    email: str
-    name: str
+def _password_owner(*, email: str, name: str) -> User:
+    """An unsaved user carrying what Django's similarity validator compares a password with."""
+    return User(username=email, email=email, first_name=name[:150])
 
 
 def local_account_create(
@@ -59,7 +56,7 @@ def local_account_create(
         problems["password"] = [f"At most {MAX_PASSWORD_LENGTH} characters."]
     else:
         try:
-            validate_password(password, user=cast(Any, _PasswordOwner(email=email, name=name)))
+            validate_password(password, user=_password_owner(email=email, name=name))
         except ValidationError as error:
             problems["password"] = list(error.messages)
     if problems:
@@ -89,7 +86,7 @@ def local_account_set_password(*, account: LocalAccount, password: str) -> Local
     try:
         validate_password(
             password,
-            user=cast(Any, _PasswordOwner(email=account.email, name=account.customer.name)),
+            user=_password_owner(email=account.email, name=account.customer.name),
         )
     except ValidationError as error:
         raise ValidationError({"password": list(error.messages)}) from None

@@ -33,7 +33,7 @@ from identity.customers import (
     customer_sign_in,
     provider_revocation_key,
 )
-from identity.principal import Principal, PrincipalKind
+from identity.principal import SHOPPER_KINDS, Principal, PrincipalKind
 from identity.providers import (
     AmbiguousIssuer,
     ProviderIdentity,
@@ -319,6 +319,9 @@ def shopper_principal(*, raw_bearer: str, raw_context: str) -> Principal:
     context: CustomerContext
     if _is_own(unverified):
         bearer = _own_bearer(raw_bearer, unverified)
+        if bearer.kind not in SHOPPER_KINDS:
+            # No context is ever minted for it: say what is wrong, not "context missing".
+            raise DomainError(errors.SHOPPER_REQUIRED)
         context = customer_context_read(raw_context=raw_context, raw_bearer=raw_bearer)
     else:
         context = customer_context_read(raw_context=raw_context, raw_bearer=raw_bearer)

@@ -136,7 +136,7 @@ def refresh_rotate(
                 reason="refresh token reused",
             )
             reused = True
-        elif row.expires_at <= now:
+        elif row.expires_at <= now or grant.expires_at <= now:
             raise invalid_grant("The refresh token has expired.")
         elif not grant.customer.is_active:
             raise invalid_grant("The customer is deactivated.")
