@@ -48,6 +48,8 @@ CLAIM_SCOPE = "scope"
 CLAIM_ACTOR = "act"
 # The sign-in (refresh-token family) an access token belongs to; revoking it ends the token.
 CLAIM_GRANT = "grant"
+# The most delegations (nested ``act`` claims) a token may carry.
+MAX_ACTOR_DEPTH = 8
 # Custom claims of a token exchange live under this one claim, never beside the reserved ones.
 CLAIM_CUSTOM = "urn:commerceapi:claims"
 
@@ -192,9 +194,22 @@ def _verify_oauth_claims(payload: dict[str, Any], *, required: bool) -> None:
         raise TokenError("act claim malformed")
 
 
+def actor_depth(actor: Any) -> int:
+    """How many delegations an ``act`` claim names (0 without one)."""
+    depth = 0
+    while isinstance(actor, dict) and depth <= MAX_ACTOR_DEPTH:
+        depth += 1
+        actor = actor.get("act")
+    return depth
+
+
 def _actor_valid(actor: Any, *, depth: int) -> bool:
     """RFC 8693 section 4.1: ``{"sub": ..., "act": {...}}``, nested for each delegation."""
-    if not isinstance(actor, dict) or depth > 8 or not isinstance(actor.get("sub"), str):
+    if (
+        not isinstance(actor, dict)
+        or depth >= MAX_ACTOR_DEPTH
+        or not isinstance(actor.get("sub"), str)
+    ):
         return False
     return "act" not in actor or _actor_valid(actor["act"], depth=depth + 1)
 

@@ -48,9 +48,11 @@ from identity.tokens import (
     CLAIM_SCOPE,
     CLAIM_SUBJECT,
     CLAIM_TENANT,
+    MAX_ACTOR_DEPTH,
     AnonymousAccessToken,
     ClientAccessToken,
     CustomerAccessToken,
+    actor_depth,
     token_encode,
 )
 
@@ -303,6 +305,11 @@ def _subject_from_customer_id(client: OAuthClient, customer_id: str) -> _Subject
     return _Subject(customer_id=str(customer.public_id), scopes=CUSTOMER_SCOPES)
 
 
+def _not_json(constant: str) -> Any:
+    """NaN and Infinity: Python reads them, JSON (RFC 8259) has no such numbers."""
+    raise ValueError(f"{constant} is not JSON")
+
+
 def _custom_claims(form: Mapping[str, str]) -> dict[str, Any] | None:
     raw = _param(form, "custom_claims")
     if raw is None:
@@ -311,7 +318,7 @@ def _custom_claims(form: Mapping[str, str]) -> dict[str, Any] | None:
     if len(raw.encode()) > limit:
         raise invalid_request(f"custom_claims is larger than {limit} bytes.")
     try:
-        claims = json.loads(raw)
+        claims = json.loads(raw, parse_constant=_not_json)
     except (ValueError, RecursionError):
         raise invalid_request("custom_claims is not JSON.") from None
     if not isinstance(claims, dict):
@@ -340,6 +347,8 @@ def token_exchange_grant(*, client: OAuthClient, form: Mapping[str, str]) -> Iss
     else:
         subject = _subject_from_token(client, subject_token)
     scopes = _narrow(form, subject.scopes & frozenset(client.scopes) & CUSTOMER_SCOPES)
+    if actor_depth(subject.actor) >= MAX_ACTOR_DEPTH:
+        raise invalid_grant("The subject token's delegation chain is as long as allowed.")
     actor: dict[str, Any] = {"sub": client.client_id}
     if subject.actor is not None:
         actor["act"] = subject.actor

@@ -97,7 +97,12 @@ def _refresh_introspect(client: OAuthClient, raw_token: str) -> dict[str, Any]:
         return INACTIVE
     grant = row.grant
     now = datetime.now(UTC)
-    if row.used_at is not None or grant.revoked_at is not None or row.expires_at <= now:
+    if (
+        row.used_at is not None
+        or grant.revoked_at is not None
+        or min(row.expires_at, grant.expires_at) <= now
+        or not grant.customer.is_active
+    ):
         return INACTIVE
     return {
         "active": True,

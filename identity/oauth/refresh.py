@@ -96,7 +96,7 @@ def refresh_token_find(raw_token: str) -> RefreshToken | None:
     prefix = secret_prefix(raw_token, kind=REFRESH_TOKEN_KIND)
     if prefix is None:
         return None
-    row = RefreshToken.objects.select_related("grant").filter(prefix=prefix).first()
+    row = RefreshToken.objects.select_related("grant__customer").filter(prefix=prefix).first()
     if row is None or not secret_matches(raw_token, row.secret_hash):
         return None
     return row
