@@ -58,6 +58,9 @@ _KEY_CHOOSING_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
 _REQUIRED_CLAIMS = ["exp", "iat", "jti", "iss", "aud"]
 # Compact JWS (RFC 7515 section 7.1): three unpadded base64url segments and nothing else.
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+# What we mint as token ids and client ids; nothing else reaches a revocation key.
+_JTI_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,64}")
+CLIENT_ID_FORMAT = re.compile(r"ci_[0-9a-f]{20}")
 # The largest primary key a database column holds; a larger id would overflow a query.
 _MAX_DATABASE_ID = 2**63 - 1
 
@@ -176,7 +179,8 @@ def _uuid_string(value: Any) -> bool:
 
 
 def _jti_valid(value: Any) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 64
+    # It becomes part of a revocation key: only the characters we mint (simplejwt writes hex).
+    return isinstance(value, str) and _JTI_FORMAT.fullmatch(value) is not None
 
 
 def _verify_oauth_claims(payload: dict[str, Any], *, required: bool) -> None:
@@ -186,8 +190,10 @@ def _verify_oauth_claims(payload: dict[str, Any], *, required: bool) -> None:
         if claim not in payload and not required:
             continue
         value = payload.get(claim)
-        if not isinstance(value, str) or len(value) > 500 or (claim == CLAIM_CLIENT and not value):
+        if not isinstance(value, str) or len(value) > 500:
             raise TokenError(f"{claim} claim malformed")
+        if claim == CLAIM_CLIENT and not CLIENT_ID_FORMAT.fullmatch(value):
+            raise TokenError("client_id claim malformed")
     if CLAIM_GRANT in payload and not _uuid_string(payload[CLAIM_GRANT]):
         raise TokenError("grant claim malformed")
     if CLAIM_ACTOR in payload and not _actor_valid(payload[CLAIM_ACTOR], depth=0):

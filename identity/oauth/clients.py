@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -39,9 +38,9 @@ from identity.scopes import (
     GUEST_SCOPES,
 )
 from identity.secrets import secret_hash, secret_issue, secret_matches, secret_prefix
+from identity.tokens import CLIENT_ID_FORMAT
 
 CLIENT_SECRET_KIND = "cs"
-CLIENT_ID_FORMAT = re.compile(r"^ci_[0-9a-f]{20}$")
 DEFAULT_SECRET_OVERLAP = timedelta(days=1)
 
 ALLOWED_GRANTS: dict[str, frozenset[str]] = {

@@ -16,7 +16,8 @@ import jwt
 from django.conf import settings
 
 from identity.models import Customer, OAuthClient, OAuthClientKind
-from identity.oauth.clients import CLIENT_ID_FORMAT, client_live_secrets
+from identity.oauth.clients import client_live_secrets
+from identity.tokens import CLIENT_ID_FORMAT
 
 OPERATION = "current_customer"
 
