@@ -27,6 +27,8 @@ def jwks() -> dict[str, Any]:
             continue
         algorithm = jwt.get_algorithm_by_name(key.algorithm)
         jwk = json.loads(algorithm.to_jwk(key.verifying_key))
+        # "use" says it; RFC 7517 section 4.3: not also "key_ops" (PyJWT adds it to RSA keys).
+        jwk.pop("key_ops", None)
         jwk.update({"kid": key.kid, "alg": key.algorithm, "use": "sig"})
         keys.append(jwk)
     return {"keys": keys}
