@@ -28,7 +28,6 @@ from identity.models import (
 )
 from identity.oauth.clients import client_create, client_secret_rotate, client_set_active
 from tests.conftest import Storefront, run_command
-from tests.identity import oauth_helpers
 from tests.identity.oauth_helpers import (
     EMAIL,
     PASSWORD,
@@ -38,11 +37,6 @@ from tests.identity.oauth_helpers import (
     password_tokens,
     token_request,
 )
-
-sales_channel = oauth_helpers.sales_channel
-integration = oauth_helpers.integration
-loyalty_app = oauth_helpers.loyalty_app
-customer = oauth_helpers.customer
 
 CART_URL = "/commerceapi/cart"
 CLIENT_ID = re.compile(r"^ci_[0-9a-f]{20}$")

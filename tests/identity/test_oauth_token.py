@@ -30,7 +30,6 @@ from identity.oauth.clients import client_set_active
 from identity.throttling import OAuthPasswordAddressThrottle
 from tests.carts.migration_fixtures import EMPTY_ANONYMOUS_CART, EMPTY_CUSTOMER_CART
 from tests.conftest import Storefront, anonymous_shopper, bearer_headers, tables_snapshot
-from tests.identity import oauth_helpers
 from tests.identity.oauth_helpers import (
     EMAIL,
     FORM,
@@ -41,12 +40,6 @@ from tests.identity.oauth_helpers import (
     password_tokens,
     token_request,
 )
-
-# The helpers' fixtures, registered for this module.
-sales_channel = oauth_helpers.sales_channel
-integration = oauth_helpers.integration
-loyalty_app = oauth_helpers.loyalty_app
-customer = oauth_helpers.customer
 
 TOKEN_URL = "/oauth/token"
 CART_URL = "/commerceapi/cart"
