@@ -186,6 +186,7 @@ REST_FRAMEWORK = {
         "anonymous_token_key": env_str("THROTTLE_ANONYMOUS_TOKEN_PER_KEY", "6000/min"),
         "oauth_token_address": env_str("THROTTLE_OAUTH_TOKEN_PER_ADDRESS", "600/min"),
         "oauth_password_address": env_str("THROTTLE_OAUTH_PASSWORD_PER_ADDRESS", "30/min"),
+        "oauth_password_client": env_str("THROTTLE_OAUTH_PASSWORD_PER_CLIENT", "1200/min"),
         "customer_register_address": env_str("THROTTLE_CUSTOMER_REGISTER_PER_ADDRESS", "20/min"),
     },
 }

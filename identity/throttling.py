@@ -83,9 +83,24 @@ class OAuthTokenAddressThrottle(_AddressThrottle):
 
 
 class OAuthPasswordAddressThrottle(_AddressThrottle):
-    """Password sign-ins per client address, on top of the per-e-mail lockout."""
+    """Password sign-ins through a public client, per client address, on top of the per-e-mail
+    lockout."""
 
     scope = "oauth_password_address"
+
+
+class OAuthPasswordClientThrottle(FixedWindowRateThrottle):
+    """Password sign-ins through a confidential client, per client: its server signs in all
+    of its users from a few addresses."""
+
+    scope = "oauth_password_client"
+
+    def __init__(self, client_id: str) -> None:
+        super().__init__()
+        self.client_id = client_id
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.client_id}
 
 
 class CustomerRegisterAddressThrottle(_AddressThrottle):

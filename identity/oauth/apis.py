@@ -26,7 +26,11 @@ from identity.oauth.discovery import authorization_server_metadata, jwks
 from identity.oauth.errors import OAuthError, OAuthErrorCode, invalid_request
 from identity.oauth.grants import token_grant
 from identity.oauth.introspection import token_introspect, token_revoke
-from identity.throttling import OAuthPasswordAddressThrottle, OAuthTokenAddressThrottle
+from identity.throttling import (
+    OAuthPasswordAddressThrottle,
+    OAuthPasswordClientThrottle,
+    OAuthTokenAddressThrottle,
+)
 
 security_logger = logging.getLogger("commerceapi.security")
 
@@ -178,11 +182,15 @@ class TokenApi(OAuthApi):
         grant_type = form.get("grant_type")
         if not grant_type:
             raise invalid_request("The grant_type parameter is required.")
+        client = self.client(request, form)
         if grant_type == GrantType.PASSWORD:
-            throttle = OAuthPasswordAddressThrottle()
+            throttle = (
+                OAuthPasswordClientThrottle(client.client_id)
+                if client.is_confidential
+                else OAuthPasswordAddressThrottle()
+            )
             if not throttle.allow_request(request, self):
                 self.throttled(request, throttle.wait())
-        client = self.client(request, form)
         issued = token_grant(client=client, grant_type=grant_type, form=form)
         return Response(issued.body())
 

@@ -22,12 +22,13 @@ from rest_framework.test import APIClient
 from identity.customers import customer_set_active
 from identity.models import (
     GrantType,
+    OAuthClientKind,
     OAuthGrant,
     RefreshToken,
     StorefrontApp,
 )
 from identity.oauth.clients import client_set_active
-from identity.throttling import OAuthPasswordAddressThrottle
+from identity.throttling import OAuthPasswordAddressThrottle, OAuthPasswordClientThrottle
 from tests.carts.migration_fixtures import EMPTY_ANONYMOUS_CART, EMPTY_CUSTOMER_CART
 from tests.conftest import Storefront, anonymous_shopper, bearer_headers, tables_snapshot
 from tests.identity.oauth_helpers import (
@@ -1067,6 +1068,34 @@ def test_a_rotating_forwarded_for_does_not_escape_the_password_throttle(
     # then the socket address decides
     assert_error_code(answer, 429, "slow_down")
     assert answer.has_header("Retry-After")
+
+
+def test_a_confidential_clients_password_sign_ins_are_throttled_per_client(
+    api: APIClient, storefront: Storefront, customer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a web app's server, signing in all its users from one address, and a budget of 3
+    monkeypatch.setattr(
+        OAuthPasswordClientThrottle, "THROTTLE_RATES", {"oauth_password_client": "3/min"}
+    )
+    webapp = make_client(storefront, OAuthClientKind.WEBAPP, name="Web app")
+    other = make_client(storefront, OAuthClientKind.WEBAPP, name="Other web app")
+
+    def sign_in_through(client: Client) -> Any:
+        return token_request(
+            api,
+            {**client.basic(), "REMOTE_ADDR": "198.51.100.7"},
+            grant_type="password",
+            username=EMAIL,
+            password=PASSWORD,
+        )
+
+    # when it signs in more users than its budget
+    answers = [sign_in_through(webapp) for _ in range(4)]
+
+    # then the fourth waits, while another client from the same address does not
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+    assert answers[3].json()["error"] == "slow_down"
+    assert sign_in_through(other).status_code == 200
 
 
 def test_a_client_without_the_refresh_grant_gets_no_refresh_token(
