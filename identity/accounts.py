@@ -10,6 +10,7 @@ the lock says nothing about whether an account exists.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -82,7 +83,8 @@ def local_account_create(
 
 
 def local_account_set_password(*, account: LocalAccount, password: str) -> LocalAccount:
-    """Set a new password (validated); the customer's sessions stay as they are."""
+    """Set a new password (validated) and end the customer's sessions: whoever knew the old
+    password may hold tokens."""
     try:
         validate_password(
             password,
@@ -92,7 +94,9 @@ def local_account_set_password(*, account: LocalAccount, password: str) -> Local
         raise ValidationError({"password": list(error.messages)}) from None
     account.password = make_password(password)
     account.password_changed_at = timezone.now()
-    account.save(update_fields=["password", "password_changed_at", "updated_at"])
+    with transaction.atomic():
+        account.save(update_fields=["password", "password_changed_at", "updated_at"])
+        customer_sign_out_everywhere(customer=account.customer)
     return account
 
 
@@ -129,6 +133,14 @@ def _failure_add(key: str) -> None:
         cache.set(key, 1, seconds)
 
 
+def _rehash_of(account_pk: int) -> Callable[[str], None]:
+    def rehash(raw_password: str) -> None:
+        # The hasher's settings changed since this hash was made: store it as they say now.
+        LocalAccount.objects.filter(pk=account_pk).update(password=make_password(raw_password))
+
+    return rehash
+
+
 def password_sign_in(*, tenant_id: int, email: Any, password: Any) -> Customer:
     """The active customer whose local account this is; ``SignInRefused`` otherwise."""
     if not isinstance(email, str) or not isinstance(password, str):
@@ -137,14 +149,22 @@ def password_sign_in(*, tenant_id: int, email: Any, password: Any) -> Customer:
     password = password[:MAX_PASSWORD_LENGTH]
     failures_key = _failures_key(tenant_id, email)
     locked = _failure_count(failures_key) >= settings.PASSWORD_LOCKOUT_ATTEMPTS
+    # A NUL can be in no e-mail, and a database would refuse it in a query.
     account = (
         LocalAccount.objects.select_related("customer")
         .filter(tenant_id=tenant_id, email=email)
         .first()
+        if "\x00" not in email
+        else None
     )
+
     # Without an account Django still runs the hasher (against an unusable password), so both
     # take the hasher's time.
-    matches = check_password(password, account.password if account else make_password(None))
+    matches = (
+        check_password(password, account.password, setter=_rehash_of(account.pk))
+        if account is not None
+        else check_password(password, make_password(None))
+    )
     if locked:
         raise SignInRefused(locked=True)
     if account is None or not matches:

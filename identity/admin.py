@@ -342,9 +342,12 @@ class OAuthClientAdmin(NoDeleteAdmin):
     list_display = ("name", "client_id", "kind", "tenant", "is_active", "created_at")
     list_filter = ("tenant", "kind", "is_active")
     search_fields = ("name", "=client_id")
-    readonly_fields = ("client_id",)
     inlines = [OAuthClientSecretInline]
     actions = ["rotate_secret"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Its tokens, grants and secrets were made for this tenant and kind.
+        return ("client_id",) if obj is None else ("client_id", "tenant", "kind")
 
     def save_model(self, request: HttpRequest, obj: OAuthClient, form: Any, change: bool) -> None:
         try:

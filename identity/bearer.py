@@ -102,10 +102,13 @@ class VerifiedBearer:
     external: ProviderIdentity | None = None
     scopes: frozenset[str] = frozenset()
     # Epoch seconds; None when a provider's token does not say.
-    issued_at: int | None = None
+    issued_at: float | None = None
     # The token service's client and sign-in the token came from, if it did.
     oauth_client_id: str = ""
     grant_id: str = ""
+    # The storefront app the token was issued through (anonymous tokens, and customer tokens
+    # of a sales channel): deactivating it ends the token.
+    storefront_app_id: str = ""
     # The verified claims of one of our own tokens.
     claims: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
@@ -124,8 +127,9 @@ class VerifiedBearer:
             ]
         if self.grant_id:
             keys.append(grant_revocation_key(self.grant_id))
+        if self.storefront_app_id:
+            keys.append(app_revocation_key(self.storefront_app_id))
         if self.kind is PrincipalKind.ANONYMOUS:
-            keys.append(app_revocation_key(self.client_id))
             if subject_id:
                 keys.append(anonymous_revocation_key(self.tenant_id, subject_id))
             return keys
@@ -201,10 +205,11 @@ def own_bearer_from_token(token: KeyringToken) -> VerifiedBearer:
     common = {
         "tenant_id": token[CLAIM_TENANT],
         "expires_at": int(token["exp"]),
-        "issued_at": int(token["iat"]),
+        "issued_at": float(token["iat"]),
         "token_id": str(token["jti"]),
         "oauth_client_id": token.payload.get(CLAIM_CLIENT, ""),
         "grant_id": token.payload.get(CLAIM_GRANT, ""),
+        "storefront_app_id": token.payload.get(CLAIM_APP, ""),
         "claims": token.payload,
     }
     if isinstance(token, AnonymousAccessToken):
@@ -278,10 +283,10 @@ def _provider_bearer(
     )
 
 
-def _issued_at(value: object) -> int | None:
+def _issued_at(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return int(value)
+    return float(value)
 
 
 def bearer_verify(raw_token: str, *, tenant_id: int | None) -> VerifiedBearer:

@@ -41,7 +41,11 @@ class HasScope(BasePermission):
             return False
         required = getattr(view, "required_scope", "")
         if isinstance(required, dict):
-            required = required.get(request.method or "", "")
+            method = "GET" if request.method == "HEAD" else request.method or ""
+            if method not in required and method != "OPTIONS":
+                # A method the view names no scope for is refused, not let through.
+                raise ProblemPermissionDenied(errors.INSUFFICIENT_SCOPE)
+            required = required.get(method, "")
         if not required or required in user.scopes:
             return True
         raise ProblemPermissionDenied(errors.INSUFFICIENT_SCOPE)

@@ -56,7 +56,8 @@ def signout_revocation_key(customer_id: str) -> str:
 
 
 def _cached_value(not_before: datetime | None) -> str:
-    return _REVOKED if not_before is None else str(int(not_before.timestamp()))
+    """ "1" (revoked), or the moment before which tokens are, in epoch milliseconds."""
+    return _REVOKED if not_before is None else str(int(not_before.timestamp() * 1000))
 
 
 def revocation_add(
@@ -79,18 +80,18 @@ def revocation_remove(*, key: str) -> None:
     transaction.on_commit(lambda: cache.set(_CACHE_PREFIX + key, _NOT_REVOKED, _CACHE_SECONDS))
 
 
-def _ends(value: str, issued_at: int | None) -> bool:
+def _ends(value: str, issued_at: float | None) -> bool:
     """Whether a cached answer revokes a token issued at ``issued_at`` (None: unknown)."""
     if value == _REVOKED:
         return True
     if value == _NOT_REVOKED or not value.isdigit():
         return False
-    return issued_at is None or issued_at <= int(value)
+    return issued_at is None or issued_at * 1000 <= int(value)
 
 
-def revoked_keys(keys: Iterable[str], *, issued_at: int | None = None) -> set[str]:
-    """Which of ``keys`` revoke a token issued at ``issued_at`` (epoch seconds): one cache
-    read, a query only for keys not cached."""
+def revoked_keys(keys: Iterable[str], *, issued_at: float | None = None) -> set[str]:
+    """Which of ``keys`` revoke a token issued at ``issued_at`` (epoch seconds; our customer
+    tokens say it to the millisecond): one cache read, a query only for keys not cached."""
     cache_keys = [_CACHE_PREFIX + key for key in keys]
     cached = cache.get_many(cache_keys)
     revoked = {

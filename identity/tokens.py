@@ -15,7 +15,7 @@ import base64
 import hashlib
 import re
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 import jwt
@@ -278,7 +278,8 @@ class AnonymousRenewalProof(AnonymousAccessToken):
 class CustomerAccessToken(KeyringToken):
     """A customer's access token from the token service (password, refresh, token exchange).
 
-    ``sub`` is the customer's public id; ``client_id`` the client it was issued to; ``scope``
+    ``sub`` is the customer's public id; ``client_id`` the client it was issued to (and ``app``
+    its storefront app, for a sales channel); ``scope``
     what it allows; ``grant`` the sign-in it belongs to (absent for a token exchanged from a
     customer id); ``act`` the client acting for the customer (token exchange); custom claims
     under ``CLAIM_CUSTOM``.
@@ -288,6 +289,12 @@ class CustomerAccessToken(KeyringToken):
     lifetime = timedelta(seconds=900)
     backend = KeyringTokenBackend(purpose=SigningKeyPurpose.ACCESS, typ="at+jwt")
 
+    def set_iat(self, claim: str = "iat", at_time: datetime | None = None) -> None:
+        # To the millisecond (RFC 7519 allows fractions), so that "sign out everywhere" can
+        # tell a token issued just before it from one issued just after, in the same second.
+        moment = at_time or self.current_time
+        self.payload[claim] = round(moment.timestamp(), 3)
+
     def verify_claims(self) -> None:
         if not _uuid_string(self.payload.get(CLAIM_SUBJECT)):
             raise TokenError("subject claim malformed")
@@ -296,6 +303,8 @@ class CustomerAccessToken(KeyringToken):
         if not _is_database_id(self.payload.get(CLAIM_TENANT)):
             raise TokenError("tenant claim malformed")
         _verify_oauth_claims(self.payload, required=True)
+        if CLAIM_APP in self.payload and not _uuid_string(self.payload[CLAIM_APP]):
+            raise TokenError("app claim malformed")
         if CLAIM_CUSTOM in self.payload and not isinstance(self.payload[CLAIM_CUSTOM], dict):
             raise TokenError("custom claims malformed")
 

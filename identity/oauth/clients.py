@@ -257,7 +257,8 @@ def client_authenticate(
             secret_matches(secret, _NO_SECRET_HASH)
         raise _invalid_client()
     if not client.is_confidential:
-        if secret or require_confidential:
+        app = client.storefront_app
+        if secret or require_confidential or app is None or not app.is_active:
             raise _invalid_client()
         return client
     if not secret or not _secret_valid(client, secret):

@@ -3,8 +3,9 @@
 The storefront fetches one for the signed-in shopper and passes it to the app, which verifies it
 with its own client secret (HS256), its client id as ``aud`` and ``operation`` =
 ``current_customer`` (see docs/third-party-apps.md). The header's ``kid`` names the secret (its
-lookup prefix) so that the app can tell its secrets apart during a rotation; the newest live
-secret signs.
+lookup prefix). During a rotation the oldest live secret keeps signing until its overlap ends,
+so the app has the whole overlap to deploy the new one; a rotation without overlap switches at
+once.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 import jwt
 from django.conf import settings
 
-from identity.models import Customer, OAuthClient, OAuthClientKind
+from identity.models import Customer, OAuthClient, OAuthClientKind, OAuthClientSecret
 from identity.oauth.clients import client_live_secrets
 from identity.tokens import CLIENT_ID_FORMAT
 
@@ -35,9 +36,15 @@ def third_party_app_get(*, tenant_id: int, client_id: str) -> OAuthClient | None
     ).first()
 
 
+def current_customer_signing_secret(app: OAuthClient) -> OAuthClientSecret | None:
+    """The secret that signs the app's tokens now: the oldest live one."""
+    live = [row for row in client_live_secrets(app) if row.signing_secret]
+    return live[-1] if live else None
+
+
 def current_customer_token(*, app: OAuthClient, customer: Customer) -> str | None:
     """The signed token, or None when the app has no live secret to sign with."""
-    signing = next((row for row in client_live_secrets(app) if row.signing_secret), None)
+    signing = current_customer_signing_secret(app)
     if signing is None:
         return None
     now = int(time.time())

@@ -16,7 +16,6 @@ Scopes only narrow: a requested scope outside what the client, and the subject, 
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from identity.principal import PrincipalKind
 from identity.scopes import CUSTOMER_SCOPES, GUEST_SCOPES, scope_format, scope_parse
 from identity.tokens import (
     CLAIM_ACTOR,
+    CLAIM_APP,
     CLAIM_CLIENT,
     CLAIM_CUSTOM,
     CLAIM_GRANT,
@@ -49,6 +49,7 @@ from identity.tokens import (
     CLAIM_SUBJECT,
     CLAIM_TENANT,
     MAX_ACTOR_DEPTH,
+    MAX_TOKEN_LENGTH,
     AnonymousAccessToken,
     ClientAccessToken,
     CustomerAccessToken,
@@ -61,6 +62,7 @@ TOKEN_TYPE_JWT = "urn:ietf:params:oauth:token-type:jwt"
 # Our own subject token type for token exchange: the subject token is a customer's id.
 TOKEN_TYPE_CUSTOMER_ID = "urn:commerceapi:params:oauth:token-type:customer-id"
 SUBJECT_TOKEN_TYPES = (TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_CUSTOMER_ID)
+MAX_CUSTOM_CLAIMS_NESTING = 10
 
 
 @dataclass(frozen=True)
@@ -121,24 +123,30 @@ def customer_token_issue(
 ) -> IssuedTokens:
     """A customer access token; its expiry is the client's lifetime, or ``not_after`` if
     sooner."""
-    now = int(time.time())
+    token = CustomerAccessToken()
+    now = int(token.current_time.timestamp())
     expires_at = now + client.access_token_lifetime_seconds
     if not_after is not None:
         expires_at = min(expires_at, not_after)
-    token = CustomerAccessToken()
     token.set_exp(from_time=datetime.fromtimestamp(expires_at, UTC), lifetime=timedelta(0))
     token[CLAIM_SUBJECT] = customer_id
     token[CLAIM_TENANT] = client.tenant_id
     token[CLAIM_CLIENT] = client.client_id
     token[CLAIM_SCOPE] = scope_format(scopes)
+    if client.storefront_app is not None:
+        token[CLAIM_APP] = str(client.storefront_app.public_id)
     if grant_id:
         token[CLAIM_GRANT] = grant_id
     if actor is not None:
         token[CLAIM_ACTOR] = actor
     if custom_claims is not None:
         token[CLAIM_CUSTOM] = custom_claims
+    encoded = token_encode(token)
+    if len(encoded) > MAX_TOKEN_LENGTH:
+        # No decoder would take it back; refuse it here rather than issue a dead token.
+        raise invalid_request("The token would be larger than the API accepts.")
     return IssuedTokens(
-        access_token=token_encode(token),
+        access_token=encoded,
         expires_in=max(0, expires_at - now),
         scope=scope_format(scopes),
     )
@@ -167,8 +175,7 @@ def client_credentials_grant(*, client: OAuthClient, form: Mapping[str, str]) ->
             scope=scope_format(scopes),
         )
     app = client.storefront_app
-    if app is None or not app.is_active:
-        raise OAuthError(OAuthErrorCode.INVALID_CLIENT, "The sales channel's store is inactive.")
+    assert app is not None  # client_authenticate refuses a sales channel without a live app
     scopes = _narrow(form, frozenset(client.scopes) & GUEST_SCOPES)
     guest = AnonymousAccessToken.issue(
         anonymous_id=str(uuid.uuid4()),
@@ -323,7 +330,29 @@ def _custom_claims(form: Mapping[str, str]) -> dict[str, Any] | None:
         raise invalid_request("custom_claims is not JSON.") from None
     if not isinstance(claims, dict):
         raise invalid_request("custom_claims must be a JSON object.")
+    if _nesting(claims) > MAX_CUSTOM_CLAIMS_NESTING:
+        raise invalid_request(f"custom_claims nests deeper than {MAX_CUSTOM_CLAIMS_NESTING}.")
+    try:
+        # Measured as the token will carry it (non-ASCII escaped); 1e400 is infinity, not JSON.
+        in_token = json.dumps(claims, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        raise invalid_request("custom_claims is not JSON.") from None
+    if len(in_token) > limit:
+        raise invalid_request(f"custom_claims is larger than {limit} bytes.")
     return claims
+
+
+def _nesting(value: Any) -> int:
+    """How deep objects and arrays nest in ``value`` (a scalar: 0)."""
+    deepest, level = 0, [(value, 0)]
+    while level:
+        item, depth = level.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth + 1)
+            level.extend(
+                (child, depth + 1) for child in (item.values() if isinstance(item, dict) else item)
+            )
+    return deepest
 
 
 def token_exchange_grant(*, client: OAuthClient, form: Mapping[str, str]) -> IssuedTokens:

@@ -4,8 +4,9 @@ A client revokes only tokens issued to it; anything else (unknown, malformed, an
 is answered 200 and changes nothing, so the endpoint tells nobody which tokens exist. Revoking a
 refresh token ends its sign-in (the whole family and the access tokens carrying its ``grant``).
 
-Introspection is for confidential clients, within their tenant: our access tokens of any kind,
-and refresh tokens issued to the asking client. Anything else is ``{"active": false}``.
+Introspection is for confidential clients, within their tenant: the shop's integrations and web
+apps see our access tokens of any kind, a third-party app only its own; refresh tokens only the
+client they were issued to. Anything else is ``{"active": false}``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.conf import settings
 
 from commerceapi.errors import DomainError
 from identity.bearer import VerifiedBearer, own_bearer_from_token, own_token_verify
-from identity.models import OAuthClient
+from identity.models import OAuthClient, OAuthClientKind
 from identity.oauth.refresh import REFRESH_TOKEN_KIND, grant_revoke, refresh_token_find
 from identity.revocation import revocation_add, token_revocation_key
 from identity.secrets import secret_prefix
@@ -67,6 +68,12 @@ def token_introspect(*, client: OAuthClient, raw_token: str) -> dict[str, Any]:
     bearer = _access_bearer(raw_token)
     if bearer is None or bearer.tenant_id != client.tenant_id:
         return INACTIVE
+    if (
+        client.kind == OAuthClientKind.THIRD_PARTY_APP
+        and bearer.oauth_client_id != client.client_id
+    ):
+        # Someone else's app learns nothing of the shop's tokens; the shop's own servers do.
+        return INACTIVE
     try:
         bearer.refuse_if_revoked(bearer.subject_id)
     except DomainError:
@@ -81,7 +88,8 @@ def token_introspect(*, client: OAuthClient, raw_token: str) -> dict[str, Any]:
         "iss": claims.get("iss"),
         "aud": claims.get("aud"),
         "exp": bearer.expires_at,
-        "iat": bearer.issued_at,
+        # RFC 7662: an integer.
+        "iat": int(bearer.issued_at) if bearer.issued_at is not None else None,
         "jti": bearer.token_id,
         "kind": bearer.kind.value,
     }

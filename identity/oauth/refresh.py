@@ -66,14 +66,15 @@ def grant_create(*, client: OAuthClient, customer: Customer, scope: str) -> Issu
 def grant_revoke(*, grant_id: int, public_id: str, expires_at: datetime, reason: str) -> None:
     """End a sign-in: its refresh tokens now, its access tokens on their next use."""
     now = timezone.now()
-    OAuthGrant.objects.filter(pk=grant_id, revoked_at__isnull=True).update(
-        revoked_at=now, revoked_reason=reason
-    )
-    revocation_add(
-        key=grant_revocation_key(public_id),
-        reason=reason,
-        expires_at=max(expires_at, now) + _LONGEST_ACCESS_TOKEN,
-    )
+    with transaction.atomic():
+        OAuthGrant.objects.filter(pk=grant_id, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_reason=reason
+        )
+        revocation_add(
+            key=grant_revocation_key(public_id),
+            reason=reason,
+            expires_at=max(expires_at, now) + _LONGEST_ACCESS_TOKEN,
+        )
 
 
 def grants_revoke_for_customer(*, customer: Customer, reason: str) -> int:
@@ -124,7 +125,7 @@ def refresh_rotate(
         if row is None or not secret_matches(raw_token, row.secret_hash):
             raise invalid_grant("The refresh token is invalid.")
         grant = row.grant
-        if grant.client_id != client.pk:
+        if grant.client_id != client.pk or grant.tenant_id != client.tenant_id:
             raise invalid_grant("The refresh token was issued to another client.")
         if grant.revoked_at is not None:
             raise invalid_grant("The refresh token has been revoked.")

@@ -19,10 +19,11 @@ from typing import Any
 import jwt
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from identity.accounts import local_account_create
-from identity.models import Customer, OAuthClientKind
+from identity.models import Customer, OAuthClientKind, OAuthClientSecret
 from identity.oauth.clients import client_secret_rotate, client_set_active
 from tests.conftest import Shopper, Storefront, assert_problem, problem, tables_snapshot
 from tests.identity.oauth_helpers import (
@@ -192,7 +193,7 @@ def test_any_accept_header_gets_the_plain_text_token(
     verify(answer.content.decode(), loyalty_app)
 
 
-def test_after_a_secret_rotation_the_new_secret_signs(
+def test_during_a_rotation_the_old_secret_signs_until_its_overlap_ends(
     api: APIClient,
     ada_headers: dict[str, str],
     loyalty_app: Client,
@@ -203,16 +204,23 @@ def test_after_a_secret_rotation_the_new_secret_signs(
 
     # when the operator rotates the app's secret with an hour of overlap
     new_secret = client_secret_rotate(client=loyalty_app.client, overlap=timedelta(hours=1))
-    new_token = token_for(api, ada_headers, loyalty_app)
+    during = token_for(api, ada_headers, loyalty_app)
 
-    # then new tokens name and use the new secret; the old secret no longer signs
-    assert jwt.get_unverified_header(new_token)["kid"] == kid_of(new_secret)
-    assert verify(new_token, loyalty_app, new_secret)["operation"] == "current_customer"
+    # then the old secret keeps signing, so an app not yet given the new one still works
+    assert jwt.get_unverified_header(during)["kid"] == kid_of(loyalty_app.secret)
+    assert verify(during, loyalty_app, loyalty_app.secret)["operation"] == "current_customer"
+    # and once the overlap has ended the new secret signs, and the old one no longer verifies
+    OAuthClientSecret.objects.filter(client=loyalty_app.client).exclude(
+        expires_at__isnull=True
+    ).update(expires_at=timezone.now() - timedelta(seconds=1))
+    after = token_for(api, ada_headers, loyalty_app)
+    assert jwt.get_unverified_header(after)["kid"] == kid_of(new_secret)
+    assert verify(after, loyalty_app, new_secret)["operation"] == "current_customer"
     with pytest.raises(jwt.InvalidSignatureError):
-        verify(new_token, loyalty_app, loyalty_app.secret)
-    # and an app holding both secrets during the overlap accepts old and new tokens
+        verify(after, loyalty_app, loyalty_app.secret)
+    # and an app holding both secrets accepts every one of these tokens
     both = [new_secret, loyalty_app.secret]
-    for token in (old_token, new_token):
+    for token in (old_token, during, after):
         claims = example.verify_current_customer_token(
             token,
             client_id=loyalty_app.client_id,
@@ -220,6 +228,18 @@ def test_after_a_secret_rotation_the_new_secret_signs(
             issuer=settings.TOKEN_ISSUER,
         )
         assert claims["operation"] == "current_customer"
+
+
+def test_a_rotation_without_overlap_signs_with_the_new_secret_at_once(
+    api: APIClient, ada_headers: dict[str, str], loyalty_app: Client
+) -> None:
+    # when the operator rotates a leaked secret with no overlap
+    new_secret = client_secret_rotate(client=loyalty_app.client, overlap=timedelta(0))
+
+    # then
+    token = token_for(api, ada_headers, loyalty_app)
+    assert jwt.get_unverified_header(token)["kid"] == kid_of(new_secret)
+    assert verify(token, loyalty_app, new_secret)["operation"] == "current_customer"
 
 
 def test_the_token_grants_nothing_at_this_api(

@@ -508,7 +508,7 @@ def test_active_customer_token_is_described(
         "iss": settings.TOKEN_ISSUER,
         "aud": settings.TOKEN_AUDIENCE,
         "exp": claims["exp"],
-        "iat": claims["iat"],
+        "iat": int(claims["iat"]),
         "jti": claims["jti"],
         "kind": "customer",
     }
@@ -543,7 +543,7 @@ def test_active_exchanged_token_shows_its_actor_and_custom_claims(
         "iss": settings.TOKEN_ISSUER,
         "aud": settings.TOKEN_AUDIENCE,
         "exp": claims["exp"],
-        "iat": claims["iat"],
+        "iat": int(claims["iat"]),
         "jti": claims["jti"],
         "kind": "customer",
         "act": {"sub": integration.client_id},

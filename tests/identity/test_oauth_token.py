@@ -520,7 +520,7 @@ def test_a_sales_channel_of_an_inactive_storefront_app_is_invalid_client(
     assert_oauth_error(
         answer,
         401,
-        {"error": "invalid_client", "error_description": "The sales channel's store is inactive."},
+        {"error": "invalid_client", "error_description": "Client authentication failed."},
     )
 
 

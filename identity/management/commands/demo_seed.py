@@ -29,7 +29,8 @@ from identity.models import (
     StorefrontApp,
     Tenant,
 )
-from identity.oauth.clients import client_create, client_live_secrets
+from identity.oauth.clients import client_create
+from identity.oauth.current_customer import current_customer_signing_secret
 from identity.storefront import (
     storefront_app_get_or_create,
     storefront_key_create,
@@ -228,8 +229,8 @@ class Command(BaseCommand):
 
     @staticmethod
     def _signing_secret(client: OAuthClient) -> str:
-        live = [row for row in client_live_secrets(client) if row.signing_secret]
-        return live[0].signing_secret if live else "(none: rotate one in the admin)"
+        signing = current_customer_signing_secret(client)
+        return signing.signing_secret if signing else "(none: rotate one in the admin)"
 
     @staticmethod
     def _customer(tenant: Tenant) -> None:
