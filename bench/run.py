@@ -66,6 +66,8 @@ WARMUP_SECONDS = _env_int("BENCH_WARMUP", 2)
 UNTHROTTLED_RATE = "1000000/s"
 # Add to cart adds to the same lines for the whole run.
 MAX_QUANTITY_PER_LINE = 1_000_000_000
+# The password grant signs in again and again; a lockout (failures only) must never start.
+UNLOCKED_PASSWORD_ATTEMPTS = 1_000_000_000
 READY_TIMEOUT_SECONDS = 30
 # Baseline rounds further apart than this share make the ratios unreliable.
 BASELINE_SPREAD_WARNING = 0.15
@@ -152,7 +154,10 @@ class Scenario:
     is made per object (its names override the shared ones). wrk's threads take turns through
     the requests and start over at the end. With ``once`` too, each wrk run (warm-up, rounds)
     gets a part of the list of its own, for requests that succeed only once (seed enough of
-    them for a run).
+    them for a run); the preflight then uses up the first request, which goes in no part.
+
+    ``connections``: wrk's connections for this scenario instead of BENCH_CONNECTIONS, for an
+    endpoint so slow that 16 connections would measure their queue (and near wrk's timeout).
     """
 
     name: str
@@ -163,6 +168,7 @@ class Scenario:
     target: Target | None = None
     each: str = ""
     once: bool = False
+    connections: int = 0
 
 
 CART_HEADERS = {"Authorization": "Bearer $cart_token", "X-Customer-Context": "$cart_context"}
@@ -177,6 +183,10 @@ MIGRATE_HEADERS = {
     "X-Customer-Context": "$migrate_context",
     "Content-Type": "application/json",
 }
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+# The password grant runs the production hasher (about a quarter of a second of CPU): two
+# connections per worker keep both workers busy without queueing.
+PASSWORD_CONNECTIONS = 4
 
 # The first scenario is the baseline that the others' throughput is compared with.
 SCENARIOS = [
@@ -238,6 +248,37 @@ SCENARIOS = [
         body="$migrate_body",
         target=P99Within(2, "migrate 5 lines into 5"),
         each="migrations_50",
+        once=True,
+    ),
+    Scenario(
+        "oauth client_credentials, sales channel (guest)",
+        "POST",
+        "/oauth/token",
+        headers=FORM,
+        body="$guest_body",
+    ),
+    Scenario(
+        "oauth client_credentials, integration (Basic)",
+        "POST",
+        "/oauth/token",
+        headers={**FORM, "Authorization": "$integration_basic"},
+        body="$integration_body",
+    ),
+    Scenario(
+        f"oauth password, PBKDF2, {PASSWORD_CONNECTIONS} connections",
+        "POST",
+        "/oauth/token",
+        headers=FORM,
+        body="$password_body",
+        connections=PASSWORD_CONNECTIONS,
+    ),
+    Scenario(
+        "oauth refresh_token rotation",
+        "POST",
+        "/oauth/token",
+        headers=FORM,
+        body="$refresh_body",
+        each="refreshes",
         once=True,
     ),
 ]
@@ -333,6 +374,9 @@ def server_environment(url: str) -> dict[str, str]:
         DATABASE_URL=url,
         THROTTLE_ANONYMOUS_TOKEN_PER_ADDRESS=UNTHROTTLED_RATE,
         THROTTLE_ANONYMOUS_TOKEN_PER_KEY=UNTHROTTLED_RATE,
+        THROTTLE_OAUTH_TOKEN_PER_ADDRESS=UNTHROTTLED_RATE,
+        THROTTLE_OAUTH_PASSWORD_PER_ADDRESS=UNTHROTTLED_RATE,
+        PASSWORD_LOCKOUT_ATTEMPTS=str(UNLOCKED_PASSWORD_ATTEMPTS),
         CART_MAX_QUANTITY_PER_LINE=str(MAX_QUANTITY_PER_LINE),
     )
     if os.environ.get("BENCH_REDIS_URL"):
@@ -436,11 +480,11 @@ def preflight(base_url: str, request: HttpRequest) -> None:
         raise BenchError(f"{request.method} {request.path} answered {status}: {answer}")
 
 
-def wrk_command(url: str, seconds: int) -> list[str]:
+def wrk_command(url: str, seconds: int, connections: int = CONNECTIONS) -> list[str]:
     return [
         "wrk",
         f"--threads={THREADS}",
-        f"--connections={CONNECTIONS}",
+        f"--connections={connections}",
         f"--duration={seconds}s",
         "--timeout=5s",
         "--latency",
@@ -449,7 +493,9 @@ def wrk_command(url: str, seconds: int) -> list[str]:
     ]
 
 
-def wrk_run(url: str, requests_file: Path, seconds: int, output: Path) -> Result:
+def wrk_run(
+    url: str, requests_file: Path, seconds: int, output: Path, connections: int = CONNECTIONS
+) -> Result:
     """One wrk run; its output is kept in ``output``, its numbers read from bench/request.lua's
     result line (microseconds, wrk's own counts of non-2xx/3xx answers and socket errors)."""
     environment = {
@@ -458,7 +504,7 @@ def wrk_run(url: str, requests_file: Path, seconds: int, output: Path) -> Result
         "BENCH_THREADS": str(THREADS),
     }
     completed = subprocess.run(
-        wrk_command(url, seconds),
+        wrk_command(url, seconds, connections),
         env=environment,
         capture_output=True,
         text=True,
@@ -492,6 +538,7 @@ class Load:
 
     scenario: Scenario
     requests_files: list[Path]
+    requests_counts: list[int]
     url: str
     rounds: list[Result] = field(default_factory=list)
     warmup_non_2xx: int = 0
@@ -517,9 +564,11 @@ def load_prepare(server: Server, scenario: Scenario, seed: dict[str, object]) ->
     """Render the scenario's requests files and check its first request answers 200."""
     requests = render(scenario, seed)
     runs = 1 + ROUNDS  # the warm-up, then the rounds
-    if scenario.once and len(requests) < runs:
-        raise BenchError(f"{scenario.name}: seed at least {runs} requests, one set per run")
-    parts = [requests[index::runs] for index in range(runs)] if scenario.once else [requests]
+    if scenario.once and len(requests) < 1 + runs:
+        raise BenchError(f"{scenario.name}: seed at least {1 + runs} requests, one set per run")
+    # A request that succeeds once is used up by the preflight: it goes in no run's part.
+    rest = requests[1:] if scenario.once else requests
+    parts = [rest[index::runs] for index in range(runs)] if scenario.once else [rest]
     files = []
     for index, part in enumerate(parts):
         path = WORK / f"{slug(scenario.name)}.{index}.requests"
@@ -527,24 +576,33 @@ def load_prepare(server: Server, scenario: Scenario, seed: dict[str, object]) ->
         files.append(path)
     preflight(server.base_url, requests[0])
     # wrk needs a URL, but every request's own path comes from the requests file.
-    return Load(scenario, files, url=server.base_url + requests[0].path)
+    return Load(
+        scenario,
+        files,
+        requests_counts=[len(part) for part in parts],
+        url=server.base_url + requests[0].path,
+    )
 
 
 def load_run(load: Load, run_index: int) -> None:
     """Run 0 is the warm-up; runs 1.. are the measured rounds."""
-    requests_file = load.requests_files[run_index % len(load.requests_files)]
+    part = run_index % len(load.requests_files)
+    requests_file = load.requests_files[part]
     name = slug(load.scenario.name)
+    connections = load.scenario.connections or CONNECTIONS
     if run_index == 0:
-        warmup = wrk_run(load.url, requests_file, WARMUP_SECONDS, WORK / f"{name}.warmup.txt")
+        output = WORK / f"{name}.warmup.txt"
+        warmup = wrk_run(load.url, requests_file, WARMUP_SECONDS, output, connections)
         load.warmup_non_2xx = warmup.non_2xx
         load.warmup_socket_errors = warmup.socket_errors
+        sent = warmup.requests
     else:
         output = WORK / f"{name}.round{run_index}.txt"
-        load.rounds.append(wrk_run(load.url, requests_file, ROUND_SECONDS, output))
+        load.rounds.append(wrk_run(load.url, requests_file, ROUND_SECONDS, output, connections))
+        sent = load.rounds[-1].requests
     if load.scenario.once:
-        sent = load.rounds[-1].requests if run_index else None
-        seeded = requests_file.read_text().count("\nAuthorization: ")
-        if sent is not None and sent > seeded:
+        seeded = load.requests_counts[part]
+        if sent > seeded:
             raise BenchError(
                 f"{load.scenario.name}: {sent} requests but {seeded} seeded; repeated requests "
                 "would measure something else. Seed more in bench/seed.py."
@@ -562,6 +620,7 @@ class Run:
     load_after: float
     database: str
     server_command: list[str]
+    notes: list[str] = field(default_factory=list)
 
     @property
     def baseline_spread(self) -> float:
@@ -586,6 +645,16 @@ def milliseconds(microseconds: int) -> str:
     return f"{microseconds / 1000:.1f} ms"
 
 
+def per_second(rate: float) -> str:
+    """Requests/s; below 10 with a decimal (the password grant's few a second)."""
+    return f"{rate:.1f}" if rate < 10 else f"{rate:,.0f}"
+
+
+def share(ratio: float) -> str:
+    """A share of the baseline; below 1% with a decimal, which 0% would hide."""
+    return f"{ratio:.1%}" if ratio < 0.01 else f"{ratio:.0%}"
+
+
 def table(results: dict[str, Result]) -> str:
     baseline = SCENARIOS[0].name
     base_rps = results[baseline].requests_per_second
@@ -606,8 +675,8 @@ def table(results: dict[str, Result]) -> str:
         if result.errors:
             verdict = "ERRORS"
         rows.append(
-            f"| {scenario.name} | {result.requests_per_second:,.0f} | "
-            f"{milliseconds(result.p50_us)} | {milliseconds(result.p99_us)} | {ratio:.0%} | "
+            f"| {scenario.name} | {per_second(result.requests_per_second)} | "
+            f"{milliseconds(result.p50_us)} | {milliseconds(result.p99_us)} | {share(ratio)} | "
             f"{target_text} | {verdict} | {result.errors} |"
         )
     return "\n".join(rows)
@@ -646,6 +715,7 @@ def machine_description(run: Run) -> list[str]:
         f"- Server: `{relative(shlex.join(run.server_command))}` "
         f"(DEBUG=false, random SECRET_KEY, ALLOWED_HOSTS={HOST})",
         f"- Load command: `{relative(shlex.join(load_command))}`",
+        *(f"- {note}" for note in run.notes),
     ]
 
 
@@ -716,6 +786,7 @@ def measure(server: Server, seed: dict[str, object], database: str) -> Run:
         load_after=os.getloadavg()[0],
         database=database,
         server_command=server.command,
+        notes=[f"Password hasher: {seed['password_hasher']}"] if "password_hasher" in seed else [],
     )
 
 

@@ -28,23 +28,32 @@ import django  # noqa: E402
 
 django.setup()
 
+import base64  # noqa: E402
+import statistics  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
+from urllib.parse import urlencode  # noqa: E402
 
 import jwt  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
+from django.contrib.auth.hashers import check_password, get_hasher, make_password  # noqa: E402
+from django.db import transaction  # noqa: E402
 
 from carts.models import Cart, CartLine  # noqa: E402
 from carts.owners import CartOwner  # noqa: E402
 from carts.services import cart_line_add  # noqa: E402
 from catalog.models import Product  # noqa: E402
 from catalog.services import product_upsert  # noqa: E402
+from identity.accounts import local_account_create  # noqa: E402
 from identity.anonymous import anonymous_token_issue  # noqa: E402
 from identity.bearer import bearer_principal  # noqa: E402
 from identity.context import customer_context_issue  # noqa: E402
 from identity.customers import provider_save  # noqa: E402
-from identity.models import IdentityProvider  # noqa: E402
+from identity.models import IdentityProvider, OAuthClientKind, StorefrontApp, Tenant  # noqa: E402
+from identity.oauth.clients import client_create  # noqa: E402
+from identity.oauth.refresh import grant_create  # noqa: E402
+from identity.scopes import CUSTOMER_SCOPES, scope_format  # noqa: E402
 from identity.storefront import (  # noqa: E402
     StorefrontKeyInfo,
     storefront_app_get_or_create,
@@ -270,10 +279,93 @@ def seed_migrations(shop: Shop, provider: Provider) -> dict[str, object]:
     return values
 
 
+# The token service (POST /oauth/token). Refresh tokens are rotated: each is good for one
+# request (a second use revokes its sign-in), so every request gets a sign-in of its own, enough
+# for the warm-up and the rounds at the throughput seen here (bench/run.py refuses to reuse one).
+REFRESH_TOKENS_SEEDED = 15_000
+# Customers the pre-minted sign-ins are spread over.
+REFRESH_CUSTOMERS = 4
+HASHER_TIMINGS = 5
+
+
+def _form(**fields: str) -> str:
+    return urlencode(fields)
+
+
+def seed_oauth(shop: Shop) -> dict[str, object]:
+    """A sales channel (public client), an integration (confidential, HTTP Basic), a local
+    account for the password grant, and pre-minted sign-ins for the refresh-token rotation."""
+    tenant = Tenant.objects.get(pk=shop.tenant_id)
+    app = StorefrontApp.objects.get(tenant=tenant, public_id=shop.storefront.app_id)
+    channel = client_create(
+        tenant=tenant, kind=OAuthClientKind.SALES_CHANNEL, storefront_app=app
+    ).client
+    integration = client_create(tenant=tenant, kind=OAuthClientKind.INTEGRATION)
+    basic = f"{integration.client.client_id}:{integration.client_secret}"
+    email, password = "bench-signin@bench.local", secrets.token_urlsafe(18)
+    local_account_create(tenant=tenant, email=email, password=password, name="Bench shopper")
+    customers = [
+        local_account_create(
+            tenant=tenant, email=f"bench-refresh-{index}@bench.local", password=password
+        )
+        for index in range(REFRESH_CUSTOMERS)
+    ]
+    scope = scope_format(CUSTOMER_SCOPES & frozenset(channel.scopes))
+    refreshes = []
+    # The sign-ins the password grant would make (grant_create is what it calls after the
+    # password check), without running the hasher 15,000 times.
+    with transaction.atomic():
+        for index in range(REFRESH_TOKENS_SEEDED):
+            issued = grant_create(
+                client=channel, customer=customers[index % len(customers)], scope=scope
+            )
+            refresh_body = _form(
+                grant_type="refresh_token",
+                client_id=channel.client_id,
+                refresh_token=issued.refresh_token,
+            )
+            refreshes.append({"refresh_body": refresh_body})
+    return {
+        "guest_body": _form(grant_type="client_credentials", client_id=channel.client_id),
+        "integration_basic": "Basic " + base64.b64encode(basic.encode()).decode(),
+        "integration_body": _form(grant_type="client_credentials"),
+        "password_body": _form(
+            grant_type="password", client_id=channel.client_id, username=email, password=password
+        ),
+        "refreshes": refreshes,
+        "password_hasher": password_hasher_timing(),
+    }
+
+
+def password_hasher_timing() -> str:
+    """The configured hasher (the server's: same settings) and its cost per call, in this
+    process, before the load starts."""
+    hasher = get_hasher()
+    iterations = getattr(hasher, "iterations", None)
+    password = secrets.token_urlsafe(18)
+    makes, checks = [], []
+    for _ in range(HASHER_TIMINGS):
+        started = time.perf_counter()
+        encoded = make_password(password)
+        makes.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        assert check_password(password, encoded)
+        checks.append(time.perf_counter() - started)
+    check_ms = statistics.median(checks) * 1000
+    return (
+        f"{type(hasher).__module__}.{type(hasher).__name__}"
+        + (f", {iterations:,} iterations" if iterations else "")
+        + f": make_password {statistics.median(makes) * 1000:.0f} ms, check_password "
+        f"{check_ms:.0f} ms (median of {HASHER_TIMINGS}, one process): at most "
+        f"{1000 / check_ms:.1f} sign-ins/s per core"
+    )
+
+
 SEEDERS: list[Callable[[Shop], dict[str, object]]] = [
     seed_storefront,
     seed_cart_five_lines,
     seed_carts_to_add_to,
+    seed_oauth,
 ]
 
 
