@@ -8,7 +8,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from identity.models import AnonymousIdPolicy, StorefrontApp, StorefrontKey, Tenant
+from identity.models import AnonymousIdPolicy, OAuthClient, StorefrontApp, StorefrontKey, Tenant
+from identity.oauth.clients import client_cache_refresh_on_commit
 from identity.revocation import (
     app_revocation_key,
     revocation_add,
@@ -64,6 +65,9 @@ def tenant_save(*, tenant: Tenant) -> Tenant:
         prefixes = list(
             StorefrontKey.objects.filter(app__tenant=tenant).values_list("prefix", flat=True)
         )
+        client_cache_refresh_on_commit(
+            list(OAuthClient.objects.filter(tenant=tenant).values_list("client_id", flat=True))
+        )
     _key_cache_refresh_on_commit(prefixes)
     return tenant
 
@@ -117,6 +121,10 @@ def storefront_app_save(*, app: StorefrontApp) -> StorefrontApp:
         tenant_is_active = Tenant.objects.filter(pk=app.tenant_id, is_active=True).exists()
         _app_tokens_set_live(str(app.public_id), is_live=app.is_active and tenant_is_active)
         prefixes = list(app.keys.values_list("prefix", flat=True))
+        # Its sales channels authenticate only while it is active.
+        client_cache_refresh_on_commit(
+            list(OAuthClient.objects.filter(storefront_app=app).values_list("client_id", flat=True))
+        )
     _key_cache_refresh_on_commit(prefixes)
     return app
 

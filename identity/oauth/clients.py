@@ -13,9 +13,10 @@ import base64
 import binascii
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import unquote_plus
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -87,6 +88,7 @@ def client_save(*, client: OAuthClient) -> OAuthClient:
             revocation_remove(key=key)
         else:
             revocation_add(key=key, reason="OAuth client deactivated")
+        client_cache_refresh_on_commit([client.client_id])
     return client
 
 
@@ -152,6 +154,7 @@ def client_create(
     with transaction.atomic():
         client_save(client=client)
         secret = _secret_create(client) if client.is_confidential else ""
+        client_cache_refresh_on_commit([client.client_id])
     return CreatedClient(client=client, client_secret=secret)
 
 
@@ -180,7 +183,9 @@ def client_secret_rotate(
         OAuthClientSecret.objects.filter(client=client).filter(
             Q(expires_at__isnull=True) | Q(expires_at__gt=ends)
         ).update(expires_at=ends)
-        return _secret_create(client)
+        secret = _secret_create(client)
+        client_cache_refresh_on_commit([client.client_id])
+    return secret
 
 
 def client_live_secrets(client: OAuthClient) -> list[OAuthClientSecret]:
@@ -192,15 +197,69 @@ def client_live_secrets(client: OAuthClient) -> list[OAuthClientSecret]:
     )
 
 
-def client_get(*, client_id: str) -> OAuthClient | None:
-    """An active client of an active tenant, by client id; None for anything else."""
-    if not CLIENT_ID_FORMAT.fullmatch(client_id):
-        return None
-    return (
+@dataclass(frozen=True)
+class _ClientRecord:
+    """What authenticating a client needs, cached by client id: the client (with its tenant and
+    storefront app) and its secrets' prefixes, hashes and ends."""
+
+    client: OAuthClient
+    secrets: tuple[tuple[str, str, datetime | None], ...]
+
+
+_CLIENT_CACHE_PREFIX = "oauth-client:"
+_CLIENT_CACHE_SECONDS = 300
+_NO_CLIENT = "none"
+
+
+def _client_record_from_database(client_id: str) -> _ClientRecord | None:
+    client = (
         OAuthClient.objects.select_related("tenant", "storefront_app")
         .filter(client_id=client_id, is_active=True, tenant__is_active=True)
         .first()
     )
+    if client is None:
+        return None
+    live = OAuthClientSecret.objects.filter(client=client).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+    )
+    return _ClientRecord(
+        client=client, secrets=tuple(live.values_list("prefix", "secret_hash", "expires_at"))
+    )
+
+
+def _client_record(client_id: str) -> _ClientRecord | None:
+    """The client's record: from the cache, else the database (then cached). Every change goes
+    through ``client_cache_refresh_on_commit``, so the cache never outlives a deactivation."""
+    cache_key = _CLIENT_CACHE_PREFIX + client_id
+    cached = cache.get(cache_key)
+    if isinstance(cached, _ClientRecord):
+        return cached
+    if cached == _NO_CLIENT:
+        return None
+    record = _client_record_from_database(client_id)
+    # ``add``, not ``set``: a change committed meanwhile has written the newer answer.
+    cache.add(cache_key, record or _NO_CLIENT, _CLIENT_CACHE_SECONDS)
+    return record
+
+
+def client_cache_refresh_on_commit(client_ids: list[str]) -> None:
+    """After a change to clients, their secrets, storefront app or tenant commits, write their
+    new records into the cache (readers only ``add``, so a stale read cannot come back)."""
+
+    def refresh() -> None:
+        for client_id in client_ids:
+            record = _client_record_from_database(client_id)
+            cache.set(_CLIENT_CACHE_PREFIX + client_id, record or _NO_CLIENT, _CLIENT_CACHE_SECONDS)
+
+    transaction.on_commit(refresh)
+
+
+def client_get(*, client_id: str) -> OAuthClient | None:
+    """An active client of an active tenant, by client id; None for anything else."""
+    if not CLIENT_ID_FORMAT.fullmatch(client_id):
+        return None
+    record = _client_record(client_id)
+    return record.client if record else None
 
 
 # A secret that matches nothing, compared when the client is unknown so that an unknown client
@@ -250,9 +309,14 @@ def client_authenticate(
 ) -> OAuthClient:
     """The authenticated client, or ``invalid_client``: an unknown or inactive client, a wrong
     or expired secret, a secret sent by a public client or missing from a confidential one."""
-    client = client_get(client_id=credentials.client_id)
+    record = (
+        _client_record(credentials.client_id)
+        if CLIENT_ID_FORMAT.fullmatch(credentials.client_id)
+        else None
+    )
+    client = record.client if record else None
     secret = credentials.client_secret
-    if client is None:
+    if record is None or client is None:
         if secret:
             secret_matches(secret, _NO_SECRET_HASH)
         raise _invalid_client()
@@ -261,22 +325,23 @@ def client_authenticate(
         if secret or require_confidential or app is None or not app.is_active:
             raise _invalid_client()
         return client
-    if not secret or not _secret_valid(client, secret):
+    if not secret or not _secret_valid(record, secret):
         raise _invalid_client()
     return client
 
 
-def _secret_valid(client: OAuthClient, secret: str) -> bool:
+def _secret_valid(record: _ClientRecord, secret: str) -> bool:
     prefix = secret_prefix(secret, kind=CLIENT_SECRET_KIND)
-    if prefix is None:
-        secret_matches(secret, _NO_SECRET_HASH)
-        return False
-    row = (
-        OAuthClientSecret.objects.filter(client=client, prefix=prefix)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
-        .first()
+    now = timezone.now()
+    expected = next(
+        (
+            secret_hash
+            for secret_prefix_, secret_hash, expires_at in record.secrets
+            if secret_prefix_ == prefix and (expires_at is None or expires_at > now)
+        ),
+        None,
     )
-    return secret_matches(secret, row.secret_hash if row else _NO_SECRET_HASH) and row is not None
+    return secret_matches(secret, expected or _NO_SECRET_HASH) and expected is not None
 
 
 def client_set_active(*, client: OAuthClient, is_active: bool) -> OAuthClient:

@@ -271,7 +271,7 @@ def test_a_third_party_apps_secret_is_kept_only_as_its_signing_secret(
 
 
 def test_old_and_new_secret_both_work_during_the_overlap_and_only_the_new_after(
-    api: APIClient, integration: Client
+    api: APIClient, integration: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a rotation with an hour's overlap
     old = integration.secret
@@ -289,9 +289,8 @@ def test_old_and_new_secret_both_work_during_the_overlap_and_only_the_new_after(
     assert timedelta(minutes=59) < old_row.expires_at - timezone.now() <= timedelta(hours=1)
 
     # when the overlap is over
-    OAuthClientSecret.objects.filter(pk=old_row.pk).update(
-        expires_at=timezone.now() - timedelta(seconds=1)
-    )
+    later = old_row.expires_at + timedelta(seconds=1)
+    monkeypatch.setattr("identity.oauth.clients.timezone.now", lambda: later)
 
     # then only the new one authenticates
     assert_invalid_client(authenticates(api, integration.client_id, old))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +14,8 @@ from rest_framework.test import APIClient
 
 from identity.accounts import customer_sign_out_everywhere, local_account_set_password
 from identity.models import Customer, LocalAccount, OAuthClientKind
-from identity.storefront import storefront_app_save
+from identity.oauth.clients import client_secret_rotate, client_set_active
+from identity.storefront import storefront_app_save, tenant_save
 from tests.conftest import Storefront, tables_snapshot
 from tests.identity.oauth_helpers import (
     EMAIL,
@@ -268,3 +270,48 @@ def test_a_client_keeps_its_tenant_and_kind_in_the_admin(
     form = page.context["adminform"].form
     assert "tenant" not in form.fields
     assert "kind" not in form.fields
+
+
+@pytest.mark.parametrize("switch_off", ["client", "tenant"])
+def test_a_client_already_looked_up_is_refused_as_soon_as_it_is_switched_off(
+    api: APIClient,
+    storefront: Storefront,
+    integration: Client,
+    switch_off: str,
+    django_capture_on_commit_callbacks: CaptureOnCommit,
+) -> None:
+    # given a client whose lookup the API has cached
+    assert (
+        token_request(api, integration.basic(), grant_type="client_credentials").status_code == 200
+    )
+
+    # when it, or its tenant, is deactivated
+    with django_capture_on_commit_callbacks(execute=True):
+        if switch_off == "client":
+            client_set_active(client=integration.client, is_active=False)
+        else:
+            storefront.tenant.is_active = False
+            tenant_save(tenant=storefront.tenant)
+
+    # then the next request is refused
+    answer = token_request(api, integration.basic(), grant_type="client_credentials")
+    assert (answer.status_code, answer.json()["error"]) == (401, "invalid_client")
+
+
+def test_a_rotated_secret_works_at_once_where_the_client_was_cached(
+    api: APIClient, integration: Client, django_capture_on_commit_callbacks: CaptureOnCommit
+) -> None:
+    # given a client whose lookup the API has cached
+    assert (
+        token_request(api, integration.basic(), grant_type="client_credentials").status_code == 200
+    )
+
+    # when its secret is rotated without overlap
+    with django_capture_on_commit_callbacks(execute=True):
+        new_secret = client_secret_rotate(client=integration.client, overlap=timedelta(0))
+
+    # then the new secret works and the old one no longer does
+    fresh = Client(client=integration.client, secret=new_secret)
+    assert token_request(api, fresh.basic(), grant_type="client_credentials").status_code == 200
+    stale = token_request(api, integration.basic(), grant_type="client_credentials")
+    assert (stale.status_code, stale.json()["error"]) == (401, "invalid_client")
