@@ -240,6 +240,21 @@ class CustomerAdmin(NoDeleteAdmin):
         self.message_user(request, f"Reactivated {queryset.count()} customer(s).")
 
 
+class _AdminRefused(Exception):
+    """A service refused the form; the message says why."""
+
+
+class ServiceFormAdmin(NoDeleteAdmin):
+    """Saves through a service that may refuse: the change is rolled back and the form shown
+    again, with the service's reason in the message area."""
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except _AdminRefused:
+            return HttpResponseRedirect(request.get_full_path())
+
+
 class LocalAccountForm(forms.ModelForm):
     """Adding: the customer and account from e-mail and password; changing: a new password."""
 
@@ -255,7 +270,7 @@ class LocalAccountForm(forms.ModelForm):
 
 
 @admin.register(LocalAccount)
-class LocalAccountAdmin(NoDeleteAdmin):
+class LocalAccountAdmin(ServiceFormAdmin):
     """Customer accounts with a password at this API (the password grant)."""
 
     form = LocalAccountForm
@@ -288,16 +303,6 @@ class LocalAccountAdmin(NoDeleteAdmin):
         except (ValidationError, DomainError) as error:
             self.message_user(request, f"Not saved: {error}", messages.ERROR)
             raise _AdminRefused from None
-
-    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().changeform_view(request, *args, **kwargs)
-        except _AdminRefused:
-            return HttpResponseRedirect(request.get_full_path())
-
-
-class _AdminRefused(Exception):
-    """A service refused the form; the message says why."""
 
 
 class OAuthClientSecretInline(ReadOnlyInline):
@@ -334,7 +339,7 @@ class OAuthClientForm(forms.ModelForm):
 
 
 @admin.register(OAuthClient)
-class OAuthClientAdmin(NoDeleteAdmin):
+class OAuthClientAdmin(ServiceFormAdmin):
     """Token service clients. A new confidential client's secret is shown once, in the
     message area; so is a rotated one."""
 
@@ -374,12 +379,6 @@ class OAuthClientAdmin(NoDeleteAdmin):
                 "— copy the secret now, it is not shown again.",
                 messages.WARNING,
             )
-
-    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().changeform_view(request, *args, **kwargs)
-        except _AdminRefused:
-            return HttpResponseRedirect(request.get_full_path())
 
     @admin.action(description="Rotate the secret (the current one stays valid for a day)")
     def rotate_secret(self, request: HttpRequest, queryset: QuerySet[OAuthClient]) -> None:
