@@ -4,6 +4,7 @@ sessions, and who may see what."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -315,3 +316,41 @@ def test_a_rotated_secret_works_at_once_where_the_client_was_cached(
     assert token_request(api, fresh.basic(), grant_type="client_credentials").status_code == 200
     stale = token_request(api, integration.basic(), grant_type="client_credentials")
     assert (stale.status_code, stale.json()["error"]) == (401, "invalid_client")
+
+
+def test_refusals_of_the_token_service_are_logged_without_any_secret(
+    api: APIClient,
+    sales_channel: Client,
+    integration: Client,
+    customer: Customer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # given a refresh token, and the logging of refusals
+    refresh_token = password_tokens(api, sales_channel)["refresh_token"]
+    caplog.set_level(logging.DEBUG)
+
+    # when a wrong client secret, a wrong password and a reused refresh token are refused
+    wrong_secret = Client(client=integration.client, secret=integration.secret[:-4] + "AAAA")
+    token_request(api, wrong_secret.basic(), grant_type="client_credentials")
+    token_request(
+        api,
+        grant_type="password",
+        client_id=sales_channel.client_id,
+        username=EMAIL,
+        password="the wrong passphrase",
+    )
+    for _ in range(2):
+        token_request(
+            api,
+            grant_type="refresh_token",
+            client_id=sales_channel.client_id,
+            refresh_token=refresh_token,
+        )
+
+    # then each refusal is logged, and no secret, password or token is in the log
+    security = [r.getMessage() for r in caplog.records if r.name == "commerceapi.security"]
+    assert len(security) == 3
+    assert all("refused POST /oauth/token" in message for message in security)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    for secret in (wrong_secret.secret, integration.secret, "the wrong passphrase", refresh_token):
+        assert secret not in logged
