@@ -145,8 +145,10 @@ def password_sign_in(*, tenant_id: int, email: Any, password: Any) -> Customer:
     """The active customer whose local account this is; ``SignInRefused`` otherwise."""
     if not isinstance(email, str) or not isinstance(password, str):
         raise SignInRefused()
-    email = email_normalize(email)[:254]
-    password = password[:MAX_PASSWORD_LENGTH]
+    email = email_normalize(email)
+    # Too long for any account: refused (after the hasher, like any unknown e-mail), not cut.
+    fits = len(email) <= 254 and len(password) <= MAX_PASSWORD_LENGTH
+    email, password = email[:254], password[:MAX_PASSWORD_LENGTH]
     failures_key = _failures_key(tenant_id, email)
     locked = _failure_count(failures_key) >= settings.PASSWORD_LOCKOUT_ATTEMPTS
     # A NUL can be in no e-mail, and a database would refuse it in a query.
@@ -154,7 +156,7 @@ def password_sign_in(*, tenant_id: int, email: Any, password: Any) -> Customer:
         LocalAccount.objects.select_related("customer")
         .filter(tenant_id=tenant_id, email=email)
         .first()
-        if "\x00" not in email
+        if fits and "\x00" not in email
         else None
     )
 

@@ -54,7 +54,7 @@ from identity.revocation import (
 )
 from identity.scopes import (
     ANONYMOUS_DEFAULT_SCOPES,
-    CUSTOMER_DEFAULT_SCOPES,
+    CUSTOMER_SCOPES,
     KNOWN_SCOPES,
     scope_parse,
 )
@@ -278,7 +278,7 @@ def _provider_bearer(
         expires_at=identity.expires_at,
         token_id=str(identity.claims.get("jti", ""))[:64],
         external=identity,
-        scopes=CUSTOMER_DEFAULT_SCOPES,
+        scopes=CUSTOMER_SCOPES,
         issued_at=_issued_at(identity.claims.get("iat")),
     )
 

@@ -36,18 +36,29 @@ def provider_revocation_key(provider_id: str) -> str:
     return f"provider:{provider_id}"
 
 
-def _profile(claims: dict[str, Any]) -> dict[str, Any]:
-    email = claims.get("email")
+def storable_text(value: Any) -> str | None:
+    """``value`` if it is text a database can store (UTF-8, no NUL), else None."""
+    if not isinstance(value, str) or "\x00" in value:
+        return None
     try:
-        if not isinstance(email, str) or len(email) > 254:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, which JSON's \ud800 escapes can carry
+        return None
+    return value
+
+
+def _profile(claims: dict[str, Any]) -> dict[str, Any]:
+    email = storable_text(claims.get("email"))
+    try:
+        if email is None or len(email) > 254:
             raise ValidationError("not an e-mail")
         validate_email(email)
-    except ValidationError:
+    except (ValidationError, UnicodeError):
         email = ""
-    name = claims.get("name")
-    if not isinstance(name, str):
-        parts = [claims.get("given_name"), claims.get("family_name")]
-        name = " ".join(part for part in parts if isinstance(part, str) and part)
+    name = storable_text(claims.get("name"))
+    if name is None:
+        parts = [storable_text(claims.get(claim)) for claim in ("given_name", "family_name")]
+        name = " ".join(part for part in parts if part)
     return {
         "email": email,
         "email_verified": bool(email) and claims.get("email_verified") is True,

@@ -7,6 +7,8 @@ provider's token) holds every shopper scope of its kind, as before scopes existe
 
 from __future__ import annotations
 
+import re
+
 CATALOG_READ = "catalog:read"
 CART_READ = "cart:read"
 CART_WRITE = "cart:write"
@@ -25,18 +27,26 @@ DESCRIPTIONS = {
 # What a guest (anonymous) shopper token may hold, and a customer token.
 GUEST_SCOPES = frozenset({CATALOG_READ, CART_READ, CART_WRITE, CUSTOMERS_CREATE})
 CUSTOMER_SCOPES = frozenset({CATALOG_READ, CART_READ, CART_WRITE, CUSTOMER_READ})
-# Held by shopper tokens that carry no scope claim.
+# Held by anonymous tokens that carry no scope claim; customers' tokens without one (external
+# providers') hold CUSTOMER_SCOPES.
 ANONYMOUS_DEFAULT_SCOPES = frozenset({CATALOG_READ, CART_READ, CART_WRITE})
-CUSTOMER_DEFAULT_SCOPES = CUSTOMER_SCOPES
 
 MAX_SCOPE_LENGTH = 500
+# RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 
 
 def scope_parse(value: object) -> frozenset[str] | None:
-    """The scopes of a space-separated ``scope`` string; None when it is not one."""
+    """The scopes of a ``scope`` string (RFC 6749 section 3.3: names separated by single
+    spaces; empty: none); None when it is not one."""
     if not isinstance(value, str) or len(value) > MAX_SCOPE_LENGTH:
         return None
-    return frozenset(value.split())
+    if value == "":
+        return frozenset()
+    names = value.split(" ")
+    if any(not _SCOPE_TOKEN.fullmatch(name) for name in names):
+        return None
+    return frozenset(names)
 
 
 def scope_format(scopes: frozenset[str] | set[str]) -> str:

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from identity.apis import NO_STORE
 from identity.models import GrantType, OAuthClient
 from identity.oauth.clients import client_authenticate, client_credentials_read
 from identity.oauth.discovery import authorization_server_metadata, jwks
@@ -34,7 +35,6 @@ from identity.throttling import (
 
 security_logger = logging.getLogger("commerceapi.security")
 
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 PUBLIC_DOCUMENT = {"Cache-Control": "public, max-age=300"}
 REALM = "commerceapi"
 _MAX_PARAMETER_LENGTH = 16384

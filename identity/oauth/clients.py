@@ -154,7 +154,6 @@ def client_create(
     with transaction.atomic():
         client_save(client=client)
         secret = _secret_create(client) if client.is_confidential else ""
-        client_cache_refresh_on_commit([client.client_id])
     return CreatedClient(client=client, client_secret=secret)
 
 
@@ -203,10 +202,11 @@ class _ClientRecord:
     storefront app) and its secrets' prefixes, hashes and ends."""
 
     client: OAuthClient
-    secrets: tuple[tuple[str, str, datetime | None], ...]
+    secret_hashes: tuple[tuple[str, str, datetime | None], ...]
 
 
-_CLIENT_CACHE_PREFIX = "oauth-client:"
+# Versioned: the cached record is a pickle of these classes; a change of its shape changes the key.
+_CLIENT_CACHE_PREFIX = "oauth-client:v1:"
 _CLIENT_CACHE_SECONDS = 300
 _NO_CLIENT = "none"
 
@@ -223,7 +223,8 @@ def _client_record_from_database(client_id: str) -> _ClientRecord | None:
         Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
     )
     return _ClientRecord(
-        client=client, secrets=tuple(live.values_list("prefix", "secret_hash", "expires_at"))
+        client=client,
+        secret_hashes=tuple(live.values_list("prefix", "secret_hash", "expires_at")),
     )
 
 
@@ -237,8 +238,10 @@ def _client_record(client_id: str) -> _ClientRecord | None:
     if cached == _NO_CLIENT:
         return None
     record = _client_record_from_database(client_id)
-    # ``add``, not ``set``: a change committed meanwhile has written the newer answer.
-    cache.add(cache_key, record or _NO_CLIENT, _CLIENT_CACHE_SECONDS)
+    if record is not None:
+        # ``add``, not ``set``: a change committed meanwhile has written the newer answer.
+        # Unknown ids are not cached: anyone can send any number of them.
+        cache.add(cache_key, record, _CLIENT_CACHE_SECONDS)
     return record
 
 
@@ -248,18 +251,12 @@ def client_cache_refresh_on_commit(client_ids: list[str]) -> None:
 
     def refresh() -> None:
         for client_id in client_ids:
+            # A client that no longer authenticates gets a tombstone, so that a request which
+            # read it just before the commit cannot put it back.
             record = _client_record_from_database(client_id)
             cache.set(_CLIENT_CACHE_PREFIX + client_id, record or _NO_CLIENT, _CLIENT_CACHE_SECONDS)
 
     transaction.on_commit(refresh)
-
-
-def client_get(*, client_id: str) -> OAuthClient | None:
-    """An active client of an active tenant, by client id; None for anything else."""
-    if not CLIENT_ID_FORMAT.fullmatch(client_id):
-        return None
-    record = _client_record(client_id)
-    return record.client if record else None
 
 
 # A secret that matches nothing, compared when the client is unknown so that an unknown client
@@ -336,7 +333,7 @@ def _secret_valid(record: _ClientRecord, secret: str) -> bool:
     expected = next(
         (
             secret_hash
-            for secret_prefix_, secret_hash, expires_at in record.secrets
+            for secret_prefix_, secret_hash, expires_at in record.secret_hashes
             if secret_prefix_ == prefix and (expires_at is None or expires_at > now)
         ),
         None,

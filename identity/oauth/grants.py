@@ -333,9 +333,11 @@ def _custom_claims(form: Mapping[str, str]) -> dict[str, Any] | None:
     if _nesting(claims) > MAX_CUSTOM_CLAIMS_NESTING:
         raise invalid_request(f"custom_claims nests deeper than {MAX_CUSTOM_CLAIMS_NESTING}.")
     try:
-        # Measured as the token will carry it (non-ASCII escaped); 1e400 is infinity, not JSON.
+        # Measured as the token will carry it (non-ASCII escaped); 1e400 is infinity, not JSON;
+        # a lone surrogate (\ud800) is no text, and nothing could write it back out as UTF-8.
         in_token = json.dumps(claims, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
-    except ValueError:
+        json.dumps(claims, ensure_ascii=False).encode()
+    except ValueError:  # UnicodeEncodeError is one
         raise invalid_request("custom_claims is not JSON.") from None
     if len(in_token) > limit:
         raise invalid_request(f"custom_claims is larger than {limit} bytes.")

@@ -622,7 +622,7 @@ def test_a_client_token_with_a_forged_context_never_reaches_the_cart(
     [
         pytest.param("integration", "catalog:read", "catalog:read", id="client token"),
         pytest.param(
-            "integration", "cart:read  catalog:read", "cart:read catalog:read", id="two scopes"
+            "integration", "cart:read catalog:read", "cart:read catalog:read", id="two scopes"
         ),
         pytest.param("sales_channel", "cart:read", "cart:read", id="guest token"),
     ],

@@ -13,7 +13,12 @@ import pytest
 from django.contrib.auth.hashers import MD5PasswordHasher
 from rest_framework.test import APIClient
 
-from identity.accounts import customer_sign_out_everywhere, local_account_set_password
+from identity.accounts import (
+    customer_sign_out_everywhere,
+    local_account_create,
+    local_account_set_password,
+)
+from identity.customers import _profile
 from identity.models import Customer, LocalAccount, OAuthClientKind
 from identity.oauth.clients import client_secret_rotate, client_set_active
 from identity.storefront import storefront_app_save, tenant_save
@@ -86,6 +91,7 @@ def _exchange(api: APIClient, integration: Client, subject: str, custom_claims: 
             "custom_claims nests deeper than 10.",
             id="too deep",
         ),
+        pytest.param('{"a": "\\ud800"}', "custom_claims is not JSON.", id="lone surrogate"),
     ],
 )
 def test_custom_claims_a_token_could_not_carry_are_refused(
@@ -354,3 +360,56 @@ def test_refusals_of_the_token_service_are_logged_without_any_secret(
     logged = "\n".join(record.getMessage() for record in caplog.records)
     for secret in (wrong_secret.secret, integration.secret, "the wrong passphrase", refresh_token):
         assert secret not in logged
+
+
+@pytest.mark.parametrize("scope", [" ", "cart:read  catalog:read", "cart:read\tcatalog:read"])
+def test_a_scope_not_separated_by_single_spaces_is_invalid_scope(
+    api: APIClient, sales_channel: Client, customer: Customer, scope: str
+) -> None:
+    answer = token_request(
+        api,
+        grant_type="password",
+        client_id=sales_channel.client_id,
+        username=EMAIL,
+        password=PASSWORD,
+        scope=scope,
+    )
+
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "error": "invalid_scope",
+        "error_description": "The scope parameter is malformed.",
+    }
+
+
+def test_a_password_longer_than_any_is_refused_not_cut(
+    api: APIClient, sales_channel: Client, storefront: Storefront
+) -> None:
+    # given an account whose password is exactly as long as a password may be
+    longest = "a long passphrase " * 56 + "ab12345678"
+    assert len(longest) == 1018
+    longest += "xyz123"
+    local_account_create(tenant=storefront.tenant, email="long@example.com", password=longest)
+
+    # when it is sent with more characters after it
+    answer = token_request(
+        api,
+        grant_type="password",
+        client_id=sales_channel.client_id,
+        username="long@example.com",
+        password=longest + "!",
+    )
+
+    # then it is a wrong password, not the right one cut to length
+    assert answer.json() == {
+        "error": "invalid_grant",
+        "error_description": "The e-mail or password is wrong.",
+    }
+
+
+@pytest.mark.parametrize("claim", ["name", "given_name", "email"])
+def test_provider_profile_claims_that_no_database_can_store_are_dropped(claim: str) -> None:
+    profile = _profile({claim: "Ada\ud800", "family_name": "Lovelace"})
+
+    assert profile["email"] == ""
+    assert profile["name"] in ("", "Lovelace")
