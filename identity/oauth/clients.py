@@ -311,12 +311,12 @@ def client_authenticate(
         if CLIENT_ID_FORMAT.fullmatch(credentials.client_id)
         else None
     )
-    client = record.client if record else None
     secret = credentials.client_secret
-    if record is None or client is None:
+    if record is None:
         if secret:
             secret_matches(secret, _NO_SECRET_HASH)
         raise _invalid_client()
+    client = record.client
     if not client.is_confidential:
         app = client.storefront_app
         if secret or require_confidential or app is None or not app.is_active:
