@@ -88,6 +88,13 @@ def token_request(api: APIClient, headers: dict[str, str] | None = None, **form:
     return oauth_post(api, "/oauth/token", headers, **form)
 
 
+def client_token_request(api: APIClient, client: Client, **form: str) -> Any:
+    """POST /oauth/token as ``client``: by HTTP Basic if it has a secret, else its client_id."""
+    if client.secret:
+        return token_request(api, client.basic(), **form)
+    return token_request(api, client_id=client.client_id, **form)
+
+
 def password_tokens(
     api: APIClient, client: Client, email: str = EMAIL, password: str = PASSWORD
 ) -> dict[str, Any]:

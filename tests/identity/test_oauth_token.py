@@ -36,6 +36,7 @@ from tests.identity.oauth_helpers import (
     FORM,
     PASSWORD,
     Client,
+    client_token_request,
     customer_headers,
     make_client,
     password_tokens,
@@ -424,12 +425,10 @@ def test_a_grant_not_allowed_for_the_client_is_unauthorized_client(
     # given a client without that grant
     client: Client = request.getfixturevalue(fixture)
     assert grant_type not in client.client.grant_types
-    headers = client.basic() if client.secret else {}
-    client_form = {} if client.secret else {"client_id": client.client_id}
     before = token_state()
 
     # when
-    answer = token_request(api, headers, grant_type=grant_type, **client_form, **form)
+    answer = client_token_request(api, client, grant_type=grant_type, **form)
 
     # then
     assert_oauth_error(
@@ -637,13 +636,9 @@ def test_client_credentials_scope_narrows(
 ) -> None:
     # given
     client: Client = request.getfixturevalue(fixture)
-    headers = client.basic() if client.secret else {}
-    client_form = {} if client.secret else {"client_id": client.client_id}
 
     # when
-    answer = token_request(
-        api, headers, grant_type="client_credentials", scope=scope, **client_form
-    )
+    answer = client_token_request(api, client, grant_type="client_credentials", scope=scope)
 
     # then
     assert answer.status_code == 200, answer.content
@@ -692,13 +687,9 @@ def test_client_credentials_scope_beyond_the_client_is_invalid_scope(
 ) -> None:
     # given
     client: Client = request.getfixturevalue(fixture)
-    headers = client.basic() if client.secret else {}
-    client_form = {} if client.secret else {"client_id": client.client_id}
 
     # when
-    answer = token_request(
-        api, headers, grant_type="client_credentials", scope=scope, **client_form
-    )
+    answer = client_token_request(api, client, grant_type="client_credentials", scope=scope)
 
     # then
     assert_oauth_error(
