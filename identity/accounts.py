@@ -25,10 +25,11 @@ from django.utils import timezone
 
 from commerceapi.errors import DomainError
 from identity import errors
-from identity.customers import LAST_SEEN_RESOLUTION
+from identity.customers import LAST_SEEN_RESOLUTION, storable_text
 from identity.models import Customer, LocalAccount, Tenant
 from identity.oauth.refresh import grants_revoke_for_customer
 from identity.revocation import revocation_add, signout_revocation_key
+from identity.throttling import cache_counter_increment
 
 MAX_PASSWORD_LENGTH = 1024
 
@@ -124,15 +125,6 @@ def _failure_count(key: str) -> int:
     return value if isinstance(value, int) else 0
 
 
-def _failure_add(key: str) -> None:
-    seconds = settings.PASSWORD_LOCKOUT_SECONDS
-    cache.add(key, 0, seconds)
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, seconds)
-
-
 def _rehash_of(account_pk: int) -> Callable[[str], None]:
     def rehash(raw_password: str) -> None:
         # The hasher's settings changed since this hash was made: store it as they say now.
@@ -151,12 +143,12 @@ def password_sign_in(*, tenant_id: int, email: Any, password: Any) -> Customer:
     email, password = email[:254], password[:MAX_PASSWORD_LENGTH]
     failures_key = _failures_key(tenant_id, email)
     locked = _failure_count(failures_key) >= settings.PASSWORD_LOCKOUT_ATTEMPTS
-    # A NUL can be in no e-mail, and a database would refuse it in a query.
+    # Text no database can hold (a NUL) is in no account, and a query with it would fail.
     account = (
         LocalAccount.objects.select_related("customer")
         .filter(tenant_id=tenant_id, email=email)
         .first()
-        if fits and "\x00" not in email
+        if fits and storable_text(email) is not None
         else None
     )
 
@@ -170,7 +162,7 @@ def password_sign_in(*, tenant_id: int, email: Any, password: Any) -> Customer:
     if locked:
         raise SignInRefused(locked=True)
     if account is None or not matches:
-        _failure_add(failures_key)
+        cache_counter_increment(failures_key, settings.PASSWORD_LOCKOUT_SECONDS)
         raise SignInRefused()
     if not account.customer.is_active:
         raise SignInRefused()

@@ -181,16 +181,23 @@ _BEARER_KINDS: dict[str, type[KeyringToken]] = {
 }
 
 
+def _own_token_decode(raw_token: str, unverified: dict[str, object]) -> KeyringToken:
+    """Verify a token of ours as the bearer kind it names; ``TokenRejected`` for anything else."""
+    token_class = _BEARER_KINDS.get(str(unverified.get(CLAIM_TOKEN_TYPE)))
+    if token_class is None:
+        raise TokenRejected("not one of our bearer kinds")
+    return token_decode(token_class, raw_token)
+
+
 def own_token_verify(raw_token: str) -> KeyringToken:
     """One of our own bearer tokens, verified as the kind it names; ``TokenRejected`` else."""
     try:
         unverified = _unverified_claims(raw_token)
     except DomainError:
         raise TokenRejected("malformed") from None
-    token_class = _BEARER_KINDS.get(str(unverified.get(CLAIM_TOKEN_TYPE)))
-    if not _is_own(unverified) or token_class is None:
-        raise TokenRejected("not one of our bearer tokens")
-    return token_decode(token_class, raw_token)
+    if not _is_own(unverified):
+        raise TokenRejected("not one of our tokens")
+    return _own_token_decode(raw_token, unverified)
 
 
 def _token_scopes(token: KeyringToken, default: frozenset[str]) -> frozenset[str]:
@@ -240,11 +247,8 @@ def own_bearer_from_token(token: KeyringToken) -> VerifiedBearer:
 
 
 def _own_bearer(raw_token: str, unverified: dict[str, object]) -> VerifiedBearer:
-    token_class = _BEARER_KINDS.get(str(unverified.get(CLAIM_TOKEN_TYPE)))
-    if token_class is None:
-        raise DomainError(errors.TOKEN_INVALID)
     try:
-        token = token_decode(token_class, raw_token)
+        token = _own_token_decode(raw_token, unverified)
     except TokenRejected as rejected:
         code = errors.TOKEN_EXPIRED if rejected.expired else errors.TOKEN_INVALID
         raise DomainError(code) from None

@@ -9,12 +9,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import BaseCache, cache
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from identity.authentication import AUTH_KEY_HEADER
 from identity.secrets import secret_prefix
 from identity.storefront import STOREFRONT_KEY_KIND
+
+
+def cache_counter_increment(key: str, seconds: int, *, store: BaseCache = cache) -> int:
+    """Add one to a counter in the cache that lives ``seconds``; its new value."""
+    store.add(key, 0, seconds)
+    try:
+        return int(store.incr(key))
+    except ValueError:  # the counter expired between add and incr
+        store.set(key, 1, seconds)
+        return 1
 
 
 class FixedWindowRateThrottle(SimpleRateThrottle):
@@ -41,12 +52,7 @@ class FixedWindowRateThrottle(SimpleRateThrottle):
         window = int(self.now // self.duration)
         counter_key = f"{self.key}:{window}"
         self.window_end = (window + 1) * self.duration
-        self.cache.add(counter_key, 0, self.duration + 1)
-        try:
-            count = self.cache.incr(counter_key)
-        except ValueError:  # the counter expired between add and incr
-            self.cache.set(counter_key, 1, self.duration + 1)
-            count = 1
+        count = cache_counter_increment(counter_key, self.duration + 1, store=self.cache)
         return count <= self.num_requests
 
     def wait(self) -> float:

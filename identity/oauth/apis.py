@@ -5,7 +5,6 @@ JSON, never cached (``Cache-Control: no-store``), errors included.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Mapping
 from typing import Any, cast
@@ -20,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from commerceapi.problems import security_logger
 from identity.apis import NO_STORE
 from identity.models import GrantType, OAuthClient
 from identity.oauth.clients import client_authenticate, client_credentials_read
@@ -32,8 +32,6 @@ from identity.throttling import (
     OAuthPasswordClientThrottle,
     OAuthTokenAddressThrottle,
 )
-
-security_logger = logging.getLogger("commerceapi.security")
 
 PUBLIC_DOCUMENT = {"Cache-Control": "public, max-age=300"}
 REALM = "commerceapi"

@@ -19,7 +19,7 @@ from urllib.parse import unquote_plus
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from identity.models import (
@@ -187,13 +187,15 @@ def client_secret_rotate(
     return secret
 
 
+def _live_secrets(client: OAuthClient) -> QuerySet[OAuthClientSecret]:
+    return OAuthClientSecret.objects.filter(client=client).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+    )
+
+
 def client_live_secrets(client: OAuthClient) -> list[OAuthClientSecret]:
     """The secrets that authenticate the client now, newest first."""
-    return list(
-        OAuthClientSecret.objects.filter(client=client)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
-        .order_by("-created_at", "-pk")
-    )
+    return list(_live_secrets(client).order_by("-created_at", "-pk"))
 
 
 @dataclass(frozen=True)
@@ -219,12 +221,11 @@ def _client_record_from_database(client_id: str) -> _ClientRecord | None:
     )
     if client is None:
         return None
-    live = OAuthClientSecret.objects.filter(client=client).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
-    )
     return _ClientRecord(
         client=client,
-        secret_hashes=tuple(live.values_list("prefix", "secret_hash", "expires_at")),
+        secret_hashes=tuple(
+            _live_secrets(client).values_list("prefix", "secret_hash", "expires_at")
+        ),
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -221,12 +221,7 @@ def _signed_in(client: OAuthClient, customer: Customer, scopes: frozenset[str]) 
         scopes=scopes,
         grant_id=str(issued.grant.public_id),
     )
-    return IssuedTokens(
-        access_token=access.access_token,
-        expires_in=access.expires_in,
-        scope=access.scope,
-        refresh_token=issued.refresh_token,
-    )
+    return replace(access, refresh_token=issued.refresh_token)
 
 
 def refresh_token_grant(*, client: OAuthClient, form: Mapping[str, str]) -> IssuedTokens:
@@ -250,12 +245,7 @@ def refresh_token_grant(*, client: OAuthClient, form: Mapping[str, str]) -> Issu
         grant_id=str(issued.grant.public_id),
         not_after=int(issued.grant.expires_at.timestamp()),
     )
-    return IssuedTokens(
-        access_token=access.access_token,
-        expires_in=access.expires_in,
-        scope=access.scope,
-        refresh_token=issued.refresh_token,
-    )
+    return replace(access, refresh_token=issued.refresh_token)
 
 
 @dataclass(frozen=True)
@@ -392,12 +382,7 @@ def token_exchange_grant(*, client: OAuthClient, form: Mapping[str, str]) -> Iss
         custom_claims=custom_claims if custom_claims is not None else subject.custom_claims,
         not_after=subject.not_after,
     )
-    return IssuedTokens(
-        access_token=issued.access_token,
-        expires_in=issued.expires_in,
-        scope=issued.scope,
-        issued_token_type=TOKEN_TYPE_ACCESS_TOKEN,
-    )
+    return replace(issued, issued_token_type=TOKEN_TYPE_ACCESS_TOKEN)
 
 
 GRANTS = {
