@@ -1,0 +1,1 @@
+"""The shared kernel every app may depend on; it depends on no app of the project."""
