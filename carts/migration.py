@@ -17,7 +17,6 @@ says so in the report.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +27,6 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from carts import errors
 from carts.models import Cart, CartLine, CartMigration, CartStatus
@@ -36,6 +34,7 @@ from carts.owners import CartOwner
 from carts.services import anonymous_id_lock, cart_qs_select_for_update, quantity_maximum
 from catalog.models import Product
 from commerceapi.errors import DomainError
+from core.events import event_emit
 
 logger = logging.getLogger("carts.migration")
 
@@ -356,13 +355,9 @@ def cart_migrated_emit(result: MigrationResult, *, tenant_id: int) -> None:
         "policy": result.policy,
         "outcomes": result.outcome_counts(),
     }
-    logger.info(
-        "cart.migrated %s",
-        json.dumps(payload, sort_keys=True),
-        extra={"event": "cart.migrated", **payload},
+    event_emit(
+        event="cart.migrated",
+        payload=payload,
+        handlers=settings.CART_EVENT_HANDLERS,
+        logger=logger,
     )
-    for path in settings.CART_EVENT_HANDLERS:
-        try:
-            import_string(path)("cart.migrated", payload)
-        except Exception:  # a failing subscriber never fails the shopper's request
-            logger.exception("cart event handler %s failed", path)

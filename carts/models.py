@@ -1,5 +1,9 @@
 """Carts and their lines. A cart knows its owner only as ids, never as a token or a model of
 the identity app: ``customer_id`` set means a customer's cart, else ``anonymous_id`` owns it.
+
+A checked-out cart is closed with the status ``ordered``; the order points at it (a unique
+reference from the orders app, which depends on carts and never the other way round), so one
+cart makes at most one order.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from commerceapi.models import TimestampedModel
 class CartStatus(models.TextChoices):
     OPEN = "open", "Open"
     MERGED = "merged", "Merged into another cart"
+    ORDERED = "ordered", "Checked out into an order"
 
 
 class Cart(TimestampedModel):

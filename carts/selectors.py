@@ -137,8 +137,9 @@ def anonymous_id_state(*, tenant_id: int, anonymous_id: str) -> str:
     )
     if not states:
         return "unknown"
-    # A cart merged away or handed to a customer belongs to a migrated id.
-    if any(status != CartStatus.OPEN or customer_id for status, customer_id in states):
+    # A cart merged away or handed to a customer belongs to a migrated id. A cart checked out
+    # by the guest keeps the id in use: the guest reads the order with it.
+    if any(status == CartStatus.MERGED or customer_id for status, customer_id in states):
         return "retired"
     return "in_use"
 

@@ -14,7 +14,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from carts import errors
-from carts.models import Cart, CartLine, CartMigration
+from carts.models import Cart, CartLine, CartMigration, CartStatus
 from carts.owners import CartOwner
 from catalog.models import Product
 from commerceapi.errors import DomainError
@@ -73,6 +73,25 @@ def _open_cart_locked(owner: CartOwner, *, create: bool) -> Cart | None:
     except IntegrityError:
         # Another request created it first; wait for its lock and use that cart.
         return cart_qs_select_for_update().filter(owner.open_cart_filter()).get()
+
+
+def cart_lock_open(*, owner: CartOwner) -> Cart | None:
+    """The owner's open cart, locked until the caller's transaction ends; None if there is none.
+
+    For a service that turns the cart into something else (checkout): while it holds the lock,
+    no change to the cart can commit, and a change waiting for the lock finds the cart closed.
+    """
+    return _open_cart_locked(owner, create=False)
+
+
+def cart_close_ordered(*, cart_id: int) -> None:
+    """Close a cart locked by ``cart_lock_open`` as checked out; the owner's next cart call
+    finds no open cart and starts a new one."""
+    closed = Cart.objects.filter(pk=cart_id, status=CartStatus.OPEN).update(
+        status=CartStatus.ORDERED, updated_at=timezone.now()
+    )
+    if closed != 1:
+        raise RuntimeError(f"cart {cart_id} was not open and locked")
 
 
 def _product_for_sale(*, tenant_id: int, sku: str) -> Product:

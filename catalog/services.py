@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.db.models import QuerySet
+
 from catalog.models import Product
+
+
+def product_qs_select_for_update() -> QuerySet[Product]:
+    """The one way to lock products (checkout, restocking): row locks taken in primary-key
+    order, so that two transactions locking overlapping sets of products never deadlock."""
+    return Product.objects.select_for_update().order_by("pk")
 
 
 def product_upsert(
