@@ -10,7 +10,7 @@ Domain errors know nothing of HTTP frameworks; ``commerceapi.problems`` renders 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ class DomainError(Exception):
     code: ErrorCode
     detail: str = ""
     errors: list[FieldError] = field(default_factory=list)
+    # More members of the problem document (RFC 9457 extension members), e.g. new totals.
+    extensions: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__init__(self.detail or self.code.title)

@@ -122,8 +122,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """DRF's exception handler: every failure becomes a problem document."""
     headers: dict[str, str] = {}
     field_errors: list[FieldError] = []
+    extensions: dict[str, Any] = {}
     if isinstance(exc, DomainError):
         code, detail, field_errors, status = exc.code, exc.detail, exc.errors, exc.code.status
+        extensions = exc.extensions
     elif isinstance(exc, Http404):
         code, detail, status = errors.NOT_FOUND, "", 404
     elif isinstance(exc, RequestDataTooBig):
@@ -155,7 +157,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if status in (401, 403):
         _log_refusal(context, code, status)
     return Response(
-        problem_body(code, detail, field_errors, status),
+        {**problem_body(code, detail, field_errors, status), **extensions},
         status=status,
         headers=headers,
         content_type=PROBLEM_CONTENT_TYPE,
