@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "identity",
     "catalog",
     "carts",
+    "orders",
 ]
 
 MIDDLEWARE = [
@@ -140,14 +141,17 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 64 * 1024, minimum=1024)
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
-CORS_URLS_REGEX = r"^/(commerceapi/.*|oauth/.*|customer/current\.jwt)$"
+CORS_URLS_REGEX = r"^/(commerceapi/.*|oauth/.*|customer/current\.jwt|Orders/Create)$"
 CORS_ALLOW_HEADERS = [
     "accept",
     "authorization",
     "content-type",
+    "idempotency-key",
     "x-auth-key",
     "x-customer-context",
 ]
+# Headers of answers that a storefront's script may read.
+CORS_EXPOSE_HEADERS = ["idempotent-replayed", "location"]
 
 # --- Internationalisation and static files --------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -243,6 +247,14 @@ PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "").rstrip("/")
 CART_MAX_LINES = env_int("CART_MAX_LINES", 100, minimum=1)
 CART_MAX_QUANTITY_PER_LINE = env_int("CART_MAX_QUANTITY_PER_LINE", 9999, minimum=1)
 
+# --- Orders and idempotency keys -------------------------------------------------------------
+# How long a successful answer is kept for replays of its Idempotency-Key (at least a day).
+IDEMPOTENCY_KEY_RETENTION_SECONDS = env_int(
+    "IDEMPOTENCY_KEY_RETENTION_SECONDS", 24 * 3600, minimum=24 * 3600
+)
+# How long a request waits for another one with the same key before answering 409 (1053).
+IDEMPOTENCY_WAIT_SECONDS = env_int("IDEMPOTENCY_WAIT_SECONDS", 10, minimum=1)
+
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
@@ -262,3 +274,5 @@ JWKS_COOLDOWN_SECONDS = env_int("JWKS_COOLDOWN_SECONDS", 60, minimum=1)
 # --- Events ---------------------------------------------------------------------------------
 # Dotted paths of ``handler(event, payload)`` called after commit (e.g. "cart.migrated").
 CART_EVENT_HANDLERS = env_list("CART_EVENT_HANDLERS", [])
+# The same for order events ("order.placed", "order.status_changed").
+ORDER_EVENT_HANDLERS = env_list("ORDER_EVENT_HANDLERS", [])

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 import commerceapi.openapi  # noqa: F401  (registers the authentication schemes)
 from commerceapi.health import healthz, readyz
 from identity.apis import CurrentCustomerJwtApi
+from orders.urls import alias_urlpatterns as order_alias_urlpatterns
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -12,6 +13,8 @@ urlpatterns = [
     path("commerceapi/", include("identity.urls")),
     path("commerceapi/", include("catalog.urls")),
     path("commerceapi/", include("carts.urls")),
+    path("commerceapi/", include("orders.urls")),
+    *order_alias_urlpatterns,
     path("", include("identity.oauth.urls")),
     path("customer/current.jwt", CurrentCustomerJwtApi.as_view(), name="current-customer-jwt"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

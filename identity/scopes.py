@@ -14,8 +14,18 @@ CART_READ = "cart:read"
 CART_WRITE = "cart:write"
 CUSTOMER_READ = "customer:read"
 CUSTOMERS_CREATE = "customers:create"
+ORDERS_READ = "orders:read"
+ORDERS_WRITE = "orders:write"
 
-ALL_SCOPES = (CATALOG_READ, CART_READ, CART_WRITE, CUSTOMER_READ, CUSTOMERS_CREATE)
+ALL_SCOPES = (
+    CATALOG_READ,
+    CART_READ,
+    CART_WRITE,
+    CUSTOMER_READ,
+    CUSTOMERS_CREATE,
+    ORDERS_READ,
+    ORDERS_WRITE,
+)
 KNOWN_SCOPES = frozenset(ALL_SCOPES)
 DESCRIPTIONS = {
     CATALOG_READ: "Read products.",
@@ -23,13 +33,16 @@ DESCRIPTIONS = {
     CART_WRITE: "Change the shopper's cart and migrate an anonymous cart.",
     CUSTOMER_READ: "Read the customer's profile; current-customer tokens for third-party apps.",
     CUSTOMERS_CREATE: "Register customer accounts (POST /commerceapi/customers).",
+    ORDERS_READ: "Read the shopper's own orders.",
+    ORDERS_WRITE: "Check out the shopper's cart into an order.",
 }
 # What a guest (anonymous) shopper token may hold, and a customer token.
-GUEST_SCOPES = frozenset({CATALOG_READ, CART_READ, CART_WRITE, CUSTOMERS_CREATE})
-CUSTOMER_SCOPES = frozenset({CATALOG_READ, CART_READ, CART_WRITE, CUSTOMER_READ})
+_SHOPPING = {CATALOG_READ, CART_READ, CART_WRITE, ORDERS_READ, ORDERS_WRITE}
+GUEST_SCOPES = frozenset({*_SHOPPING, CUSTOMERS_CREATE})
+CUSTOMER_SCOPES = frozenset({*_SHOPPING, CUSTOMER_READ})
 # Held by anonymous tokens that carry no scope claim; customers' tokens without one (external
 # providers') hold CUSTOMER_SCOPES.
-ANONYMOUS_DEFAULT_SCOPES = frozenset({CATALOG_READ, CART_READ, CART_WRITE})
+ANONYMOUS_DEFAULT_SCOPES = frozenset(_SHOPPING)
 
 MAX_SCOPE_LENGTH = 500
 # RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )

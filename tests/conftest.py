@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 
 from carts.models import Cart, CartLine, CartMigration
 from catalog.models import Product
+from core.models import IdempotencyRecord
 from identity.keyring import keyring_clear_cache, signing_key_create
 from identity.models import (
     Customer,
@@ -32,6 +33,7 @@ from identity.models import (
     Tenant,
 )
 from identity.storefront import storefront_key_create
+from orders.models import Order, OrderLine, OrderNumberCounter, OrderStatusChange
 from tests.factories import ProductFactory, StorefrontAppFactory, TenantFactory
 
 pytest_plugins = (
@@ -39,6 +41,7 @@ pytest_plugins = (
     "tests.identity.jwks_server",
     "tests.carts.migration_fixtures",
     "tests.identity.oauth_helpers",
+    "tests.orders.order_fixtures",
 )
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -237,12 +240,25 @@ def assert_problem(answer: Any, body: dict[str, Any]) -> None:
 
 # --- State ----------------------------------------------------------------------------------
 
-SNAPSHOT_MODELS = (Cart, CartLine, CartMigration, Product, Revocation, SigningKey, Customer)
+SNAPSHOT_MODELS = (
+    Cart,
+    CartLine,
+    CartMigration,
+    Product,
+    Revocation,
+    SigningKey,
+    Customer,
+    Order,
+    OrderLine,
+    OrderStatusChange,
+    OrderNumberCounter,
+    IdempotencyRecord,
+)
 
 
 def tables_snapshot() -> dict[str, list[dict[str, Any]]]:
     """Every row a shopper's request could change: carts, lines, migrations, the catalog, token
-    state and customers, keyed by model label (``"carts.Cart"``)."""
+    state, customers, orders and idempotency records, keyed by model label (``"carts.Cart"``)."""
     return {
         model._meta.label: list(model.objects.order_by("pk").values()) for model in SNAPSHOT_MODELS
     }

@@ -99,7 +99,10 @@ def test_a_guest_registers_a_customer_who_then_signs_in(
 
     # and the password grant signs her in
     tokens = password_tokens(api, sales_channel, "grace@example.com", NEW_PASSWORD)
-    assert tokens["scope"] == "cart:read cart:write catalog:read customer:read"
+    assert (
+        tokens["scope"]
+        == "cart:read cart:write catalog:read customer:read orders:read orders:write"
+    )
 
 
 def test_the_name_is_optional(api: APIClient, guest: dict[str, str]) -> None:

@@ -45,7 +45,7 @@ LINES_URL = "/commerceapi/cart/lines"
 MIGRATE_URL = "/commerceapi/cart/migrate"
 PROFILE_URL = "/commerceapi/customer"
 PRODUCTS_URL = "/commerceapi/products"
-ALL_CUSTOMER_SCOPES = "cart:read cart:write catalog:read customer:read"
+ALL_CUSTOMER_SCOPES = "cart:read cart:write catalog:read customer:read orders:read orders:write"
 
 SHOPPER_REQUIRED = {
     "type": "urn:commerceapi:problem:shopper_required",

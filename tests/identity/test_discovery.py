@@ -188,6 +188,8 @@ def metadata_for(base_url: str) -> dict[str, Any]:
             "cart:write",
             "customer:read",
             "customers:create",
+            "orders:read",
+            "orders:write",
         ],
         "token_endpoint_auth_methods_supported": [
             "client_secret_basic",

@@ -85,7 +85,15 @@ def printed(output: str) -> dict[str, str]:
         pytest.param(
             OAuthClientKind.SALES_CHANNEL,
             ["client_credentials", "password", "refresh_token"],
-            ["cart:read", "cart:write", "catalog:read", "customer:read", "customers:create"],
+            [
+                "cart:read",
+                "cart:write",
+                "catalog:read",
+                "customer:read",
+                "customers:create",
+                "orders:read",
+                "orders:write",
+            ],
             id="sales channel",
         ),
         pytest.param(
@@ -94,7 +102,14 @@ def printed(output: str) -> dict[str, str]:
         pytest.param(
             OAuthClientKind.WEBAPP,
             ["password", "refresh_token"],
-            ["cart:read", "cart:write", "catalog:read", "customer:read"],
+            [
+                "cart:read",
+                "cart:write",
+                "catalog:read",
+                "customer:read",
+                "orders:read",
+                "orders:write",
+            ],
             id="webapp",
         ),
         pytest.param(OAuthClientKind.THIRD_PARTY_APP, [], [], id="third-party app"),

@@ -46,7 +46,9 @@ REVOKE_URL = "/oauth/revoke"
 INTROSPECT_URL = "/oauth/introspect"
 EXCHANGE = GrantType.TOKEN_EXCHANGE.value
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
-ALL_CUSTOMER_SCOPES = "cart:read cart:write catalog:read customer:read"
+ALL_CUSTOMER_SCOPES = "cart:read cart:write catalog:read customer:read orders:read orders:write"
+# The integration fixture is granted fewer.
+INTEGRATION_SCOPES = "cart:read cart:write catalog:read customer:read"
 INACTIVE = {"active": False}
 CATALOG_CHALLENGES = 'X-Auth-Key realm="commerceapi", Bearer realm="commerceapi"'
 
@@ -717,7 +719,7 @@ def test_own_active_refresh_token_is_described(
     assert answer == {
         "active": True,
         "token_type": "refresh_token",
-        "scope": ALL_CUSTOMER_SCOPES,
+        "scope": INTEGRATION_SCOPES,
         "client_id": integration.client_id,
         "sub": str(customer.public_id),
         "iss": settings.TOKEN_ISSUER,

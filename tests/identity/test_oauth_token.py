@@ -49,8 +49,10 @@ LINES_URL = "/commerceapi/cart/lines"
 CONTEXT_URL = "/commerceapi/authentication/customercontext"
 PRODUCTS_URL = "/commerceapi/products"
 
-GUEST_SCOPE = "cart:read cart:write catalog:read customers:create"
-CUSTOMER_SCOPE = "cart:read cart:write catalog:read customer:read"
+GUEST_SCOPE = "cart:read cart:write catalog:read customers:create orders:read orders:write"
+CUSTOMER_SCOPE = "cart:read cart:write catalog:read customer:read orders:read orders:write"
+# The integration fixture is granted fewer.
+INTEGRATION_SCOPE = "cart:read cart:write catalog:read customer:read"
 CLIENT_AUTHENTICATION_FAILED = {
     "error": "invalid_client",
     "error_description": "Client authentication failed.",
@@ -536,13 +538,13 @@ def test_a_confidential_client_gets_its_own_token(
         "access_token": body["access_token"],
         "token_type": "Bearer",
         "expires_in": 900,
-        "scope": CUSTOMER_SCOPE,
+        "scope": INTEGRATION_SCOPE,
     }
     claims = claims_of(body["access_token"])
     assert claims["token_type"] == "client_access"
     assert claims["sub"] == claims["client_id"] == integration.client_id
     assert claims["tenant"] == storefront.tenant.pk
-    assert claims["scope"] == CUSTOMER_SCOPE
+    assert claims["scope"] == INTEGRATION_SCOPE
     assert claims["exp"] - claims["iat"] == 900
 
     # and it reads the catalog

@@ -16,6 +16,7 @@ AREAS = {
     2: "Authentication and identity",
     3: "Catalog",
     4: "Carts",
+    5: "Orders",
 }
 
 

@@ -1,0 +1,318 @@
+"""Order endpoints of the storefront surface (bearer + X-Customer-Context): checkout, and the
+shopper's own orders. ``POST /Orders/Create`` is the checkout under the path integrations
+written against the platform call: the same view and contract, POST only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.http import HttpResponse
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from commerceapi.errors import DomainError
+from commerceapi.fields import iso_datetime
+from commerceapi.openapi import CONTEXT_HEADER, AutoSchema, problems
+from core.idempotency import (
+    KEY_HEADER,
+    MAX_KEY_LENGTH,
+    REPLAYED_HEADER,
+    IdempotentAnswer,
+    idempotency_key_read,
+    idempotent_perform,
+)
+from identity.authentication import (
+    ShopperAuthentication,
+    StorefrontKeyAuthentication,
+    principal_of,
+)
+from identity.customers import customer_get
+from identity.permissions import HasScope, IsShopper
+from identity.principal import Principal
+from identity.scopes import ORDERS_READ, ORDERS_WRITE
+from orders import errors
+from orders.models import Order, OrderLine, OrderStatus, PaymentStatus
+from orders.selectors import order_get_for_shopper, order_list_for_shopper
+from orders.services import order_place_from_cart
+
+CHECKOUT_PATH = "/commerceapi/orders"
+CHECKOUT_OPERATION = "orders.checkout"
+
+
+class OrderLineOutputSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unitPrice = serializers.DecimalField(max_digits=12, decimal_places=2)
+    lineTotal = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    """The order as every order endpoint answers it (documentation only: ``order_body``
+    writes it)."""
+
+    orderNumber = serializers.CharField(help_text="<TENANT>-000001, sequential per tenant.")
+    status = serializers.ChoiceField(choices=OrderStatus.values)
+    paymentStatus = serializers.ChoiceField(choices=PaymentStatus.values)
+    currency = serializers.CharField()
+    lines = OrderLineOutputSerializer(many=True)
+    itemCount = serializers.IntegerField()
+    subtotal = serializers.DecimalField(max_digits=14, decimal_places=2)
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    email = serializers.EmailField(allow_blank=True)
+    customerId = serializers.UUIDField(allow_null=True, help_text="null for a guest.")
+    placedAt = serializers.DateTimeField()
+
+
+_AUTH_ERRORS = problems(
+    _401="Bearer or customer context missing, invalid, expired or mismatched.",
+    _403="Not a shopper (a client token, an X-Auth-Key alone), or without the scope.",
+)
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    name=KEY_HEADER,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description=(
+        f"1-{MAX_KEY_LENGTH} printable ASCII characters chosen by the client, the same on "
+        "every retry of this checkout. A retry gets the first answer again (with "
+        "Idempotent-Replayed: true); the same key with another body is a 422. Kept 24 hours."
+    ),
+)
+
+
+def order_body(order: Order, lines: list[OrderLine]) -> dict[str, Any]:
+    return {
+        "orderNumber": order.number,
+        "status": order.status,
+        "paymentStatus": order.payment_status,
+        "currency": order.currency,
+        "lines": [
+            {
+                "sku": line.sku,
+                "name": line.name,
+                "quantity": line.quantity,
+                "unitPrice": f"{line.unit_price:.2f}",
+                "lineTotal": f"{line.line_total:.2f}",
+            }
+            for line in lines
+        ],
+        "itemCount": order.item_count,
+        "subtotal": f"{order.subtotal:.2f}",
+        "total": f"{order.total:.2f}",
+        "email": order.email,
+        "customerId": str(order.customer_id) if order.customer_id else None,
+        "placedAt": iso_datetime(order.placed_at),
+    }
+
+
+def _shopper_ids(principal: Principal) -> dict[str, str]:
+    if principal.is_anonymous:
+        return {"anonymous_id": principal.subject_id}
+    return {"customer_id": principal.subject_id}
+
+
+def _idempotent_response(answer: IdempotentAnswer) -> HttpResponse:
+    """The answer as sent the first time, byte for byte; a replay says so."""
+    response = HttpResponse(answer.body, status=answer.status, headers=answer.headers)
+    if answer.replayed:
+        response[REPLAYED_HEADER] = "true"
+    return response
+
+
+class OrderPagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "pageSize"
+    max_page_size = 100
+
+
+class _CheckoutSchema(AutoSchema):
+    """The checkout is documented under both of its paths; the alias's operation needs an id
+    of its own (ids are unique in a schema)."""
+
+    def get_operation_id(self) -> str:
+        if self.method == "POST":
+            return "order_create" if self.path == CHECKOUT_PATH else "order_create_alias"
+        return super().get_operation_id()
+
+
+class _ShopperOrdersApi(APIView):
+    # A bearer is a shopper's (or refused); an X-Auth-Key alone is the storefront itself, which
+    # may not order: 403, not 401.
+    authentication_classes = [ShopperAuthentication, StorefrontKeyAuthentication]
+    permission_classes = [IsShopper, HasScope]
+    required_scope = {"GET": ORDERS_READ, "POST": ORDERS_WRITE}
+
+
+class OrdersApi(_ShopperOrdersApi):
+    """POST /commerceapi/orders (and /Orders/Create): check out the cart.
+    GET /commerceapi/orders: the shopper's orders, newest first."""
+
+    schema = _CheckoutSchema()
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField(
+            required=False, max_length=254, help_text="Required for a guest."
+        )
+        expectedTotal = serializers.DecimalField(
+            max_digits=14,
+            decimal_places=2,
+            min_value=0,
+            required=False,
+            help_text="The total the shopper saw; another total is a 409 with the new one.",
+        )
+
+        def to_internal_value(self, data: Any) -> Any:
+            # Refused rather than ignored: a misspelt expectedTotal would skip the price check.
+            if isinstance(data, Mapping):
+                unknown = sorted(str(name) for name in data if name not in self.fields)
+                if unknown:
+                    raise serializers.ValidationError(
+                        {name: ["Not a field of a checkout."] for name in unknown},
+                        code="unknown_field",
+                    )
+            return super().to_internal_value(data)
+
+    @extend_schema(
+        # The operation id comes from _CheckoutSchema: one per path.
+        parameters=[
+            CONTEXT_HEADER,
+            IDEMPOTENCY_KEY_PARAMETER,
+            OpenApiParameter(
+                "Location",
+                location=OpenApiParameter.HEADER,
+                response=[201],
+                description="The order: /commerceapi/orders/{orderNumber}.",
+            ),
+            OpenApiParameter(
+                REPLAYED_HEADER,
+                location=OpenApiParameter.HEADER,
+                response=[201],
+                description="true when this is the stored answer to an earlier request with "
+                "the same Idempotency-Key; absent on the first answer.",
+            ),
+        ],
+        request=InputSerializer,
+        responses={
+            201: OpenApiResponse(OrderOutputSerializer, description="The order placed."),
+            **_AUTH_ERRORS,
+            **problems(
+                _400="Idempotency-Key missing or invalid; invalid or unknown body fields; an "
+                "e-mail missing for a guest; lines inactive, above stock or above the "
+                "per-order maximum (errors[] names each lines.<SKU>). Nothing ordered.",
+                _409="Empty cart (5001), cart already ordered (5002), another total than "
+                "expectedTotal (5004, with the new subtotal and total), or a request with this "
+                "Idempotency-Key still in progress (1053). Nothing ordered.",
+                _413="Body too large.",
+                _422="The Idempotency-Key was used with another body.",
+            ),
+        },
+        tags=["orders"],
+    )
+    def post(self, request: Request) -> HttpResponse:
+        key = idempotency_key_read(request.META.get("HTTP_IDEMPOTENCY_KEY"))
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        principal = principal_of(request)
+        data = serializer.validated_data
+
+        def checkout() -> IdempotentAnswer:
+            email = data.get("email", "")
+            if not email and not principal.is_anonymous:
+                customer = customer_get(customer_id=principal.subject_id)
+                email = customer.email if customer is not None else ""
+            placed = order_place_from_cart(
+                tenant_id=principal.tenant_id,
+                email=email,
+                expected_total=data.get("expectedTotal"),
+                storefront_app_id=principal.client_id or None,
+                **_shopper_ids(principal),
+            )
+            body = JSONRenderer().render(order_body(placed.order, placed.lines)).decode()
+            return IdempotentAnswer(
+                status=201,
+                body=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "Location": f"{CHECKOUT_PATH}/{placed.order.number}",
+                },
+            )
+
+        answer = idempotent_perform(
+            tenant_id=principal.tenant_id,
+            caller=f"{principal.kind}:{principal.subject_id}",
+            key=key,
+            operation=CHECKOUT_OPERATION,
+            payload=request.data,
+            perform=checkout,
+        )
+        return _idempotent_response(answer)
+
+    @extend_schema(
+        operation_id="order_list",
+        parameters=[
+            CONTEXT_HEADER,
+            OpenApiParameter("page", int, description="Page number, from 1."),
+            OpenApiParameter(
+                "pageSize",
+                int,
+                description=f"Orders per page (default {OrderPagination.page_size}, at most "
+                f"{OrderPagination.max_page_size}).",
+            ),
+        ],
+        responses={
+            200: inline_serializer(
+                name="OrderPage",
+                fields={
+                    "count": serializers.IntegerField(),
+                    "next": serializers.URLField(allow_null=True),
+                    "previous": serializers.URLField(allow_null=True),
+                    "results": OrderOutputSerializer(many=True),
+                },
+            ),
+            **_AUTH_ERRORS,
+            **problems(_404="No such page."),
+        },
+        tags=["orders"],
+    )
+    def get(self, request: Request) -> Response:
+        principal = principal_of(request)
+        orders = order_list_for_shopper(tenant_id=principal.tenant_id, **_shopper_ids(principal))
+        paginator = OrderPagination()
+        page = paginator.paginate_queryset(orders, request, view=self) or []
+        return paginator.get_paginated_response(
+            [order_body(order, list(order.lines.all())) for order in page]
+        )
+
+
+class OrderDetailApi(_ShopperOrdersApi):
+    """GET /commerceapi/orders/{orderNumber}: the shopper's own order; anyone else's is a 404."""
+
+    @extend_schema(
+        operation_id="order_get",
+        parameters=[CONTEXT_HEADER],
+        responses={
+            200: OrderOutputSerializer,
+            **_AUTH_ERRORS,
+            **problems(_404="No order of this shopper has this number."),
+        },
+        tags=["orders"],
+    )
+    def get(self, request: Request, orderNumber: str) -> Response:
+        principal = principal_of(request)
+        order = order_get_for_shopper(
+            tenant_id=principal.tenant_id, number=orderNumber, **_shopper_ids(principal)
+        )
+        if order is None:
+            raise DomainError(errors.ORDER_NOT_FOUND)
+        return Response(order_body(order, list(order.lines.all())))

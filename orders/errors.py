@@ -1,0 +1,61 @@
+"""Error codes of orders (5xxx)."""
+
+from commerceapi.errors import ErrorCode
+
+CART_EMPTY = ErrorCode(
+    5001,
+    "cart_empty",
+    409,
+    "Cart is empty",
+    "There is nothing to check out: the cart has no lines.",
+)
+CART_ALREADY_ORDERED = ErrorCode(
+    5002,
+    "cart_already_ordered",
+    409,
+    "Cart already ordered",
+    "The cart was checked out already (detail names its order); the next line added starts a "
+    "new cart. Nothing was ordered now.",
+)
+ORDER_LINES_UNAVAILABLE = ErrorCode(
+    5003,
+    "order_lines_unavailable",
+    400,
+    "Lines cannot be ordered",
+    "One or more lines are not for sale, above the stock or above the per-order maximum; "
+    "errors[] names each by its SKU (field lines.<SKU>). Nothing was ordered.",
+)
+ORDER_TOTAL_CHANGED = ErrorCode(
+    5004,
+    "order_total_changed",
+    409,
+    "Total changed",
+    "The order would cost another total than expectedTotal (prices changed); the answer carries "
+    "the new subtotal and total. Nothing was ordered.",
+)
+EMAIL_REQUIRED = ErrorCode(
+    5005,
+    "email_required",
+    400,
+    "E-mail required",
+    "A guest's order needs an e-mail address to confirm it to.",
+)
+ORDER_NOT_FOUND = ErrorCode(
+    5006, "order_not_found", 404, "Order not found", "No order of yours has this number."
+)
+ORDER_TRANSITION_REFUSED = ErrorCode(
+    5007,
+    "order_transition_refused",
+    409,
+    "Transition not allowed",
+    "The order's status or payment status cannot change this way from where it is now (see the "
+    "state machine in the README). Nothing was changed.",
+)
+ORDER_LINES_INVALID = ErrorCode(
+    5008,
+    "order_lines_invalid",
+    400,
+    "Invalid order lines",
+    "The list of lines is empty, too long, names a SKU twice or holds a quantity below 1; "
+    "errors[] says which. Nothing was ordered.",
+)
