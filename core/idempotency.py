@@ -111,6 +111,7 @@ def idempotent_perform(
             key=key,
             operation=operation,
             request_hash=fingerprint,
+            created_at=now,
             expires_at=now + timedelta(seconds=settings.IDEMPOTENCY_KEY_RETENTION_SECONDS),
         )
         try:

@@ -4,6 +4,7 @@ on no app."""
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 
 class IdempotencyRecord(models.Model):
@@ -27,7 +28,7 @@ class IdempotencyRecord(models.Model):
     response_status = models.PositiveSmallIntegerField(default=0)
     response_body = models.TextField(blank=True)
     response_headers = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
 
     class Meta:

@@ -100,6 +100,9 @@ DOCUMENTED_PATHS = {
     "/commerceapi/cart",
     "/commerceapi/cart/lines",
     "/commerceapi/cart/lines/{sku}",
+    "/commerceapi/orders",
+    "/commerceapi/orders/{orderNumber}",
+    "/Orders/Create",
 }
 CART_OPERATIONS = [
     ("/commerceapi/cart", "get"),
@@ -107,7 +110,12 @@ CART_OPERATIONS = [
     ("/commerceapi/cart/lines", "post"),
     ("/commerceapi/cart/lines/{sku}", "patch"),
     ("/commerceapi/cart/lines/{sku}", "delete"),
+    ("/commerceapi/orders", "get"),
+    ("/commerceapi/orders", "post"),
+    ("/commerceapi/orders/{orderNumber}", "get"),
+    ("/Orders/Create", "post"),
 ]
+CHECKOUTS = ["/commerceapi/orders", "/Orders/Create"]
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +162,10 @@ def test_cart_operations_document_the_customer_context_header(schema, path, meth
         ("/commerceapi/cart/lines", "post", {"400", "401", "403", "413"}),
         ("/commerceapi/cart/lines/{sku}", "patch", {"400", "401", "403"}),
         ("/commerceapi/cart/lines/{sku}", "delete", {"401", "403", "404"}),
+        ("/commerceapi/orders", "post", {"400", "401", "403", "409", "413", "422"}),
+        ("/Orders/Create", "post", {"400", "401", "403", "409", "413", "422"}),
+        ("/commerceapi/orders", "get", {"401", "403", "404"}),
+        ("/commerceapi/orders/{orderNumber}", "get", {"401", "403", "404"}),
     ],
 )
 def test_operations_document_their_problem_responses(schema, path, method, statuses):
@@ -217,6 +229,49 @@ def test_the_product_list_documents_its_page(schema):
         ("query", "page"),
         ("query", "pageSize"),
     }
+
+
+@pytest.mark.parametrize("path", CHECKOUTS)
+def test_the_checkout_documents_its_key_its_body_and_its_answer(schema, path):
+    operation = schema["paths"][path]["post"]
+    headers = {p["name"]: p for p in operation["parameters"] if p["in"] == "header"}
+    assert headers["Idempotency-Key"]["required"] is True
+    assert "Idempotent-Replayed" in headers["Idempotency-Key"]["description"]
+    request = resolve(schema, operation["requestBody"]["content"]["application/json"]["schema"])
+    assert set(request["properties"]) == {"email", "expectedTotal"}
+    created = operation["responses"]["201"]
+    assert set(created["headers"]) == {"Location", "Idempotent-Replayed"}
+    order = resolve(schema, created["content"]["application/json"]["schema"])
+    assert set(order["properties"]) == {
+        "orderNumber",
+        "status",
+        "paymentStatus",
+        "currency",
+        "lines",
+        "itemCount",
+        "subtotal",
+        "total",
+        "email",
+        "customerId",
+        "placedAt",
+    }
+    assert set(resolve(schema, order["properties"]["lines"]["items"])["properties"]) == {
+        "sku",
+        "name",
+        "quantity",
+        "unitPrice",
+        "lineTotal",
+    }
+
+
+def test_the_checkout_alias_is_its_own_operation_of_the_same_contract(schema):
+    checkout = schema["paths"]["/commerceapi/orders"]["post"]
+    alias = schema["paths"]["/Orders/Create"]["post"]
+    assert (checkout["operationId"], alias["operationId"]) == ("order_create", "order_create_alias")
+    assert {key: value for key, value in checkout.items() if key != "operationId"} == {
+        key: value for key, value in alias.items() if key != "operationId"
+    }
+    assert set(schema["paths"]["/Orders/Create"]) == {"post"}
 
 
 def test_the_security_schemes_are_the_storefront_key_and_bearer(schema):

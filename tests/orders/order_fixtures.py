@@ -16,7 +16,15 @@ from rest_framework.test import APIClient
 from catalog.models import Product
 from orders.models import Order
 from tests.carts.migration_fixtures import lines_add
-from tests.conftest import Shopper, Storefront, anonymous_shopper, iso, problem
+from tests.conftest import (
+    Shopper,
+    Storefront,
+    anonymous_shopper,
+    anonymous_shopper_from,
+    iso,
+    problem,
+)
+from tests.identity.oauth_helpers import token_request
 from tests.identity.provider_fixtures import CustomerSession, CustomerShopper
 
 ORDERS_URL = "/commerceapi/orders"
@@ -45,6 +53,15 @@ def checkout(
 
 def guest_checkout(api: APIClient, shopper: Shopper, **kwargs: Any) -> Response:
     return checkout(api, shopper, {"email": GUEST_EMAIL}, **kwargs)
+
+
+def scoped_guest(api: APIClient, sales_channel: Any, scope: str) -> Shopper:
+    """A sales channel's guest (client_credentials) holding only ``scope``, with its context."""
+    tokens = token_request(
+        api, grant_type="client_credentials", client_id=sales_channel.client_id, scope=scope
+    ).json()
+    assert tokens["scope"] == scope, tokens
+    return anonymous_shopper_from(api, tokens["access_token"], "")
 
 
 def order_line(sku: str, quantity: int, unit_price: str) -> dict[str, Any]:

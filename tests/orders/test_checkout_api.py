@@ -42,6 +42,7 @@ from tests.orders.order_fixtures import (
     lines_unavailable,
     order_answer,
     order_line,
+    scoped_guest,
 )
 
 pytestmark = pytest.mark.django_db
@@ -452,20 +453,7 @@ def test_a_guest_token_without_orders_write_is_403(
     api: APIClient, sales_channel: Client, products: dict[str, Product]
 ) -> None:
     # given a sales channel's guest token granted the cart but not checkout
-    tokens = token_request(
-        api,
-        grant_type="client_credentials",
-        client_id=sales_channel.client_id,
-        scope="cart:read cart:write catalog:read",
-    ).json()
-    shopper = Shopper(
-        tokens["access_token"],
-        api.get(
-            "/commerceapi/authentication/customercontext",
-            **bearer_headers(tokens["access_token"]),
-        ).json()["customerContext"],
-        "",
-    )
+    shopper = scoped_guest(api, sales_channel, "cart:read cart:write catalog:read orders:read")
     lines_add(api, shopper, MUG=1)
     before = tables_snapshot()
 
