@@ -129,6 +129,7 @@ def order_place_from_cart(
         storefront_app_id=storefront_app_id,
     )
     buyer.check()
+    tenant = _tenant_of(tenant_id)
     with transaction.atomic():
         cart = cart_lock_open(owner=owner)
         if cart is None:
@@ -146,6 +147,7 @@ def order_place_from_cart(
         }
         placed = _order_place(
             tenant_id=tenant_id,
+            tenant=tenant,
             wanted=[(products[product_id].sku, products[product_id], q) for product_id, q in lines],
             buyer=buyer,
             expected_total=expected_total,
@@ -195,6 +197,7 @@ def order_place_from_lines(
         external_reference=external_reference,
     )
     buyer.check()
+    tenant = _tenant_of(tenant_id)
     with transaction.atomic():
         products = {
             product.sku: product
@@ -204,6 +207,7 @@ def order_place_from_lines(
         }
         return _order_place(
             tenant_id=tenant_id,
+            tenant=tenant,
             wanted=[(line.sku, products.get(line.sku), line.quantity) for line in lines],
             buyer=buyer,
             expected_total=expected_total,
@@ -235,9 +239,21 @@ def _lines_check(lines: Sequence[LineRequest]) -> None:
         raise DomainError(errors.ORDER_LINES_INVALID, problems[0].message, problems)
 
 
+def _tenant_of(tenant_id: int) -> tuple[str, str]:
+    """The tenant's slug (the orders' number prefix) and currency, read before any lock is
+    taken so that the locks are held no longer than needed."""
+    slug, currency = (
+        apps.get_model("identity", "Tenant")
+        .objects.values_list("slug", "currency")
+        .get(pk=tenant_id)
+    )
+    return slug, currency
+
+
 def _order_place(
     *,
     tenant_id: int,
+    tenant: tuple[str, str],
     wanted: list[tuple[str, Product | None, int]],
     buyer: _Buyer,
     expected_total: Decimal | None,
@@ -246,11 +262,7 @@ def _order_place(
     """Steps 1-5 of the module doc, for ``wanted`` lines of (SKU, locked product or None for an
     unknown SKU, quantity), inside the caller's transaction."""
     sellable = _sellable(wanted)
-    slug, currency = (
-        apps.get_model("identity", "Tenant")
-        .objects.values_list("slug", "currency")
-        .get(pk=tenant_id)
-    )
+    slug, currency = tenant
     lines = [
         OrderLine(
             product=product,

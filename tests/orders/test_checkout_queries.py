@@ -24,12 +24,12 @@ CHECKOUT_QUERIES = {
         "SAVEPOINT",  # the key's record: inserted first, in a savepoint of its own
         "INSERT",
         "RELEASE",
+        "SELECT",  # the tenant: slug and currency, before any lock
         "SAVEPOINT",  # the checkout service's transaction
         "SELECT",  # the open cart, locked
         "SELECT",  # the anonymous id is not migrated meanwhile
         "SELECT",  # the cart's lines
         "SELECT",  # their products, locked in primary-key order
-        "SELECT",  # the tenant: slug and currency
         "UPDATE",  # the stock of every product with limited stock, guarded
         "INSERT",  # the tenant's next order number
         "INSERT",  # the order

@@ -41,6 +41,7 @@ from identity.storefront import (
 DEMO_SLUG = "demo"
 DEMO_PRODUCTS = [
     # sku, name, price, stock (None: unlimited), max per order
+    # Stock is set again on every run, so the walk-through's checkout always has enough.
     ("TEE-BLK-M", "T-shirt, black, M", "19.90", 120, 5),
     ("TEE-WHT-L", "T-shirt, white, L", "19.90", 80, 5),
     ("MUG-LOGO", "Logo mug", "9.50", None, 10),
@@ -142,14 +143,40 @@ The API serves on {api}. Copy and paste, step by step (python3 extracts JSON fie
   curl -s "$API/customer/current.jwt?app_client_id={loyalty_client_id}" \\
     -H "Authorization: Bearer $CTOKEN" -H "X-Customer-Context: $CCONTEXT"; echo
 
-  # 9. Later: a new access token from the refresh token (which is replaced: use the new one),
-  #    then sign out: the refresh token stops working.
-  curl -s -X POST $API/oauth/token -d grant_type=refresh_token -d client_id=$CLIENT \\
-    -d refresh_token=$REFRESH; echo
-  curl -s -X POST $API/commerceapi/customer/sign-out-everywhere \\
-    -H "Authorization: Bearer $CTOKEN" -H "X-Customer-Context: $CCONTEXT"; echo
+  # 9. Check out: the cart becomes an order, once. The Idempotency-Key is the client's own
+  #    (one per checkout, the same on every retry); expectedTotal is the total the shopper saw.
+  TOTAL=$(curl -s $API/commerceapi/cart -H "Authorization: Bearer $CTOKEN" \\
+    -H "X-Customer-Context: $CCONTEXT" | json subtotal)
+  ORDER_KEY=$(python3 -c 'import uuid; print(uuid.uuid4())')
+  ORDER=$(curl -s -X POST $API/commerceapi/orders -H "Authorization: Bearer $CTOKEN" \\
+    -H "X-Customer-Context: $CCONTEXT" -H 'Content-Type: application/json' \\
+    -H "Idempotency-Key: $ORDER_KEY" -d "{{\\"expectedTotal\\": \\"$TOTAL\\"}}")
+  echo "$ORDER"
+  #    A retry gets the same answer, marked Idempotent-Replayed, and orders nothing twice:
+  curl -s -i -X POST $API/commerceapi/orders -H "Authorization: Bearer $CTOKEN" \\
+    -H "X-Customer-Context: $CCONTEXT" -H 'Content-Type: application/json' \\
+    -H "Idempotency-Key: $ORDER_KEY" -d "{{\\"expectedTotal\\": \\"$TOTAL\\"}}"; echo
+  #    The cart is empty now, and the stock went down by what was ordered.
+  curl -s $API/commerceapi/cart -H "Authorization: Bearer $CTOKEN" \\
+    -H "X-Customer-Context: $CCONTEXT"; echo
+  curl -s $API/commerceapi/products/TEE-BLK-M -H "X-Auth-Key: $KEY"; echo
 
-API docs: {api}/api/docs/   Admin: {api}/admin/ (python manage.py createsuperuser first)
+  # 10. The order, and the customer's orders (newest first).
+  NUMBER=$(echo "$ORDER" | json orderNumber)
+  curl -s $API/commerceapi/orders/$NUMBER -H "Authorization: Bearer $CTOKEN" \\
+    -H "X-Customer-Context: $CCONTEXT"; echo
+  curl -s $API/commerceapi/orders -H "Authorization: Bearer $CTOKEN" \\
+    -H "X-Customer-Context: $CCONTEXT"; echo
+
+  # Later: a new access token from the refresh token (which is replaced: use the new one),
+  # and signing out everywhere, which ends the refresh token too:
+  #   curl -s -X POST $API/oauth/token -d grant_type=refresh_token -d client_id=$CLIENT \\
+  #     -d refresh_token=$REFRESH
+  #   curl -s -X POST $API/commerceapi/customer/sign-out-everywhere \\
+  #     -H "Authorization: Bearer $CTOKEN" -H "X-Customer-Context: $CCONTEXT"
+
+The order is in the admin: {api}/admin/orders/order/ (python manage.py createsuperuser first).
+API docs: {api}/api/docs/
 """
 
 
