@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Protocol
+
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -65,21 +68,37 @@ def cart_owner(principal: Principal) -> CartOwner:
     return CartOwner(tenant_id=principal.tenant_id, customer_id=principal.subject_id)
 
 
+class Line(Protocol):
+    """A line as carts and orders show it."""
+
+    @property
+    def sku(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def unit_price(self) -> Decimal: ...
+    @property
+    def line_total(self) -> Decimal: ...
+
+
+def line_body(line: Line) -> dict[str, object]:
+    return {
+        "sku": line.sku,
+        "name": line.name,
+        "quantity": line.quantity,
+        "unitPrice": f"{line.unit_price:.2f}",
+        "lineTotal": f"{line.line_total:.2f}",
+    }
+
+
 def cart_body(cart: CartView) -> dict[str, object]:
     return {
         "id": cart.id,
         "isAnonymous": cart.is_anonymous,
         "currency": cart.currency,
-        "lines": [
-            {
-                "sku": line.sku,
-                "name": line.name,
-                "quantity": line.quantity,
-                "unitPrice": f"{line.unit_price:.2f}",
-                "lineTotal": f"{line.line_total:.2f}",
-            }
-            for line in cart.lines
-        ],
+        "lines": [line_body(line) for line in cart.lines],
         "itemCount": cart.item_count,
         "subtotal": f"{cart.subtotal:.2f}",
         "updatedAt": cart.updated_at.isoformat().replace("+00:00", "Z")

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -12,7 +12,7 @@ from catalog import errors
 from catalog.models import Product
 from catalog.selectors import product_get, product_list
 from commerceapi.errors import DomainError
-from commerceapi.openapi import problems
+from commerceapi.openapi import page_of, page_parameters, problems
 from identity.authentication import (
     BearerAuthentication,
     StorefrontKeyAuthentication,
@@ -62,25 +62,9 @@ class ProductListApi(_CatalogApi):
 
     @extend_schema(
         operation_id="product_list",
-        parameters=[
-            OpenApiParameter("page", int, description="Page number, from 1."),
-            OpenApiParameter(
-                "pageSize",
-                int,
-                description=f"Products per page (default {ProductPagination.page_size}, "
-                f"at most {ProductPagination.max_page_size}).",
-            ),
-        ],
+        parameters=page_parameters(ProductPagination, "Products"),
         responses={
-            200: inline_serializer(
-                name="ProductPage",
-                fields={
-                    "count": serializers.IntegerField(),
-                    "next": serializers.URLField(allow_null=True),
-                    "previous": serializers.URLField(allow_null=True),
-                    "results": ProductOutputSerializer(many=True),
-                },
-            ),
+            200: page_of("ProductPage", ProductOutputSerializer(many=True)),
             **_ERRORS,
             **problems(_404="No such page."),
         },

@@ -8,6 +8,7 @@ from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import Direction, OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
+from rest_framework.pagination import PageNumberPagination
 
 ProblemSerializer = inline_serializer(
     name="Problem",
@@ -44,6 +45,33 @@ def problems(**by_status: str) -> dict[tuple[int, str], OpenApiResponse]:
     return {
         (int(key.lstrip("_")), PROBLEM_MEDIA_TYPE): problem(text) for key, text in by_status.items()
     }
+
+
+def page_parameters(pagination: type[PageNumberPagination], items: str) -> list[OpenApiParameter]:
+    """The query parameters of a paginated list of ``items`` ("Products")."""
+    return [
+        OpenApiParameter("page", int, description="Page number, from 1."),
+        OpenApiParameter(
+            "pageSize",
+            int,
+            description=f"{items} per page (default {pagination.page_size}, "
+            f"at most {pagination.max_page_size}).",
+        ),
+    ]
+
+
+def page_of(name: str, item: serializers.Serializer) -> serializers.Serializer:
+    """A page as the paginated lists answer it: ``count``, ``next``, ``previous`` and the
+    ``results`` (``item`` with ``many=True``)."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item,
+        },
+    )
 
 
 CONTEXT_HEADER = OpenApiParameter(

@@ -12,7 +12,6 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    inline_serializer,
 )
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
@@ -21,9 +20,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from carts.apis import line_body
 from commerceapi.errors import DomainError
 from commerceapi.fields import iso_datetime
-from commerceapi.openapi import CONTEXT_HEADER, AutoSchema, problems
+from commerceapi.openapi import CONTEXT_HEADER, AutoSchema, page_of, page_parameters, problems
 from core.idempotency import (
     KEY_HEADER,
     MAX_KEY_LENGTH,
@@ -97,16 +97,7 @@ def order_body(order: Order, lines: list[OrderLine]) -> dict[str, Any]:
         "status": order.status,
         "paymentStatus": order.payment_status,
         "currency": order.currency,
-        "lines": [
-            {
-                "sku": line.sku,
-                "name": line.name,
-                "quantity": line.quantity,
-                "unitPrice": f"{line.unit_price:.2f}",
-                "lineTotal": f"{line.line_total:.2f}",
-            }
-            for line in lines
-        ],
+        "lines": [line_body(line) for line in lines],
         "itemCount": order.item_count,
         "subtotal": f"{order.subtotal:.2f}",
         "total": f"{order.total:.2f}",
@@ -262,24 +253,10 @@ class OrdersApi(_ShopperOrdersApi):
         operation_id="order_list",
         parameters=[
             CONTEXT_HEADER,
-            OpenApiParameter("page", int, description="Page number, from 1."),
-            OpenApiParameter(
-                "pageSize",
-                int,
-                description=f"Orders per page (default {OrderPagination.page_size}, at most "
-                f"{OrderPagination.max_page_size}).",
-            ),
+            *page_parameters(OrderPagination, "Orders"),
         ],
         responses={
-            200: inline_serializer(
-                name="OrderPage",
-                fields={
-                    "count": serializers.IntegerField(),
-                    "next": serializers.URLField(allow_null=True),
-                    "previous": serializers.URLField(allow_null=True),
-                    "results": OrderOutputSerializer(many=True),
-                },
-            ),
+            200: page_of("OrderPage", OrderOutputSerializer(many=True)),
             **_AUTH_ERRORS,
             **problems(_404="No such page."),
         },

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from catalog.models import Product
 from orders.models import Order
-from tests.carts.migration_fixtures import lines_add
+from tests.carts.migration_fixtures import cart_line, lines_add
 from tests.conftest import (
     Shopper,
     Storefront,
@@ -64,16 +64,8 @@ def scoped_guest(api: APIClient, sales_channel: Any, scope: str) -> Shopper:
     return anonymous_shopper_from(api, tokens["access_token"], "")
 
 
-def order_line(sku: str, quantity: int, unit_price: str) -> dict[str, Any]:
-    return {
-        "sku": sku,
-        "name": f"Product {sku}",
-        "quantity": quantity,
-        "unitPrice": unit_price,
-        "lineTotal": f"{Decimal(unit_price) * quantity:.2f}",
-    }
-
-
+# An order's line is what a cart's line is: SKU, name, quantity, unit price, line total.
+order_line = cart_line
 MUG_AND_CAP = [order_line("MUG", 2, "9.50"), order_line("CAP", 1, "24.00")]
 
 

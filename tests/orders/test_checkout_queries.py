@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from carts.owners import CartOwner
 from carts.services import cart_line_add
 from catalog.models import Product
+from tests.carts.test_cart_queries import fill as cart_fill
 from tests.conftest import Shopper, Storefront, anonymous_shopper
 from tests.orders.order_fixtures import ORDERS_URL, guest_checkout
 
@@ -47,14 +48,9 @@ CHECKOUT_QUERIES["sqlite"] = [
 
 
 def fill(storefront: Storefront, shopper: Shopper, number_of_lines: int) -> None:
-    owner = CartOwner(tenant_id=storefront.tenant.pk, anonymous_id=shopper.anonymous_id)
-    for number in range(number_of_lines):
-        product, _ = Product.objects.get_or_create(
-            tenant=storefront.tenant,
-            sku=f"LINE-{number:03d}",
-            defaults={"name": f"Line {number}", "unit_price": "1.25", "stock": 100},
-        )
-        cart_line_add(owner=owner, sku=product.sku, quantity=number % 3 + 1)
+    """The cart-read tests' cart of ``number_of_lines`` lines, of products with stock."""
+    cart_fill(storefront, shopper, number_of_lines)
+    Product.objects.filter(tenant=storefront.tenant, sku__startswith="LINE-").update(stock=100)
 
 
 def statement_kinds(captured: CaptureQueriesContext) -> list[str]:
