@@ -26,12 +26,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import cast
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
@@ -365,15 +366,28 @@ def _per_product(quantities: list[tuple[Product, int]]) -> Case:
     )
 
 
-def _stock_take(sellable: list[tuple[Product, int]], *, now: Any) -> None:
+def _stock_take(sellable: list[tuple[Product, int]], *, now: datetime) -> None:
     """One guarded UPDATE for every product with limited stock: ``stock = stock - n WHERE
-    stock >= n``, each row with its own n."""
+    stock >= n``, each row with its own n. Written as SQL (a checkout's hottest statement):
+    the ORM's CASE expressions cost more to build than the statement takes to run."""
     limited = [(product, quantity) for product, quantity in sellable if product.stock is not None]
     if not limited:
         return
-    taken = Product.objects.filter(
-        pk__in=[product.pk for product, _ in limited], stock__gte=_per_product(limited)
-    ).update(stock=F("stock") - _per_product(limited), updated_at=now)
+    quantity = "CASE id " + " ".join("WHEN %s THEN CAST(%s AS INTEGER)" for _ in limited) + " END"
+    ids = ", ".join("%s" for _ in limited)
+    per_product = [value for product, n in limited for value in (product.pk, n)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_PRODUCTS} SET stock = stock - {quantity}, updated_at = %s "  # noqa: S608 - table name from the model, values as parameters
+            f"WHERE id IN ({ids}) AND stock >= {quantity}",
+            [
+                *per_product,
+                _PRODUCT_UPDATED_AT.get_db_prep_value(now, connection),
+                *(product.pk for product, _ in limited),
+                *per_product,
+            ],
+        )
+        taken = cursor.rowcount
     if taken != len(limited):
         # Only without the row locks (never here): say which lines fell short, change nothing.
         stocks = dict(
@@ -383,6 +397,10 @@ def _stock_take(sellable: list[tuple[Product, int]], *, now: Any) -> None:
             product.stock = stocks[product.pk]
         _sellable([(product.sku, product, quantity) for product, quantity in limited])
         raise RuntimeError("stock changed under the products' row locks")
+
+
+_PRODUCTS = Product._meta.db_table
+_PRODUCT_UPDATED_AT = cast(models.DateTimeField, Product._meta.get_field("updated_at"))
 
 
 def _order_number_next(tenant_id: int) -> int:
@@ -477,7 +495,7 @@ def order_transition_locked(*, order: Order, target: Target, actor: str, note: s
     )
 
 
-def _restock(order: Order, *, now: Any) -> None:
+def _restock(order: Order, *, now: datetime) -> None:
     """Every line not restocked yet goes back to its product's stock (unlimited stock stays
     unlimited), and is marked so that it never goes back twice."""
     lines = list(
