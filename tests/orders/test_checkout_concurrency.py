@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 
 import carts.services
 import orders.apis
-import orders.services
+import orders.services.placement
 from carts.models import Cart, CartLine
 from carts.owners import CartOwner
 from carts.services import cart_line_add
@@ -157,7 +157,8 @@ def test_a_change_waiting_for_the_checkout_goes_to_a_new_cart(
 ) -> None:
     # given a checkout that has locked the cart (and read its lines) and is not done yet
     pause = Pause()
-    monkeypatch.setattr(orders.services, "_order_place", pause.wrap(orders.services._order_place))
+    placement = orders.services.placement
+    monkeypatch.setattr(placement, "_order_place", pause.wrap(placement._order_place))
     checkout_thread, checkout_answer = in_thread(lambda: guest_checkout(APIClient(), carted_guest))
     assert pause.reached.wait(30)
 

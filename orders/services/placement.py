@@ -1,4 +1,4 @@
-"""Placing orders and moving them through their states.
+"""Placing orders: a shopper's checkout and a partner's list of lines.
 
 ``order_place_from_cart`` (a shopper's checkout) and ``order_place_from_lines`` (a partner's
 list of lines) share one path, ``_order_place``, inside one transaction:
@@ -33,7 +33,6 @@ from typing import cast
 from django.apps import apps
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
 from carts import errors as cart_errors
@@ -54,7 +53,6 @@ from orders.models import (
     OrderStatus,
     OrderStatusChange,
 )
-from orders.states import Target, machine_for
 
 logger = logging.getLogger("orders")
 
@@ -99,11 +97,6 @@ class _Buyer:
             raise DomainError.for_field(
                 errors.EMAIL_REQUIRED, "email", "An e-mail address is required for a guest."
             )
-
-
-def order_qs_select_for_update() -> QuerySet[Order]:
-    """The one way to lock orders: row locks taken in primary-key order."""
-    return Order.objects.select_for_update().order_by("pk")
 
 
 def order_place_from_cart(
@@ -359,13 +352,6 @@ def _sellable(wanted: list[tuple[str, Product | None, int]]) -> list[tuple[Produ
     return [(product, quantity) for _, product, quantity in wanted if product is not None]
 
 
-def _per_product(quantities: list[tuple[Product, int]]) -> Case:
-    return Case(
-        *[When(pk=product.pk, then=Value(quantity)) for product, quantity in quantities],
-        output_field=IntegerField(),
-    )
-
-
 def _stock_take(sellable: list[tuple[Product, int]], *, now: datetime) -> None:
     """One guarded UPDATE for every product with limited stock: ``stock = stock - n WHERE
     stock >= n``, each row with its own n. Written as SQL (a checkout's hottest statement):
@@ -441,79 +427,3 @@ def order_placed_emit(order: Order, *, line_count: int) -> None:
         handlers=settings.ORDER_EVENT_HANDLERS,
         logger=logger,
     )
-
-
-# --- transitions -----------------------------------------------------------------------------
-
-
-def order_transition(*, order_id: int, target: Target, actor: str, note: str = "") -> Order:
-    """Move the order's status or payment status (by ``target``'s kind) to ``target``, by the
-    rules of ``orders.states``: 409 (5007) and nothing changed for a move they do not allow.
-    Cancelling puts each line back to stock, once."""
-    with transaction.atomic():
-        order = order_qs_select_for_update().get(pk=order_id)
-        order_transition_locked(order=order, target=target, actor=actor, note=note)
-    return order
-
-
-def order_transition_locked(*, order: Order, target: Target, actor: str, note: str = "") -> None:
-    """``order_transition`` for an order the caller's transaction holds locked (a payment event
-    records itself and moves the payment status in one transaction)."""
-    machine = machine_for(target)
-    current = getattr(order, machine.field.value)
-    machine.check(current=current, target=target)
-    now = timezone.now()
-    if target is OrderStatus.CANCELLED:
-        _restock(order, now=now)
-    Order.objects.filter(pk=order.pk).update(**{machine.field.value: target}, updated_at=now)
-    setattr(order, machine.field.value, target.value)
-    order.updated_at = now
-    OrderStatusChange.objects.create(
-        order=order,
-        field=machine.field,
-        from_value=current,
-        to_value=target,
-        actor=actor,
-        note=note,
-        at=now,
-    )
-    payload = {
-        "tenant": order.tenant_id,
-        "order": order.number,
-        "field": machine.field.value,
-        "from": current,
-        "to": target.value,
-        "actor": actor,
-    }
-    transaction.on_commit(
-        lambda: event_emit(
-            event="order.status_changed",
-            payload=payload,
-            handlers=settings.ORDER_EVENT_HANDLERS,
-            logger=logger,
-        )
-    )
-
-
-def _restock(order: Order, *, now: datetime) -> None:
-    """Every line not restocked yet goes back to its product's stock (unlimited stock stays
-    unlimited), and is marked so that it never goes back twice."""
-    lines = list(
-        OrderLine.objects.filter(order=order, restocked_at__isnull=True).values_list(
-            "pk", "product_id", "quantity"
-        )
-    )
-    if not lines:
-        return
-    products = list(
-        product_qs_select_for_update().filter(
-            pk__in=[product_id for _, product_id, _ in lines], stock__isnull=False
-        )
-    )
-    quantities = {product_id: quantity for _, product_id, quantity in lines}
-    limited = [(product, quantities[product.pk]) for product in products]
-    if limited:
-        Product.objects.filter(pk__in=[product.pk for product, _ in limited]).update(
-            stock=F("stock") + _per_product(limited), updated_at=now
-        )
-    OrderLine.objects.filter(pk__in=[pk for pk, _, _ in lines]).update(restocked_at=now)
