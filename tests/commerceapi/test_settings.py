@@ -129,6 +129,12 @@ def test_services_and_proxies_come_from_the_environment():
         ("DEBUG", "maybe", "DEBUG must be true or false, not 'maybe'."),
         ("TRUSTED_PROXY_COUNT", "-1", "TRUSTED_PROXY_COUNT must be at least 0, not -1."),
         ("TRUSTED_PROXY_COUNT", "one", "TRUSTED_PROXY_COUNT must be a whole number, not 'one'."),
+        (
+            "IDEMPOTENCY_KEY_RETENTION_SECONDS",
+            "3600",
+            "IDEMPOTENCY_KEY_RETENTION_SECONDS must be at least 86400, not 3600.",
+        ),
+        ("IDEMPOTENCY_WAIT_SECONDS", "0", "IDEMPOTENCY_WAIT_SECONDS must be at least 1, not 0."),
     ],
 )
 def test_a_malformed_setting_stops_start_up_naming_it(name, value, message):

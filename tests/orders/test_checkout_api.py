@@ -430,6 +430,15 @@ def test_the_storefront_key_alone_is_403(
     assert tables_snapshot() == before
 
 
+def test_a_storefront_sending_its_key_with_the_bearer_checks_out_as_the_shopper(
+    api: APIClient, storefront: Storefront, carted_customer: CustomerSession
+) -> None:
+    answer = checkout(api, carted_customer, HTTP_X_AUTH_KEY=storefront.key)
+
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["customerId"] == carted_customer.customer_id
+
+
 def test_a_client_token_is_403(api: APIClient, integration: Client, carted_guest: Shopper) -> None:
     raw_token = token_request(api, integration.basic(), grant_type="client_credentials").json()[
         "access_token"
