@@ -13,14 +13,14 @@ from carts.migration import MergePolicy, Outcome, Reason, cart_migrate
 from carts.owners import CartOwner
 from carts.selectors import CartView, anonymous_cart_storefront_app, cart_get
 from carts.services import cart_clear, cart_line_add, cart_line_remove, cart_line_set
-from commerceapi.fields import StrictIntegerField, iso_datetime
-from commerceapi.openapi import CONTEXT_HEADER, problems
-from identity.anonymous import anonymous_id_retire, anonymous_migration_authorize
-from identity.authentication import ShopperAuthentication, principal_of
-from identity.permissions import HasScope, IsCustomer, IsShopper
+from core.fields import StrictIntegerField, iso_datetime
+from core.openapi import CONTEXT_HEADER, problems
+from identity.credentials.tokens import MAX_TOKEN_LENGTH
+from identity.http.authentication import ShopperAuthentication, principal_of
+from identity.http.permissions import HasScope, IsCustomer, IsShopper
 from identity.principal import Principal
 from identity.scopes import CART_READ, CART_WRITE
-from identity.tokens import MAX_TOKEN_LENGTH
+from identity.sessions.anonymous import anonymous_id_retire, anonymous_migration_authorize
 
 CartOutput = inline_serializer(
     name="Cart",

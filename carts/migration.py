@@ -35,7 +35,7 @@ from carts.models import Cart, CartLine, CartMigration, CartStatus
 from carts.owners import CartOwner
 from carts.services import anonymous_id_lock, cart_qs_select_for_update, quantity_maximum
 from catalog.models import Product
-from commerceapi.errors import DomainError
+from core.errors import DomainError
 
 logger = logging.getLogger("carts.migration")
 

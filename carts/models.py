@@ -9,7 +9,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
-from commerceapi.models import TimestampedModel
+from core.models import TimestampedModel
 
 
 class CartStatus(models.TextChoices):

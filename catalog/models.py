@@ -6,7 +6,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from commerceapi.models import TimestampedModel
+from core.models import TimestampedModel
 
 
 class Product(TimestampedModel):

@@ -1,6 +1,6 @@
 """Error codes of authentication and identity (2xxx)."""
 
-from commerceapi.errors import ErrorCode
+from core.errors import ErrorCode
 
 BEARER_SCHEME_REQUIRED = ErrorCode(
     2002,

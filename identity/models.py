@@ -13,7 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
-from commerceapi.models import TimestampedModel
+from core.models import TimestampedModel
 
 
 class Tenant(TimestampedModel):

@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 
 from carts.models import Cart, CartLine, CartMigration
 from catalog.models import Product
-from identity.keyring import keyring_clear_cache, signing_key_create
+from identity.credentials.keyring import keyring_clear_cache, signing_key_create
 from identity.models import (
     Customer,
     Revocation,
@@ -31,7 +31,7 @@ from identity.models import (
     StorefrontApp,
     Tenant,
 )
-from identity.storefront import storefront_key_create
+from identity.tenancy.storefront import storefront_key_create
 from tests.factories import ProductFactory, StorefrontAppFactory, TenantFactory
 
 pytest_plugins = (

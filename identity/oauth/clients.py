@@ -22,6 +22,9 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from identity.credentials.revocation import client_revocation_key, revocation_add, revocation_remove
+from identity.credentials.secrets import secret_hash, secret_issue, secret_matches, secret_prefix
+from identity.credentials.tokens import CLIENT_ID_FORMAT
 from identity.models import (
     GrantType,
     OAuthClient,
@@ -31,15 +34,12 @@ from identity.models import (
     Tenant,
 )
 from identity.oauth.errors import OAuthError, OAuthErrorCode, invalid_request
-from identity.revocation import client_revocation_key, revocation_add, revocation_remove
 from identity.scopes import (
     ALL_SCOPES,
     CATALOG_READ,
     CUSTOMER_SCOPES,
     GUEST_SCOPES,
 )
-from identity.secrets import secret_hash, secret_issue, secret_matches, secret_prefix
-from identity.tokens import CLIENT_ID_FORMAT
 
 CLIENT_SECRET_KIND = "cs"
 DEFAULT_SECRET_OVERLAP = timedelta(days=1)

@@ -27,7 +27,7 @@ _STATUS = {
 
 
 class OAuthError(Exception):
-    """A refusal of the token service; rendered as RFC 6749 JSON by ``identity.oauth.apis``."""
+    """A refusal of the token service; rendered as RFC 6749 JSON by ``identity.http.oauth_apis``."""
 
     def __init__(self, error: OAuthErrorCode, description: str) -> None:
         super().__init__(description)

@@ -24,22 +24,9 @@ from typing import Any
 
 from django.conf import settings
 
-from commerceapi.errors import DomainError
-from identity.accounts import SignInRefused, password_sign_in
-from identity.bearer import bearer_verify
-from identity.customers import customer_sign_in
-from identity.models import Customer, GrantType, OAuthClient, OAuthClientKind, OAuthGrant
-from identity.oauth.errors import (
-    OAuthError,
-    OAuthErrorCode,
-    invalid_grant,
-    invalid_request,
-    invalid_scope,
-)
-from identity.oauth.refresh import grant_create, refresh_rotate
-from identity.principal import PrincipalKind
-from identity.scopes import CUSTOMER_SCOPES, GUEST_SCOPES, scope_format, scope_parse
-from identity.tokens import (
+from core.errors import DomainError
+from identity.credentials.refresh import grant_create, refresh_rotate
+from identity.credentials.tokens import (
     CLAIM_ACTOR,
     CLAIM_APP,
     CLAIM_CLIENT,
@@ -56,6 +43,19 @@ from identity.tokens import (
     actor_depth,
     token_encode,
 )
+from identity.customers.accounts import SignInRefused, password_sign_in
+from identity.customers.customers import customer_sign_in
+from identity.models import Customer, GrantType, OAuthClient, OAuthClientKind, OAuthGrant
+from identity.oauth.errors import (
+    OAuthError,
+    OAuthErrorCode,
+    invalid_grant,
+    invalid_request,
+    invalid_scope,
+)
+from identity.principal import PrincipalKind
+from identity.scopes import CUSTOMER_SCOPES, GUEST_SCOPES, scope_format, scope_parse
+from identity.sessions.bearer import bearer_verify
 
 TOKEN_TYPE_ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
 TOKEN_TYPE_JWT = "urn:ietf:params:oauth:token-type:jwt"

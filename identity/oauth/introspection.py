@@ -16,13 +16,13 @@ from typing import Any
 
 from django.conf import settings
 
-from commerceapi.errors import DomainError
-from identity.bearer import VerifiedBearer, own_bearer_from_token, own_token_verify
+from core.errors import DomainError
+from identity.credentials.refresh import REFRESH_TOKEN_KIND, grant_revoke, refresh_token_find
+from identity.credentials.revocation import revocation_add, token_revocation_key
+from identity.credentials.secrets import secret_prefix
+from identity.credentials.tokens import CLAIM_ACTOR, CLAIM_CUSTOM, TokenRejected
 from identity.models import OAuthClient, OAuthClientKind
-from identity.oauth.refresh import REFRESH_TOKEN_KIND, grant_revoke, refresh_token_find
-from identity.revocation import revocation_add, token_revocation_key
-from identity.secrets import secret_prefix
-from identity.tokens import CLAIM_ACTOR, CLAIM_CUSTOM, TokenRejected
+from identity.sessions.bearer import VerifiedBearer, own_bearer_from_token, own_token_verify
 
 INACTIVE: dict[str, Any] = {"active": False}
 

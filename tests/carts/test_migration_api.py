@@ -16,9 +16,9 @@ from carts.models import Cart, CartLine, CartMigration
 from carts.owners import CartOwner
 from carts.services import cart_line_add
 from catalog.models import Product
-from commerceapi.errors import DomainError
+from core.errors import DomainError
+from identity.credentials.revocation import anonymous_revocation_key
 from identity.models import Revocation
-from identity.revocation import anonymous_revocation_key
 from tests.carts.migration_fixtures import (
     ANONYMOUS_SESSION_ENDED,
     AUTH_URL,

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from carts.models import Cart, CartMigration
 from catalog.models import Product
-from identity.tokens import AnonymousAccessToken, token_encode
+from identity.credentials.tokens import AnonymousAccessToken, token_encode
 from tests.carts.migration_fixtures import (
     ANONYMOUS_TOKEN_INVALID,
     ANONYMOUS_TOKEN_REQUIRED,

@@ -16,9 +16,9 @@ from django.core.management.base import CommandError
 from django.test import RequestFactory
 from rest_framework.test import APIClient
 
-import commerceapi.management.commands.errors_catalogue as errors_catalogue
-from commerceapi.errors import ErrorCode
-from commerceapi.problems import handler400, handler403, handler404, handler500
+import core.management.commands.errors_catalogue as errors_catalogue
+from core.errors import ErrorCode
+from core.problems import handler400, handler403, handler404, handler500
 from tests.conftest import PROBLEM_CONTENT_TYPE, Shopper, Storefront, assert_problem
 
 

@@ -17,17 +17,17 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from carts.models import Cart, CartStatus
-from identity.keyring import keyring_clear_cache
+from identity.credentials.keyring import keyring_clear_cache
+from identity.credentials.secrets import secret_issue
+from identity.http.throttles import AnonymousTokenAddressThrottle, AnonymousTokenKeyThrottle
 from identity.models import AnonymousIdPolicy, SigningKey, SigningKeyPurpose
-from identity.secrets import secret_issue
-from identity.storefront import (
+from identity.tenancy.storefront import (
     STOREFRONT_KEY_KIND,
     storefront_app_save,
     storefront_key_create,
     storefront_key_revoke,
     tenant_save,
 )
-from identity.throttling import AnonymousTokenAddressThrottle, AnonymousTokenKeyThrottle
 from tests.conftest import (
     Storefront,
     anonymous_shopper,

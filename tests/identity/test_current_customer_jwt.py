@@ -22,7 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from identity.accounts import local_account_create
+from identity.customers.accounts import local_account_create
 from identity.models import Customer, OAuthClientKind, OAuthClientSecret
 from identity.oauth.clients import client_secret_rotate, client_set_active
 from tests.conftest import Shopper, Storefront, assert_problem, problem, tables_snapshot

@@ -19,10 +19,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from identity.keyring import signing_key_material, signing_key_rotate
-from identity.models import SigningKey, SigningKeyPurpose
-from identity.storefront import storefront_app_save
-from identity.tokens import (
+from identity.credentials.keyring import signing_key_material, signing_key_rotate
+from identity.credentials.tokens import (
     CLAIM_BEARER_HASH,
     CLAIM_IS_ANONYMOUS,
     CLAIM_SUBJECT,
@@ -31,6 +29,8 @@ from identity.tokens import (
     bearer_hash,
     token_encode,
 )
+from identity.models import SigningKey, SigningKeyPurpose
+from identity.tenancy.storefront import storefront_app_save
 from tests.conftest import (
     Shopper,
     Storefront,

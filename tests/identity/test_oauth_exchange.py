@@ -20,11 +20,11 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from identity.accounts import local_account_create
-from identity.customers import customer_set_active
+from identity.credentials.tokens import CustomerAccessToken, token_decode
+from identity.customers.accounts import local_account_create
+from identity.customers.customers import customer_set_active
 from identity.models import Customer, CustomerIdentity, GrantType, OAuthClientKind
 from identity.oauth.clients import client_save
-from identity.tokens import CustomerAccessToken, token_decode
 from tests.conftest import Storefront, shopper_headers, tables_snapshot
 from tests.identity.oauth_helpers import (
     Client,

@@ -24,10 +24,10 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
-from identity.accounts import local_account_create
-from identity.customers import customer_set_active
+from identity.credentials.tokens import CustomerAccessToken, token_decode
+from identity.customers.accounts import local_account_create
+from identity.customers.customers import customer_set_active
 from identity.models import Customer, GrantType
-from identity.tokens import CustomerAccessToken, token_decode
 from tests.conftest import Storefront, assert_problem, bearer_headers, tables_snapshot
 from tests.identity.oauth_helpers import (
     PASSWORD,
@@ -814,8 +814,8 @@ import django
 
 django.setup()
 
-from commerceapi.errors import DomainError
-from identity.bearer import bearer_principal
+from core.errors import DomainError
+from identity.sessions.bearer import bearer_principal
 
 
 def outcome(token):

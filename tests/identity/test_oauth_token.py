@@ -19,7 +19,8 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from identity.customers import customer_set_active
+from identity.customers.customers import customer_set_active
+from identity.http.throttles import OAuthPasswordAddressThrottle, OAuthPasswordClientThrottle
 from identity.models import (
     GrantType,
     OAuthClientKind,
@@ -28,7 +29,6 @@ from identity.models import (
     StorefrontApp,
 )
 from identity.oauth.clients import client_set_active
-from identity.throttling import OAuthPasswordAddressThrottle, OAuthPasswordClientThrottle
 from tests.carts.migration_fixtures import EMPTY_ANONYMOUS_CART, EMPTY_CUSTOMER_CART
 from tests.conftest import Storefront, anonymous_shopper, bearer_headers, tables_snapshot
 from tests.identity.oauth_helpers import (

@@ -28,8 +28,8 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from identity.accounts import local_account_create
-from identity.keyring import keyring_get
+from identity.credentials.keyring import keyring_get
+from identity.customers.accounts import local_account_create
 from identity.models import Customer, SigningKey, SigningKeyPurpose
 from tests.conftest import Storefront, bearer_headers, shopper_headers, tables_snapshot
 from tests.identity.jwks_server import provider_key_generate, x5c_certificate

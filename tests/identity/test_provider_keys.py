@@ -18,10 +18,11 @@ from cryptography.hazmat.primitives import serialization
 from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
-from identity import errors, providers
-from identity.customers import provider_save
+from identity import errors
+from identity.customers import providers
+from identity.customers.customers import provider_save
+from identity.customers.providers import ProviderConfig, provider_key, providers_clear_cache
 from identity.models import PROVIDER_ALGORITHMS, Customer, CustomerIdentity, IdentityProvider
-from identity.providers import ProviderConfig, provider_key, providers_clear_cache
 from tests.conftest import Storefront
 from tests.identity.jwks_server import (
     DISCOVERY_PATH,

@@ -18,14 +18,14 @@ from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from identity import errors
-from identity.customers import provider_save
-from identity.models import Customer, CustomerIdentity, IdentityProvider, ProviderFlavor
-from identity.providers import (
+from identity.customers.customers import provider_save
+from identity.customers.providers import (
     ProviderTokenRejected,
     provider_for_issuer,
     provider_token_verify,
     providers_clear_cache,
 )
+from identity.models import Customer, CustomerIdentity, IdentityProvider, ProviderFlavor
 from tests.conftest import Storefront
 from tests.identity.jwks_server import (
     AUDIENCE,

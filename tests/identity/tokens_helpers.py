@@ -29,8 +29,8 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from identity import errors
+from identity.credentials.tokens import bearer_hash
 from identity.models import SigningKey, SigningKeyPurpose
-from identity.tokens import bearer_hash
 from tests.conftest import Storefront, assert_problem, shopper_headers, tables_snapshot
 
 CONTEXT_URL = "/commerceapi/authentication/customercontext"

@@ -15,10 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
-from commerceapi.errors import DomainError
+from core.errors import DomainError
 from identity import errors
-from identity.principal import Principal
-from identity.tokens import (
+from identity.credentials.tokens import (
     CLAIM_BEARER_HASH,
     CLAIM_IS_ANONYMOUS,
     CLAIM_PROVIDER,
@@ -30,6 +29,7 @@ from identity.tokens import (
     token_decode,
     token_encode,
 )
+from identity.principal import Principal
 
 
 @dataclass(frozen=True)

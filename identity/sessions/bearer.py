@@ -25,24 +25,9 @@ from typing import Any
 import jwt
 from django.conf import settings
 
-from commerceapi.errors import DomainError, ErrorCode
+from core.errors import DomainError, ErrorCode
 from identity import errors
-from identity.context import CustomerContext, customer_context_read
-from identity.customers import (
-    customer_revocation_key,
-    customer_sign_in,
-    provider_revocation_key,
-)
-from identity.principal import SHOPPER_KINDS, Principal, PrincipalKind
-from identity.providers import (
-    AmbiguousIssuer,
-    ProviderIdentity,
-    ProviderTokenRejected,
-    ProviderUnavailable,
-    provider_for_issuer,
-    provider_token_verify,
-)
-from identity.revocation import (
+from identity.credentials.revocation import (
     anonymous_revocation_key,
     app_revocation_key,
     client_revocation_key,
@@ -52,13 +37,7 @@ from identity.revocation import (
     tenant_revocation_key,
     token_revocation_key,
 )
-from identity.scopes import (
-    ANONYMOUS_DEFAULT_SCOPES,
-    CUSTOMER_SCOPES,
-    KNOWN_SCOPES,
-    scope_parse,
-)
-from identity.tokens import (
+from identity.credentials.tokens import (
     CLAIM_APP,
     CLAIM_CLIENT,
     CLAIM_GRANT,
@@ -74,6 +53,27 @@ from identity.tokens import (
     TokenRejected,
     token_decode,
 )
+from identity.customers.customers import (
+    customer_revocation_key,
+    customer_sign_in,
+    provider_revocation_key,
+)
+from identity.customers.providers import (
+    AmbiguousIssuer,
+    ProviderIdentity,
+    ProviderTokenRejected,
+    ProviderUnavailable,
+    provider_for_issuer,
+    provider_token_verify,
+)
+from identity.principal import SHOPPER_KINDS, Principal, PrincipalKind
+from identity.scopes import (
+    ANONYMOUS_DEFAULT_SCOPES,
+    CUSTOMER_SCOPES,
+    KNOWN_SCOPES,
+    scope_parse,
+)
+from identity.sessions.context import CustomerContext, customer_context_read
 
 
 def _revocation_code(revoked: set[str]) -> ErrorCode:

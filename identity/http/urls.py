@@ -1,6 +1,6 @@
 from django.urls import path
 
-from identity.apis import (
+from identity.http.apis import (
     AnonymousAuthenticationApi,
     CustomerContextApi,
     CustomerProfileApi,

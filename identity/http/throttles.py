@@ -13,9 +13,9 @@ from django.core.cache import BaseCache, cache
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from identity.authentication import AUTH_KEY_HEADER
-from identity.secrets import secret_prefix
-from identity.storefront import STOREFRONT_KEY_KIND
+from identity.credentials.secrets import secret_prefix
+from identity.http.authentication import AUTH_KEY_HEADER
+from identity.tenancy.storefront import STOREFRONT_KEY_KIND
 
 
 def cache_counter_increment(key: str, seconds: int, *, store: BaseCache = cache) -> int:

@@ -17,10 +17,10 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from identity.credentials.revocation import grant_revocation_key, revocation_add
+from identity.credentials.secrets import secret_issue, secret_matches, secret_prefix
 from identity.models import Customer, OAuthClient, OAuthGrant, RefreshToken
 from identity.oauth.errors import invalid_grant
-from identity.revocation import grant_revocation_key, revocation_add
-from identity.secrets import secret_issue, secret_matches, secret_prefix
 
 REFRESH_TOKEN_KIND = "rt"
 # Access tokens live at most this long, so a grant's revocation can be forgotten after it.

@@ -8,15 +8,15 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from identity.models import AnonymousIdPolicy, OAuthClient, StorefrontApp, StorefrontKey, Tenant
-from identity.oauth.clients import client_cache_refresh_on_commit
-from identity.revocation import (
+from identity.credentials.revocation import (
     app_revocation_key,
     revocation_add,
     revocation_remove,
     tenant_revocation_key,
 )
-from identity.secrets import secret_issue, secret_matches, secret_prefix
+from identity.credentials.secrets import secret_issue, secret_matches, secret_prefix
+from identity.models import AnonymousIdPolicy, OAuthClient, StorefrontApp, StorefrontKey, Tenant
+from identity.oauth.clients import client_cache_refresh_on_commit
 
 STOREFRONT_KEY_KIND = "sfk"
 _KEY_CACHE_PREFIX = "sfkey:"

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from commerceapi.errors import ErrorCode
+from core.errors import ErrorCode
 
 CATALOGUE = Path(settings.BASE_DIR) / "docs" / "errors.md"
 AREAS = {

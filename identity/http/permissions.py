@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from commerceapi.problems import ProblemAuthenticationFailed, ProblemPermissionDenied
+from core.problems import ProblemAuthenticationFailed, ProblemPermissionDenied
 from identity import errors
 from identity.principal import Principal
 

@@ -19,8 +19,8 @@ from redis.exceptions import RedisError
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from commerceapi import errors
-from commerceapi.errors import DomainError, ErrorCode, FieldError
+from core import errors
+from core.errors import DomainError, ErrorCode, FieldError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 

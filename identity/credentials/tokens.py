@@ -30,7 +30,7 @@ from rest_framework_simplejwt.exceptions import (
 )
 from rest_framework_simplejwt.tokens import Token
 
-from identity.keyring import KeyringEmpty, keyring_get, keyring_verifying_key
+from identity.credentials.keyring import KeyringEmpty, keyring_get, keyring_verifying_key
 from identity.models import SigningKeyPurpose
 
 MAX_TOKEN_LENGTH = 8192

@@ -14,31 +14,31 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commerceapi.errors import DomainError
-from commerceapi.fields import iso_datetime
-from commerceapi.openapi import CONTEXT_HEADER, problems
-from commerceapi.problems import ProblemAuthenticationFailed, ProblemPermissionDenied
+from core.errors import DomainError
+from core.fields import iso_datetime
+from core.openapi import CONTEXT_HEADER, problems
+from core.problems import ProblemAuthenticationFailed, ProblemPermissionDenied
 from identity import errors
-from identity.accounts import customer_sign_out_everywhere, local_account_create
-from identity.anonymous import anonymous_token_issue
-from identity.authentication import (
+from identity.customers.accounts import customer_sign_out_everywhere, local_account_create
+from identity.customers.customers import customer_get
+from identity.http.authentication import (
     BearerAuthentication,
     ShopperAuthentication,
     StorefrontKeyAuthentication,
     principal_of,
 )
-from identity.context import customer_context_issue
-from identity.customers import customer_get
-from identity.models import Customer, Tenant
-from identity.oauth.current_customer import current_customer_token, third_party_app_get
-from identity.permissions import HasScope, HasStorefrontKey, IsCustomer, IsShopper
-from identity.scopes import CUSTOMER_READ, CUSTOMERS_CREATE
-from identity.storefront import StorefrontKeyInfo
-from identity.throttling import (
+from identity.http.permissions import HasScope, HasStorefrontKey, IsCustomer, IsShopper
+from identity.http.throttles import (
     AnonymousTokenAddressThrottle,
     AnonymousTokenKeyThrottle,
     CustomerRegisterAddressThrottle,
 )
+from identity.models import Customer, Tenant
+from identity.oauth.current_customer import current_customer_token, third_party_app_get
+from identity.scopes import CUSTOMER_READ, CUSTOMERS_CREATE
+from identity.sessions.anonymous import anonymous_token_issue
+from identity.sessions.context import customer_context_issue
+from identity.tenancy.storefront import StorefrontKeyInfo
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 

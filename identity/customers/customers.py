@@ -19,11 +19,15 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from commerceapi.errors import DomainError
+from core.errors import DomainError
 from identity import errors
+from identity.credentials.revocation import revocation_add, revocation_remove
+from identity.customers.providers import (
+    ProviderIdentity,
+    provider_settings_check,
+    providers_clear_cache,
+)
 from identity.models import Customer, CustomerIdentity, IdentityProvider
-from identity.providers import ProviderIdentity, provider_settings_check, providers_clear_cache
-from identity.revocation import revocation_add, revocation_remove
 
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 

@@ -4,7 +4,7 @@ Codes are grouped by area (1xxx general, 2xxx authentication, 3xxx catalog, 4xxx
 declared once in each app's ``errors`` module, and never renamed or reused. docs/errors.md is
 generated from this registry (``manage.py errors_catalogue``).
 
-Domain errors know nothing of HTTP frameworks; ``commerceapi.problems`` renders them.
+Domain errors know nothing of HTTP frameworks; ``core.problems`` renders them.
 """
 
 from __future__ import annotations

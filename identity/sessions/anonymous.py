@@ -25,12 +25,10 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from commerceapi.errors import DomainError
+from core.errors import DomainError
 from identity import errors
-from identity.models import AnonymousIdPolicy, CartMergePolicy, StorefrontApp
-from identity.revocation import anonymous_revocation_key, revocation_add
-from identity.storefront import StorefrontKeyInfo
-from identity.tokens import (
+from identity.credentials.revocation import anonymous_revocation_key, revocation_add
+from identity.credentials.tokens import (
     CLAIM_APP,
     CLAIM_TENANT,
     AnonymousAccessToken,
@@ -39,6 +37,8 @@ from identity.tokens import (
     token_decode,
     token_encode,
 )
+from identity.models import AnonymousIdPolicy, CartMergePolicy, StorefrontApp
+from identity.tenancy.storefront import StorefrontKeyInfo
 
 
 class AnonymousIdState(StrEnum):

@@ -70,7 +70,7 @@ class AutoSchema(openapi.AutoSchema):
 
 
 class StorefrontKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "identity.authentication.StorefrontKeyAuthentication"
+    target_class = "identity.http.authentication.StorefrontKeyAuthentication"
     name = "storefrontKey"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
@@ -78,7 +78,7 @@ class StorefrontKeyScheme(OpenApiAuthenticationExtension):
 
 
 class BearerScheme(OpenApiAuthenticationExtension):
-    target_class = "identity.authentication.BearerAuthentication"
+    target_class = "identity.http.authentication.BearerAuthentication"
     name = "bearer"
     match_subclasses = True
 
@@ -89,7 +89,7 @@ class BearerScheme(OpenApiAuthenticationExtension):
 class ShopperScheme(OpenApiAuthenticationExtension):
     """The shopper endpoints' bearer, which comes with its ``X-Customer-Context``."""
 
-    target_class = "identity.authentication.ShopperAuthentication"
+    target_class = "identity.http.authentication.ShopperAuthentication"
     name = "shopper"
     priority = 1
 

@@ -9,13 +9,13 @@ from typing import Any
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from commerceapi.errors import DomainError
-from commerceapi.problems import ProblemAuthenticationFailed, ProblemException
+from core.errors import DomainError
+from core.problems import ProblemAuthenticationFailed, ProblemException
 from identity import errors
-from identity.bearer import bearer_principal, shopper_principal
 from identity.principal import Principal, PrincipalKind
 from identity.scopes import CATALOG_READ
-from identity.storefront import StorefrontKeyInfo, storefront_key_resolve
+from identity.sessions.bearer import bearer_principal, shopper_principal
+from identity.tenancy.storefront import StorefrontKeyInfo, storefront_key_resolve
 
 AUTH_KEY_HEADER = "HTTP_X_AUTH_KEY"
 CONTEXT_HEADER = "HTTP_X_CUSTOMER_CONTEXT"

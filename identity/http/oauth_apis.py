@@ -19,19 +19,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commerceapi.problems import security_logger
-from identity.apis import NO_STORE
+from core.problems import security_logger
+from identity.http.apis import NO_STORE
+from identity.http.throttles import (
+    OAuthPasswordAddressThrottle,
+    OAuthPasswordClientThrottle,
+    OAuthTokenAddressThrottle,
+)
 from identity.models import GrantType, OAuthClient
 from identity.oauth.clients import client_authenticate, client_credentials_read
 from identity.oauth.discovery import authorization_server_metadata, jwks
 from identity.oauth.errors import OAuthError, OAuthErrorCode, invalid_request
 from identity.oauth.grants import token_grant
 from identity.oauth.introspection import token_introspect, token_revoke
-from identity.throttling import (
-    OAuthPasswordAddressThrottle,
-    OAuthPasswordClientThrottle,
-    OAuthTokenAddressThrottle,
-)
 
 PUBLIC_DOCUMENT = {"Cache-Control": "public, max-age=300"}
 REALM = "commerceapi"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from identity.oauth.apis import (
+from identity.http.oauth_apis import (
     IntrospectApi,
     JwksApi,
     MetadataApi,
