@@ -47,7 +47,7 @@ from catalog.models import Product  # noqa: E402
 from catalog.services import product_upsert  # noqa: E402
 from identity.credentials.refresh import grant_create  # noqa: E402
 from identity.customers.accounts import local_account_create  # noqa: E402
-from identity.customers.customers import provider_save  # noqa: E402
+from identity.customers.providers import provider_save  # noqa: E402
 from identity.models import IdentityProvider, OAuthClientKind, StorefrontApp, Tenant  # noqa: E402
 from identity.oauth.clients import client_create  # noqa: E402
 from identity.scopes import CUSTOMER_SCOPES, scope_format  # noqa: E402

@@ -9,12 +9,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from carts.migration import MergePolicy, Outcome, Reason, cart_migrate
+from carts.migration import Outcome, Reason, cart_migrate
 from carts.owners import CartOwner
 from carts.selectors import CartView, anonymous_cart_storefront_app, cart_get
 from carts.services import cart_clear, cart_line_add, cart_line_remove, cart_line_set
 from core.fields import StrictIntegerField, iso_datetime
 from core.openapi import CONTEXT_HEADER, problems
+from core.policies import CartMergePolicy
 from identity.credentials.tokens import MAX_TOKEN_LENGTH
 from identity.http.authentication import ShopperAuthentication, principal_of
 from identity.http.permissions import HasScope, IsCustomer, IsShopper
@@ -197,7 +198,7 @@ MigrationOutput = inline_serializer(
             name="CartMigrationReport",
             fields={
                 "anonymousId": serializers.UUIDField(),
-                "policy": serializers.ChoiceField(choices=[policy.value for policy in MergePolicy]),
+                "policy": serializers.ChoiceField(choices=CartMergePolicy.values),
                 "repeated": serializers.BooleanField(
                     help_text="true: this migration happened before; nothing was merged now."
                 ),

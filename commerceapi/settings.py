@@ -109,6 +109,8 @@ else:
             "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
         }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The app that holds tenants; carts, catalog and orders refer to tenants through this name.
+TENANT_MODEL = "identity.Tenant"
 
 # --- Cache ----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")

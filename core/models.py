@@ -1,3 +1,5 @@
+"""Models of the shared kernel: abstract bases every app's models build on."""
+
 from django.db import models
 
 

@@ -26,8 +26,8 @@ from identity.customers.accounts import (
     local_account_create,
     local_account_set_password,
 )
-from identity.customers.customers import customer_set_active, provider_save
-from identity.customers.providers import provider_settings_check
+from identity.customers.customers import customer_set_active
+from identity.customers.providers import provider_save, provider_settings_check
 from identity.models import (
     Customer,
     CustomerIdentity,

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.models import TimestampedModel
+from core.policies import CartMergePolicy
 
 
 class Tenant(TimestampedModel):
@@ -33,15 +34,6 @@ class Tenant(TimestampedModel):
 class AnonymousIdPolicy(models.TextChoices):
     PROOF = "proof", "Keep a requested id only if unknown or proven by its previous token"
     COMPAT = "compat", "Keep any requested id that is not retired (compatibility)"
-
-
-class CartMergePolicy(models.TextChoices):
-    """How an anonymous cart's lines join the customer's cart when the shopper signs in."""
-
-    MAX = "max", "The larger quantity of a SKU in both carts"
-    SUM = "sum", "Both quantities added"
-    ANONYMOUS_WINS = "anonymous_wins", "The anonymous cart's lines replace the customer's"
-    CUSTOMER_WINS = "customer_wins", "Only SKUs the customer's cart lacks are added"
 
 
 class StorefrontApp(TimestampedModel):

@@ -55,6 +55,14 @@ def signout_revocation_key(customer_id: str) -> str:
     return f"signout:{customer_id}"
 
 
+def customer_revocation_key(customer_id: str) -> str:
+    return f"customer:{customer_id}"
+
+
+def provider_revocation_key(provider_id: str) -> str:
+    return f"provider:{provider_id}"
+
+
 def _cached_value(not_before: datetime | None) -> str:
     """ "1" (revoked), or the moment before which tokens are, in epoch milliseconds."""
     return _REVOKED if not_before is None else str(int(not_before.timestamp() * 1000))

@@ -23,12 +23,12 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.counters import cache_counter_increment
 from core.errors import DomainError
 from identity import errors
 from identity.credentials.refresh import grants_revoke_for_customer
 from identity.credentials.revocation import revocation_add, signout_revocation_key
 from identity.customers.customers import LAST_SEEN_RESOLUTION, storable_text
-from identity.http.throttles import cache_counter_increment
 from identity.models import Customer, LocalAccount, Tenant
 
 MAX_PASSWORD_LENGTH = 1024

@@ -21,23 +21,17 @@ from django.utils import timezone
 
 from core.errors import DomainError
 from identity import errors
-from identity.credentials.revocation import revocation_add, revocation_remove
+from identity.credentials.revocation import (
+    customer_revocation_key,
+    revocation_add,
+    revocation_remove,
+)
 from identity.customers.providers import (
     ProviderIdentity,
-    provider_settings_check,
-    providers_clear_cache,
 )
-from identity.models import Customer, CustomerIdentity, IdentityProvider
+from identity.models import Customer, CustomerIdentity
 
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
-
-
-def customer_revocation_key(customer_id: str) -> str:
-    return f"customer:{customer_id}"
-
-
-def provider_revocation_key(provider_id: str) -> str:
-    return f"provider:{provider_id}"
 
 
 def storable_text(value: Any) -> str | None:
@@ -148,41 +142,3 @@ def customer_set_active(*, customer: Customer, is_active: bool) -> Customer:
             revocation_add(key=key, reason="customer deactivated")
     customer.is_active = is_active
     return customer
-
-
-def provider_set_enabled(*, provider: IdentityProvider, is_enabled: bool) -> IdentityProvider:
-    """Enable a provider (its settings are validated first) or disable it.
-
-    Disabling is the kill switch: it ends the provider's customers' sessions at once and needs
-    no valid settings, so that a provider whose stored settings fail today's checks can still
-    be switched off.
-    """
-    if is_enabled:
-        provider.is_enabled = True
-        return provider_save(provider=provider)
-    with transaction.atomic():
-        IdentityProvider.objects.filter(pk=provider.pk).update(
-            is_enabled=False, updated_at=timezone.now()
-        )
-        revocation_add(
-            key=provider_revocation_key(str(provider.public_id)),
-            reason="identity provider disabled",
-        )
-    transaction.on_commit(providers_clear_cache)
-    provider.is_enabled = False
-    return provider
-
-
-def provider_save(*, provider: IdentityProvider) -> IdentityProvider:
-    """Validate and save a provider; disabling it ends its customers' sessions at once."""
-    provider.full_clean()
-    provider_settings_check(provider)
-    with transaction.atomic():
-        provider.save()
-        key = provider_revocation_key(str(provider.public_id))
-        if provider.is_enabled:
-            revocation_remove(key=key)
-        else:
-            revocation_add(key=key, reason="identity provider disabled")
-    transaction.on_commit(providers_clear_cache)
-    return provider

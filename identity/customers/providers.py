@@ -35,7 +35,14 @@ from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
 
+from identity.credentials.revocation import (
+    provider_revocation_key,
+    revocation_add,
+    revocation_remove,
+)
 from identity.models import PROVIDER_ALGORITHMS, IdentityProvider, ProviderFlavor
 
 logger = logging.getLogger(__name__)
@@ -135,6 +142,44 @@ def provider_settings_check(provider: IdentityProvider) -> None:
             "(or https://<tenant>.ciamlogin.com/<directory id>/v2.0)"
         )
         raise ValidationError({"issuer": f"Entra ID v2 issuers look like {example}."})
+
+
+def provider_set_enabled(*, provider: IdentityProvider, is_enabled: bool) -> IdentityProvider:
+    """Enable a provider (its settings are validated first) or disable it.
+
+    Disabling is the kill switch: it ends the provider's customers' sessions at once and needs
+    no valid settings, so that a provider whose stored settings fail today's checks can still
+    be switched off.
+    """
+    if is_enabled:
+        provider.is_enabled = True
+        return provider_save(provider=provider)
+    with transaction.atomic():
+        IdentityProvider.objects.filter(pk=provider.pk).update(
+            is_enabled=False, updated_at=timezone.now()
+        )
+        revocation_add(
+            key=provider_revocation_key(str(provider.public_id)),
+            reason="identity provider disabled",
+        )
+    transaction.on_commit(providers_clear_cache)
+    provider.is_enabled = False
+    return provider
+
+
+def provider_save(*, provider: IdentityProvider) -> IdentityProvider:
+    """Validate and save a provider; disabling it ends its customers' sessions at once."""
+    provider.full_clean()
+    provider_settings_check(provider)
+    with transaction.atomic():
+        provider.save()
+        key = provider_revocation_key(str(provider.public_id))
+        if provider.is_enabled:
+            revocation_remove(key=key)
+        else:
+            revocation_add(key=key, reason="identity provider disabled")
+    transaction.on_commit(providers_clear_cache)
+    return provider
 
 
 # --- The registry -----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from core.errors import DomainError
 from core.fields import iso_datetime
+from core.http import NO_STORE
 from core.openapi import CONTEXT_HEADER, problems
 from core.problems import ProblemAuthenticationFailed, ProblemPermissionDenied
 from identity import errors
@@ -39,8 +40,6 @@ from identity.scopes import CUSTOMER_READ, CUSTOMERS_CREATE
 from identity.sessions.anonymous import anonymous_token_issue
 from identity.sessions.context import customer_context_issue
 from identity.tenancy.storefront import StorefrontKeyInfo
-
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class AnonymousIdField(serializers.UUIDField):

@@ -19,8 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.http import NO_STORE
 from core.problems import security_logger
-from identity.http.apis import NO_STORE
 from identity.http.throttles import (
     OAuthPasswordAddressThrottle,
     OAuthPasswordClientThrottle,

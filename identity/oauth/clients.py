@@ -13,13 +13,12 @@ import base64
 import binascii
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from urllib.parse import unquote_plus
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
 from identity.credentials.revocation import client_revocation_key, revocation_add, revocation_remove
@@ -39,6 +38,11 @@ from identity.scopes import (
     CATALOG_READ,
     CUSTOMER_SCOPES,
     GUEST_SCOPES,
+)
+from identity.tenancy.client_records import (
+    ClientRecord,
+    client_cache_refresh_on_commit,
+    client_record,
 )
 
 CLIENT_SECRET_KIND = "cs"
@@ -187,79 +191,6 @@ def client_secret_rotate(
     return secret
 
 
-def _live_secrets(client: OAuthClient) -> QuerySet[OAuthClientSecret]:
-    return OAuthClientSecret.objects.filter(client=client).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
-    )
-
-
-def client_live_secrets(client: OAuthClient) -> list[OAuthClientSecret]:
-    """The secrets that authenticate the client now, newest first."""
-    return list(_live_secrets(client).order_by("-created_at", "-pk"))
-
-
-@dataclass(frozen=True)
-class _ClientRecord:
-    """What authenticating a client needs, cached by client id: the client (with its tenant and
-    storefront app) and its secrets' prefixes, hashes and ends."""
-
-    client: OAuthClient
-    secret_hashes: tuple[tuple[str, str, datetime | None], ...]
-
-
-# Versioned: the cached record is a pickle of these classes; a change of its shape changes the key.
-_CLIENT_CACHE_PREFIX = "oauth-client:v1:"
-_CLIENT_CACHE_SECONDS = 300
-_NO_CLIENT = "none"
-
-
-def _client_record_from_database(client_id: str) -> _ClientRecord | None:
-    client = (
-        OAuthClient.objects.select_related("tenant", "storefront_app")
-        .filter(client_id=client_id, is_active=True, tenant__is_active=True)
-        .first()
-    )
-    if client is None:
-        return None
-    return _ClientRecord(
-        client=client,
-        secret_hashes=tuple(
-            _live_secrets(client).values_list("prefix", "secret_hash", "expires_at")
-        ),
-    )
-
-
-def _client_record(client_id: str) -> _ClientRecord | None:
-    """The client's record: from the cache, else the database (then cached). Every change goes
-    through ``client_cache_refresh_on_commit``, so the cache never outlives a deactivation."""
-    cache_key = _CLIENT_CACHE_PREFIX + client_id
-    cached = cache.get(cache_key)
-    if isinstance(cached, _ClientRecord):
-        return cached
-    if cached == _NO_CLIENT:
-        return None
-    record = _client_record_from_database(client_id)
-    if record is not None:
-        # ``add``, not ``set``: a change committed meanwhile has written the newer answer.
-        # Unknown ids are not cached: anyone can send any number of them.
-        cache.add(cache_key, record, _CLIENT_CACHE_SECONDS)
-    return record
-
-
-def client_cache_refresh_on_commit(client_ids: list[str]) -> None:
-    """After a change to clients, their secrets, storefront app or tenant commits, write their
-    new records into the cache (readers only ``add``, so a stale read cannot come back)."""
-
-    def refresh() -> None:
-        for client_id in client_ids:
-            # A client that no longer authenticates gets a tombstone, so that a request which
-            # read it just before the commit cannot put it back.
-            record = _client_record_from_database(client_id)
-            cache.set(_CLIENT_CACHE_PREFIX + client_id, record or _NO_CLIENT, _CLIENT_CACHE_SECONDS)
-
-    transaction.on_commit(refresh)
-
-
 # A secret that matches nothing, compared when the client is unknown so that an unknown client
 # and a wrong secret take the same time.
 _NO_SECRET_HASH = secret_hash(secrets.token_urlsafe(32))
@@ -308,7 +239,7 @@ def client_authenticate(
     """The authenticated client, or ``invalid_client``: an unknown or inactive client, a wrong
     or expired secret, a secret sent by a public client or missing from a confidential one."""
     record = (
-        _client_record(credentials.client_id)
+        client_record(credentials.client_id)
         if CLIENT_ID_FORMAT.fullmatch(credentials.client_id)
         else None
     )
@@ -328,7 +259,7 @@ def client_authenticate(
     return client
 
 
-def _secret_valid(record: _ClientRecord, secret: str) -> bool:
+def _secret_valid(record: ClientRecord, secret: str) -> bool:
     prefix = secret_prefix(secret, kind=CLIENT_SECRET_KIND)
     now = timezone.now()
     expected = next(

@@ -18,7 +18,7 @@ from django.conf import settings
 
 from identity.credentials.tokens import CLIENT_ID_FORMAT
 from identity.models import Customer, OAuthClient, OAuthClientKind, OAuthClientSecret
-from identity.oauth.clients import client_live_secrets
+from identity.tenancy.client_records import client_live_secrets
 
 OPERATION = "current_customer"
 

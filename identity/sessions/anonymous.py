@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from core.errors import DomainError
+from core.policies import CartMergePolicy
 from identity import errors
 from identity.credentials.revocation import anonymous_revocation_key, revocation_add
 from identity.credentials.tokens import (
@@ -37,7 +38,7 @@ from identity.credentials.tokens import (
     token_decode,
     token_encode,
 )
-from identity.models import AnonymousIdPolicy, CartMergePolicy, StorefrontApp
+from identity.models import AnonymousIdPolicy, StorefrontApp
 from identity.tenancy.storefront import StorefrontKeyInfo
 
 

@@ -31,7 +31,9 @@ from identity.credentials.revocation import (
     anonymous_revocation_key,
     app_revocation_key,
     client_revocation_key,
+    customer_revocation_key,
     grant_revocation_key,
+    provider_revocation_key,
     revoked_keys,
     signout_revocation_key,
     tenant_revocation_key,
@@ -53,11 +55,7 @@ from identity.credentials.tokens import (
     TokenRejected,
     token_decode,
 )
-from identity.customers.customers import (
-    customer_revocation_key,
-    customer_sign_in,
-    provider_revocation_key,
-)
+from identity.customers.customers import customer_sign_in
 from identity.customers.providers import (
     AmbiguousIssuer,
     ProviderIdentity,

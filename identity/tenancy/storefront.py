@@ -16,7 +16,7 @@ from identity.credentials.revocation import (
 )
 from identity.credentials.secrets import secret_issue, secret_matches, secret_prefix
 from identity.models import AnonymousIdPolicy, OAuthClient, StorefrontApp, StorefrontKey, Tenant
-from identity.oauth.clients import client_cache_refresh_on_commit
+from identity.tenancy.client_records import client_cache_refresh_on_commit
 
 STOREFRONT_KEY_KIND = "sfk"
 _KEY_CACHE_PREFIX = "sfkey:"

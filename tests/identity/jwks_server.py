@@ -38,8 +38,7 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm, get_default_
 from rest_framework.test import APIClient
 
 from core.errors import ErrorCode
-from identity.customers.customers import provider_save
-from identity.customers.providers import providers_clear_cache
+from identity.customers.providers import provider_save, providers_clear_cache
 from identity.models import IdentityProvider, ProviderFlavor, Tenant
 from tests.conftest import PROBLEM_CONTENT_TYPE
 from tests.identity.tokens_helpers import WWW_AUTHENTICATE, b64url

@@ -20,8 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from identity.customers.customers import provider_save
-from identity.customers.providers import providers_clear_cache
+from identity.customers.providers import provider_save, providers_clear_cache
 from identity.models import IdentityProvider, Tenant
 from tests.conftest import Storefront, bearer_headers, shopper_headers
 

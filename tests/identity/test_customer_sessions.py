@@ -19,7 +19,8 @@ from rest_framework.test import APIClient
 from carts.models import Cart
 from carts.owners import CartOwner
 from carts.selectors import cart_get
-from identity.customers.customers import customer_revocation_key, customer_set_active
+from identity.credentials.revocation import customer_revocation_key
+from identity.customers.customers import customer_set_active
 from identity.customers.providers import providers_clear_cache
 from identity.models import Customer, Revocation
 from identity.tenancy.storefront import tenant_save

@@ -11,7 +11,7 @@ import pytest
 from django.core.management.base import CommandError
 from rest_framework.test import APIClient
 
-from identity.customers.customers import provider_revocation_key
+from identity.credentials.revocation import provider_revocation_key
 from identity.customers.providers import providers_clear_cache
 from identity.models import Customer, CustomerIdentity, IdentityProvider, Revocation
 from tests.conftest import Storefront, run_command

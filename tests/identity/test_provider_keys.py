@@ -20,8 +20,12 @@ from rest_framework.test import APIClient
 
 from identity import errors
 from identity.customers import providers
-from identity.customers.customers import provider_save
-from identity.customers.providers import ProviderConfig, provider_key, providers_clear_cache
+from identity.customers.providers import (
+    ProviderConfig,
+    provider_key,
+    provider_save,
+    providers_clear_cache,
+)
 from identity.models import PROVIDER_ALGORITHMS, Customer, CustomerIdentity, IdentityProvider
 from tests.conftest import Storefront
 from tests.identity.jwks_server import (

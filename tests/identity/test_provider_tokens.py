@@ -18,10 +18,10 @@ from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from identity import errors
-from identity.customers.customers import provider_save
 from identity.customers.providers import (
     ProviderTokenRejected,
     provider_for_issuer,
+    provider_save,
     provider_token_verify,
     providers_clear_cache,
 )

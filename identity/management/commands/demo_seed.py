@@ -20,7 +20,7 @@ from django.db import transaction
 
 from catalog.services import product_upsert
 from identity.customers.accounts import local_account_create, local_account_set_password
-from identity.customers.customers import provider_save
+from identity.customers.providers import provider_save
 from identity.models import (
     IdentityProvider,
     LocalAccount,
