@@ -1,8 +1,9 @@
 """Rendering every failure as ``application/problem+json`` (RFC 9457).
 
-One place turns domain errors, DRF's exceptions and Django's own (404, 500, oversized bodies)
-into the error contract: ``type``, ``title``, ``status``, ``detail``, ``code`` and, for invalid
-input, ``errors: [{field, code, message}]``.
+One place turns domain errors, DRF's exceptions and Django's own (404, 500, oversized bodies,
+the ``ValidationError`` of a model's validation in a service) into the error contract: ``type``,
+``title``, ``status``, ``detail``, ``code`` and, for invalid input, ``errors: [{field, code,
+message}]``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from redis.exceptions import RedisError
@@ -92,6 +94,11 @@ def _drf_field_errors(detail: Any, prefix: str = "") -> list[FieldError]:
     return found
 
 
+def _as_drf_validation_error(error: DjangoValidationError) -> exceptions.ValidationError:
+    by_field = error.message_dict if hasattr(error, "error_dict") else error.messages
+    return exceptions.ValidationError(by_field)
+
+
 _DRF_CODES: dict[type[exceptions.APIException], ErrorCode] = {
     exceptions.ParseError: errors.MALFORMED_REQUEST,
     exceptions.NotFound: errors.NOT_FOUND,
@@ -138,6 +145,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, exceptions.ValidationError):
         code, detail, status = errors.VALIDATION_FAILED, "", 400
         field_errors = _drf_field_errors(exc.detail)
+    elif isinstance(exc, DjangoValidationError):
+        # A model's validation in a service: its fields named as DRF names a serializer's.
+        code, detail, status = errors.VALIDATION_FAILED, "", 400
+        field_errors = _drf_field_errors(_as_drf_validation_error(exc).detail)
     elif isinstance(exc, exceptions.APIException):
         code = _code_for_drf(exc)
         status = exc.status_code

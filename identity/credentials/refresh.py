@@ -17,12 +17,19 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.errors import DomainError
+from identity import errors
 from identity.credentials.revocation import grant_revocation_key, revocation_add
 from identity.credentials.secrets import secret_issue, secret_matches, secret_prefix
 from identity.models import Customer, OAuthClient, OAuthGrant, RefreshToken
-from identity.oauth.errors import invalid_grant
 
 REFRESH_TOKEN_KIND = "rt"
+
+
+def _refused(description: str) -> DomainError:
+    return DomainError(errors.OAUTH_INVALID_GRANT, description)
+
+
 # Access tokens live at most this long, so a grant's revocation can be forgotten after it.
 _LONGEST_ACCESS_TOKEN = timedelta(seconds=7200)
 
@@ -109,7 +116,8 @@ def refresh_rotate(
     raw_token: str,
     grant_check: Callable[[OAuthGrant], None] | None = None,
 ) -> IssuedRefresh:
-    """Use a refresh token: a new one of the same family, or ``invalid_grant``.
+    """Use a refresh token: a new one of the same family, or a ``DomainError``
+    ``OAUTH_INVALID_GRANT`` saying why not.
 
     A token already used revokes its family (committed before the refusal is raised).
     ``grant_check`` may refuse the request (by raising) once the token is known to be usable,
@@ -117,18 +125,18 @@ def refresh_rotate(
     """
     prefix = secret_prefix(raw_token, kind=REFRESH_TOKEN_KIND)
     if prefix is None:
-        raise invalid_grant("The refresh token is invalid.")
+        raise _refused("The refresh token is invalid.")
     now = timezone.now()
     reused = False
     with transaction.atomic():
         row = refresh_token_qs_select_for_update().filter(prefix=prefix).first()
         if row is None or not secret_matches(raw_token, row.secret_hash):
-            raise invalid_grant("The refresh token is invalid.")
+            raise _refused("The refresh token is invalid.")
         grant = row.grant
         if grant.client_id != client.pk or grant.tenant_id != client.tenant_id:
-            raise invalid_grant("The refresh token was issued to another client.")
+            raise _refused("The refresh token was issued to another client.")
         if grant.revoked_at is not None:
-            raise invalid_grant("The refresh token has been revoked.")
+            raise _refused("The refresh token has been revoked.")
         if row.used_at is not None:
             grant_revoke(
                 grant_id=grant.pk,
@@ -138,14 +146,14 @@ def refresh_rotate(
             )
             reused = True
         elif row.expires_at <= now or grant.expires_at <= now:
-            raise invalid_grant("The refresh token has expired.")
+            raise _refused("The refresh token has expired.")
         elif not grant.customer.is_active:
-            raise invalid_grant("The customer is deactivated.")
+            raise _refused("The customer is deactivated.")
         else:
             if grant_check is not None:
                 grant_check(grant)
             RefreshToken.objects.filter(pk=row.pk).update(used_at=now)
             refresh_token = _refresh_token_create(grant, client, now)
     if reused:
-        raise invalid_grant("The refresh token was used already; the sign-in has been revoked.")
+        raise _refused("The refresh token was used already; the sign-in has been revoked.")
     return IssuedRefresh(grant=grant, refresh_token=refresh_token)

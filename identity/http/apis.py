@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -266,15 +265,12 @@ class CustomerRegistrationApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         tenant = Tenant.objects.get(pk=principal_of(request).tenant_id)
-        try:
-            customer = local_account_create(
-                tenant=tenant,
-                email=data["email"],
-                password=data["password"],
-                name=data.get("name", ""),
-            )
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.message_dict) from None
+        customer = local_account_create(
+            tenant=tenant,
+            email=data["email"],
+            password=data["password"],
+            name=data.get("name", ""),
+        )
         return Response(customer_body(customer), status=201, headers=NO_STORE)
 
 

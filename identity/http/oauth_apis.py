@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.errors import DomainError
 from core.http import NO_STORE
 from core.problems import security_logger
 from identity.http.throttles import (
@@ -29,7 +30,7 @@ from identity.http.throttles import (
 from identity.models import GrantType, OAuthClient
 from identity.oauth.clients import client_authenticate, client_credentials_read
 from identity.oauth.discovery import authorization_server_metadata, jwks
-from identity.oauth.errors import OAuthError, OAuthErrorCode, invalid_request
+from identity.oauth.errors import OAuthError, OAuthErrorCode, invalid_request, oauth_error_of
 from identity.oauth.grants import token_grant
 from identity.oauth.introspection import token_introspect, token_revoke
 
@@ -119,12 +120,16 @@ class OAuthApi(APIView):
 def _as_oauth_error(exc: Exception) -> OAuthError | None:
     if isinstance(exc, OAuthError):
         return exc
+    if isinstance(exc, DomainError):
+        return oauth_error_of(exc)
     if isinstance(exc, exceptions.Throttled):
         return OAuthError(OAuthErrorCode.SLOW_DOWN, "Too many requests; see Retry-After.")
     if isinstance(exc, exceptions.UnsupportedMediaType):
-        return invalid_request("Send the parameters as application/x-www-form-urlencoded.")
+        return oauth_error_of(
+            invalid_request("Send the parameters as application/x-www-form-urlencoded.")
+        )
     if isinstance(exc, (exceptions.ParseError, SuspiciousOperation)):
-        return invalid_request("The request body could not be read.")
+        return oauth_error_of(invalid_request("The request body could not be read."))
     return None
 
 

@@ -32,7 +32,7 @@ from identity.models import (
     StorefrontApp,
     Tenant,
 )
-from identity.oauth.errors import OAuthError, OAuthErrorCode, invalid_request
+from identity.oauth.errors import invalid_client, invalid_request
 from identity.scopes import (
     ALL_SCOPES,
     CATALOG_READ,
@@ -196,10 +196,6 @@ def client_secret_rotate(
 _NO_SECRET_HASH = secret_hash(secrets.token_urlsafe(32))
 
 
-def _invalid_client() -> OAuthError:
-    return OAuthError(OAuthErrorCode.INVALID_CLIENT, "Client authentication failed.")
-
-
 @dataclass(frozen=True)
 class ClientCredentials:
     client_id: str
@@ -216,20 +212,20 @@ def client_credentials_read(
             raise invalid_request("Send the client's credentials one way: header or form.")
         scheme, _, encoded = authorization.partition(" ")
         if scheme.lower() != "basic":
-            raise _invalid_client()
+            raise invalid_client()
         try:
             decoded = base64.b64decode(encoded.strip(), validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
-            raise _invalid_client() from None
+            raise invalid_client() from None
         raw_id, separator, raw_secret = decoded.partition(":")
         if not separator:
-            raise _invalid_client()
+            raise invalid_client()
         client_id, client_secret = unquote_plus(raw_id), unquote_plus(raw_secret)
         if form_client_id is not None and form_client_id != client_id:
             raise invalid_request("client_id differs from the authenticated client.")
         return ClientCredentials(client_id=client_id, client_secret=client_secret)
     if not form_client_id:
-        raise _invalid_client()
+        raise invalid_client()
     return ClientCredentials(client_id=form_client_id, client_secret=form_client_secret)
 
 
@@ -247,15 +243,15 @@ def client_authenticate(
     if record is None:
         if secret:
             secret_matches(secret, _NO_SECRET_HASH)
-        raise _invalid_client()
+        raise invalid_client()
     client = record.client
     if not client.is_confidential:
         app = client.storefront_app
         if secret or require_confidential or app is None or not app.is_active:
-            raise _invalid_client()
+            raise invalid_client()
         return client
     if not secret or not _secret_valid(record, secret):
-        raise _invalid_client()
+        raise invalid_client()
     return client
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from django.conf import settings
 
 from core.errors import DomainError
+from identity import errors
 from identity.credentials.refresh import grant_create, refresh_rotate
 from identity.credentials.tokens import (
     CLAIM_ACTOR,
@@ -46,13 +47,7 @@ from identity.credentials.tokens import (
 from identity.customers.accounts import SignInRefused, password_sign_in
 from identity.customers.customers import customer_sign_in
 from identity.models import Customer, GrantType, OAuthClient, OAuthClientKind, OAuthGrant
-from identity.oauth.errors import (
-    OAuthError,
-    OAuthErrorCode,
-    invalid_grant,
-    invalid_request,
-    invalid_scope,
-)
+from identity.oauth.errors import invalid_grant, invalid_request, invalid_scope
 from identity.principal import PrincipalKind
 from identity.scopes import CUSTOMER_SCOPES, GUEST_SCOPES, scope_format, scope_parse
 from identity.sessions.bearer import bearer_verify
@@ -154,8 +149,8 @@ def customer_token_issue(
 
 def _require_grant(client: OAuthClient, grant_type: str) -> None:
     if grant_type not in client.grant_types:
-        raise OAuthError(
-            OAuthErrorCode.UNAUTHORIZED_CLIENT, f"The client may not use the {grant_type} grant."
+        raise DomainError(
+            errors.OAUTH_UNAUTHORIZED_CLIENT, f"The client may not use the {grant_type} grant."
         )
 
 
@@ -262,8 +257,11 @@ def _subject_from_token(client: OAuthClient, raw_token: str) -> _Subject:
     """A customer token of ours or of one of the tenant's providers, verified in full."""
     try:
         bearer = bearer_verify(raw_token, tenant_id=client.tenant_id)
-        if bearer.kind is not PrincipalKind.CUSTOMER:
-            raise invalid_grant("The subject token is not a customer's access token.")
+    except DomainError as error:
+        raise _subject_refused(error) from None
+    if bearer.kind is not PrincipalKind.CUSTOMER:
+        raise invalid_grant("The subject token is not a customer's access token.")
+    try:
         if bearer.external is not None:
             bearer.refuse_if_revoked()
             customer_id = customer_sign_in(identity=bearer.external)
@@ -271,11 +269,7 @@ def _subject_from_token(client: OAuthClient, raw_token: str) -> _Subject:
             customer_id = bearer.subject_id
         bearer.refuse_if_revoked(customer_id)
     except DomainError as error:
-        if error.code.status == 503:
-            raise OAuthError(
-                OAuthErrorCode.TEMPORARILY_UNAVAILABLE, "The subject's identity provider is down."
-            ) from None
-        raise invalid_grant("The subject token is invalid, expired or revoked.") from None
+        raise _subject_refused(error) from None
     own = bearer.claims
     return _Subject(
         customer_id=customer_id,
@@ -285,6 +279,15 @@ def _subject_from_token(client: OAuthClient, raw_token: str) -> _Subject:
         actor=own.get(CLAIM_ACTOR),
         custom_claims=own.get(CLAIM_CUSTOM),
     )
+
+
+def _subject_refused(error: DomainError) -> DomainError:
+    """A subject token that verification refused: the token service's answer to it."""
+    if error.code.status == 503:
+        return DomainError(
+            errors.OAUTH_TEMPORARILY_UNAVAILABLE, "The subject's identity provider is down."
+        )
+    return invalid_grant("The subject token is invalid, expired or revoked.")
 
 
 def _subject_from_customer_id(client: OAuthClient, customer_id: str) -> _Subject:
@@ -361,7 +364,7 @@ def token_exchange_grant(*, client: OAuthClient, form: Mapping[str, str]) -> Iss
         raise invalid_request("The authenticated client is the actor; actor_token is not taken.")
     for target in ("audience", "resource"):
         if _param(form, target) not in (None, settings.TOKEN_AUDIENCE):
-            raise OAuthError(OAuthErrorCode.INVALID_TARGET, f"Unknown {target}.")
+            raise DomainError(errors.OAUTH_INVALID_TARGET, f"Unknown {target}.")
     custom_claims = _custom_claims(form)
     if subject_token_type == TOKEN_TYPE_CUSTOMER_ID:
         subject = _subject_from_customer_id(client, subject_token)
@@ -396,5 +399,5 @@ GRANTS = {
 def token_grant(*, client: OAuthClient, grant_type: str, form: Mapping[str, str]) -> IssuedTokens:
     grant = GRANTS.get(grant_type)
     if grant is None:
-        raise OAuthError(OAuthErrorCode.UNSUPPORTED_GRANT_TYPE, "Unknown grant_type.")
+        raise DomainError(errors.OAUTH_UNSUPPORTED_GRANT_TYPE, "Unknown grant_type.")
     return grant(client=client, form=form)
