@@ -16,6 +16,12 @@ from django.db.models import Q
 from core.models import TimestampedModel
 from core.policies import CartMergePolicy
 
+# Lifetimes the token kinds, the keyring and the refresh families agree on (seconds).
+# An anonymous token lives this long unless its storefront app says otherwise.
+ANONYMOUS_TOKEN_DEFAULT_SECONDS = 7200
+# No access token the token service issues for a customer lives longer.
+ACCESS_TOKEN_MAX_SECONDS = 7200
+
 
 class Tenant(TimestampedModel):
     slug = models.SlugField(max_length=64, unique=True)
@@ -41,7 +47,8 @@ class StorefrontApp(TimestampedModel):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="storefront_apps")
     name = models.CharField(max_length=200)
     anonymous_token_lifetime_seconds = models.PositiveIntegerField(
-        default=7200, validators=[MinValueValidator(60), MaxValueValidator(86400)]
+        default=ANONYMOUS_TOKEN_DEFAULT_SECONDS,
+        validators=[MinValueValidator(60), MaxValueValidator(86400)],
     )
     anonymous_id_policy = models.CharField(
         max_length=16, choices=AnonymousIdPolicy.choices, default=AnonymousIdPolicy.PROOF
@@ -275,7 +282,8 @@ class OAuthClient(TimestampedModel):
         "(otherwise only a subject token it holds).",
     )
     access_token_lifetime_seconds = models.PositiveIntegerField(
-        default=900, validators=[MinValueValidator(60), MaxValueValidator(7200)]
+        default=900,
+        validators=[MinValueValidator(60), MaxValueValidator(ACCESS_TOKEN_MAX_SECONDS)],
     )
     refresh_token_idle_seconds = models.PositiveIntegerField(
         default=14 * 86400,

@@ -27,7 +27,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from identity.models import SigningKey, SigningKeyPurpose, StorefrontApp
+from identity.models import (
+    ANONYMOUS_TOKEN_DEFAULT_SECONDS,
+    SigningKey,
+    SigningKeyPurpose,
+    StorefrontApp,
+)
 
 RELOAD_SECONDS = 30.0
 UNKNOWN_KID_COOLDOWN_SECONDS = 5.0
@@ -197,7 +202,7 @@ def longest_token_life(purpose: str) -> timedelta:
         StorefrontApp.objects.order_by("-anonymous_token_lifetime_seconds").values_list(
             "anonymous_token_lifetime_seconds", flat=True
         )[:1]
-        or [7200]
+        or [ANONYMOUS_TOKEN_DEFAULT_SECONDS]
     )
     if purpose == SigningKeyPurpose.CONTEXT:
         return timedelta(seconds=settings.CUSTOMER_CONTEXT_MAX_LIFETIME_SECONDS)

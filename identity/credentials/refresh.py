@@ -21,7 +21,13 @@ from core.errors import DomainError
 from identity import errors
 from identity.credentials.revocation import grant_revocation_key, revocation_add
 from identity.credentials.secrets import secret_issue, secret_matches, secret_prefix
-from identity.models import Customer, OAuthClient, OAuthGrant, RefreshToken
+from identity.models import (
+    ACCESS_TOKEN_MAX_SECONDS,
+    Customer,
+    OAuthClient,
+    OAuthGrant,
+    RefreshToken,
+)
 
 REFRESH_TOKEN_KIND = "rt"
 
@@ -31,7 +37,7 @@ def _refused(description: str) -> DomainError:
 
 
 # Access tokens live at most this long, so a grant's revocation can be forgotten after it.
-_LONGEST_ACCESS_TOKEN = timedelta(seconds=7200)
+_LONGEST_ACCESS_TOKEN = timedelta(seconds=ACCESS_TOKEN_MAX_SECONDS)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,15 @@
-"""The token kinds we mint, one class each (djangorestframework-simplejwt ``Token``).
+"""What every token kind we mint shares (the kinds themselves are in ``kinds/``).
 
-Each kind has its own type marker, checked on every decode twice: the ``typ`` header and the
-``token_type`` claim. Keys come from the keyring (``kid`` header); the algorithm is the key's own,
-never the token's. ``exp``, ``iat``, ``jti``, ``iss`` and ``aud`` are required; an unknown ``crit``
-header, ``jku``/``x5u``/``jwk``/``x5c`` headers, tokens over ``MAX_TOKEN_LENGTH`` and anything
-but a canonical compact JWS are refused.
+A kind is a djangorestframework-simplejwt ``Token`` signed by the keyring. Its type marker is
+checked on every decode twice: the ``typ`` header and the ``token_type`` claim. Keys come from
+the keyring (``kid`` header); the algorithm is the key's own, never the token's. ``exp``,
+``iat``, ``jti``, ``iss`` and ``aud`` are required; an unknown ``crit`` header,
+``jku``/``x5u``/``jwk``/``x5c`` headers, tokens over ``MAX_TOKEN_LENGTH`` and anything but a
+canonical compact JWS are refused.
 
-Every failure of PyJWT or simplejwt is turned into ``TokenRejected`` in ``token_decode``.
+A token is parsed once (``token_parse``) and the parsed form is what the kind verifies.
+Every failure of PyJWT or simplejwt is turned into ``TokenRejected`` in ``token_parse`` and
+``token_decode``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import base64
 import hashlib
 import re
 import uuid
-from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 import jwt
@@ -30,8 +32,8 @@ from rest_framework_simplejwt.exceptions import (
 )
 from rest_framework_simplejwt.tokens import Token
 
+from identity.credentials.jws import ParsedToken, jws_header_check, jws_parse, jws_verify
 from identity.credentials.keyring import KeyringEmpty, keyring_get, keyring_verifying_key
-from identity.models import SigningKeyPurpose
 
 MAX_TOKEN_LENGTH = 8192
 
@@ -87,7 +89,7 @@ def _is_canonical_compact_jws(token: object) -> bool:
         return False
 
 
-def _is_database_id(value: Any) -> bool:
+def is_database_id(value: Any) -> bool:
     return type(value) is int and 0 < value <= _MAX_DATABASE_ID
 
 
@@ -120,12 +122,17 @@ class KeyringTokenBackend(TokenBackend):
         )
 
     def decode(self, token: Any, verify: bool = True) -> dict[str, Any]:
+        """``token``: a ``ParsedToken`` (the one parse), or the raw text."""
         if not verify:
             raise TokenBackendError("unverified decoding is not offered")
-        if not _is_canonical_compact_jws(token):
+        try:
+            parsed = token if isinstance(token, ParsedToken) else jws_parse(token)
+        except (jwt.PyJWTError, ValueError, TypeError) as error:
+            raise TokenBackendError("not a JWS") from error
+        if not _is_canonical_compact_jws(parsed.raw):
             raise TokenBackendError("not a compact JWS")
         try:
-            header = jwt.get_unverified_header(token)
+            header = jws_header_check(parsed)
         except jwt.PyJWTError as error:
             raise TokenBackendError("malformed header") from error
         if header.get("typ") != self.typ:
@@ -138,13 +145,13 @@ class KeyringTokenBackend(TokenBackend):
         if key is None:
             raise TokenBackendError("unknown key")
         try:
-            return jwt.decode(
-                token,
+            return jws_verify(
+                parsed,
                 key.verifying_key,
-                algorithms=[key.algorithm],
+                algorithm=key.algorithm,
                 audience=self.audience,
-                issuer=self.issuer,
-                leeway=self.get_leeway(),
+                issuer=str(self.issuer),
+                leeway=self.get_leeway().total_seconds(),
                 options={"require": _REQUIRED_CLAIMS, "verify_exp": self.verify_exp},
             )
         except jwt.ExpiredSignatureError as error:
@@ -169,7 +176,7 @@ class KeyringToken(Token):
         """Check the kind's own claims' shapes; raise ``TokenError`` when one is off."""
 
 
-def _uuid_string(value: Any) -> bool:
+def is_uuid_string(value: Any) -> bool:
     if not isinstance(value, str) or len(value) != 36:
         return False
     try:
@@ -178,12 +185,12 @@ def _uuid_string(value: Any) -> bool:
         return False
 
 
-def _jti_valid(value: Any) -> bool:
+def is_token_id(value: Any) -> bool:
     # It becomes part of a revocation key: only the characters we mint (simplejwt writes hex).
     return isinstance(value, str) and _JTI_FORMAT.fullmatch(value) is not None
 
 
-def _verify_oauth_claims(payload: dict[str, Any], *, required: bool) -> None:
+def oauth_claims_check(payload: dict[str, Any], *, required: bool) -> None:
     """``client_id`` and ``scope`` (required of the token service's kinds, optional on an
     anonymous token, which has them when a sales channel got it), ``grant`` and ``act``."""
     for claim in (CLAIM_CLIENT, CLAIM_SCOPE):
@@ -194,7 +201,7 @@ def _verify_oauth_claims(payload: dict[str, Any], *, required: bool) -> None:
             raise TokenError(f"{claim} claim malformed")
         if claim == CLAIM_CLIENT and not CLIENT_ID_FORMAT.fullmatch(value):
             raise TokenError("client_id claim malformed")
-    if CLAIM_GRANT in payload and not _uuid_string(payload[CLAIM_GRANT]):
+    if CLAIM_GRANT in payload and not is_uuid_string(payload[CLAIM_GRANT]):
         raise TokenError("grant claim malformed")
     if CLAIM_ACTOR in payload and not _actor_valid(payload[CLAIM_ACTOR], depth=0):
         raise TokenError("act claim malformed")
@@ -220,134 +227,6 @@ def _actor_valid(actor: Any, *, depth: int) -> bool:
     return "act" not in actor or _actor_valid(actor["act"], depth=depth + 1)
 
 
-class AnonymousAccessToken(KeyringToken):
-    """An anonymous shopper's access token: ``jti`` (and ``sub``) is the anonymous id.
-
-    A sales channel's guest token (client_credentials) is one too, with ``client_id`` and
-    ``scope``; without them the token holds the anonymous default scopes.
-    """
-
-    token_type = "anonymous"
-    lifetime = timedelta(seconds=7200)
-    backend = KeyringTokenBackend(purpose=SigningKeyPurpose.ACCESS, typ="at+jwt")
-
-    def verify_claims(self) -> None:
-        anonymous_id = self.payload.get("jti")
-        if not _uuid_string(anonymous_id) or self.payload.get(CLAIM_SUBJECT) != anonymous_id:
-            raise TokenError("anonymous id is not a UUID")
-        if not _is_database_id(self.payload.get(CLAIM_TENANT)):
-            raise TokenError("tenant claim malformed")
-        if not _uuid_string(self.payload.get(CLAIM_APP)):
-            raise TokenError("app claim malformed")
-        _verify_oauth_claims(self.payload, required=False)
-
-    @classmethod
-    def issue(
-        cls,
-        *,
-        anonymous_id: str,
-        tenant_id: int,
-        app_id: str,
-        lifetime_seconds: int,
-        client_id: str = "",
-        scope: str | None = None,
-    ) -> AnonymousAccessToken:
-        token = cls()
-        token.set_exp(lifetime=timedelta(seconds=lifetime_seconds))
-        token["jti"] = anonymous_id
-        token[CLAIM_SUBJECT] = anonymous_id
-        token[CLAIM_TENANT] = tenant_id
-        token[CLAIM_APP] = app_id
-        if client_id:
-            token[CLAIM_CLIENT] = client_id
-            token[CLAIM_SCOPE] = scope or ""
-        return token
-
-
-class AnonymousRenewalProof(AnonymousAccessToken):
-    """An anonymous token presented to keep its id: accepted up to the renewal window after
-    it expired (see README "Anonymous ids")."""
-
-    backend = KeyringTokenBackend(purpose=SigningKeyPurpose.ACCESS, typ="at+jwt", verify_exp=False)
-
-    def check_exp(self, claim: str = "exp", current_time: Any = None) -> None:
-        window = timedelta(seconds=settings.ANONYMOUS_RENEWAL_WINDOW_SECONDS)
-        super().check_exp(claim, (current_time or self.current_time) - window)
-
-
-class CustomerAccessToken(KeyringToken):
-    """A customer's access token from the token service (password, refresh, token exchange).
-
-    ``sub`` is the customer's public id; ``client_id`` the client it was issued to (and ``app``
-    its storefront app, for a sales channel); ``scope``
-    what it allows; ``grant`` the sign-in it belongs to (absent for a token exchanged from a
-    customer id); ``act`` the client acting for the customer (token exchange); custom claims
-    under ``CLAIM_CUSTOM``.
-    """
-
-    token_type = "customer_access"
-    lifetime = timedelta(seconds=900)
-    backend = KeyringTokenBackend(purpose=SigningKeyPurpose.ACCESS, typ="at+jwt")
-
-    def set_iat(self, claim: str = "iat", at_time: datetime | None = None) -> None:
-        # To the millisecond (RFC 7519 allows fractions), so that "sign out everywhere" can
-        # tell a token issued just before it from one issued just after, in the same second.
-        moment = at_time or self.current_time
-        self.payload[claim] = round(moment.timestamp(), 3)
-
-    def verify_claims(self) -> None:
-        if not _uuid_string(self.payload.get(CLAIM_SUBJECT)):
-            raise TokenError("subject claim malformed")
-        if not _jti_valid(self.payload.get("jti")):
-            raise TokenError("jti claim malformed")
-        if not _is_database_id(self.payload.get(CLAIM_TENANT)):
-            raise TokenError("tenant claim malformed")
-        _verify_oauth_claims(self.payload, required=True)
-        if CLAIM_APP in self.payload and not _uuid_string(self.payload[CLAIM_APP]):
-            raise TokenError("app claim malformed")
-        if CLAIM_CUSTOM in self.payload and not isinstance(self.payload[CLAIM_CUSTOM], dict):
-            raise TokenError("custom claims malformed")
-
-
-class ClientAccessToken(KeyringToken):
-    """A confidential client's own token (client_credentials): ``sub`` = ``client_id``."""
-
-    token_type = "client_access"
-    lifetime = timedelta(seconds=900)
-    backend = KeyringTokenBackend(purpose=SigningKeyPurpose.ACCESS, typ="at+jwt")
-
-    def verify_claims(self) -> None:
-        if not _jti_valid(self.payload.get("jti")):
-            raise TokenError("jti claim malformed")
-        if not _is_database_id(self.payload.get(CLAIM_TENANT)):
-            raise TokenError("tenant claim malformed")
-        _verify_oauth_claims(self.payload, required=True)
-        if self.payload.get(CLAIM_SUBJECT) != self.payload[CLAIM_CLIENT]:
-            raise TokenError("subject is not the client")
-
-
-class CustomerContextToken(KeyringToken):
-    """The customer context: who the shopper is, bound to the bearer it was minted with.
-
-    ``ath`` is the base64url SHA-256 of that bearer (as in RFC 9449); ``exp`` is never later
-    than the bearer's.
-    """
-
-    token_type = "customer_context"
-    lifetime = timedelta(seconds=7200)
-    backend = KeyringTokenBackend(purpose=SigningKeyPurpose.CONTEXT, typ="customer-context+jwt")
-
-    def verify_claims(self) -> None:
-        if not _is_database_id(self.payload.get(CLAIM_TENANT)):
-            raise TokenError("tenant claim malformed")
-        if not isinstance(self.payload.get(CLAIM_SUBJECT), str):
-            raise TokenError("subject claim malformed")
-        if type(self.payload.get(CLAIM_IS_ANONYMOUS)) is not bool:
-            raise TokenError("isAnonymous claim malformed")
-        if not isinstance(self.payload.get(CLAIM_BEARER_HASH), str):
-            raise TokenError("bearer hash claim malformed")
-
-
 def bearer_hash(raw_bearer: str) -> str:
     digest = hashlib.sha256(raw_bearer.encode()).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
@@ -356,12 +235,24 @@ def bearer_hash(raw_bearer: str) -> str:
 T = TypeVar("T", bound=KeyringToken)
 
 
-def token_decode(token_class: type[T], raw_token: str) -> T:
-    """Decode and verify ``raw_token`` as ``token_class``; the one place errors are converted."""
+def token_parse(raw_token: str) -> ParsedToken:
+    """The one parse of a token; ``TokenRejected`` for anything too long or not a JWS."""
     if not raw_token or len(raw_token) > MAX_TOKEN_LENGTH:
         raise TokenRejected("token missing or too long")
     try:
-        return token_class(raw_token)  # type: ignore[arg-type]
+        return jws_parse(raw_token)
+    except (jwt.PyJWTError, ValueError, TypeError) as error:
+        raise TokenRejected("malformed") from error
+
+
+def token_decode(token_class: type[T], token: str | ParsedToken) -> T:
+    """Verify ``token`` (raw, or parsed once by ``token_parse``) as ``token_class``; the one
+    place errors are converted."""
+    raw_token = token.raw if isinstance(token, ParsedToken) else token
+    if not raw_token or len(raw_token) > MAX_TOKEN_LENGTH:
+        raise TokenRejected("token missing or too long")
+    try:
+        return token_class(token)  # type: ignore[arg-type]
     except ExpiredTokenError as error:
         raise TokenRejected("expired", expired=True) from error
     # OSError: datetime.fromtimestamp's answer to some out-of-range "exp" values (EOVERFLOW).

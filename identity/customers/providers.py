@@ -38,6 +38,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from identity.credentials.jws import ParsedToken, jws_header_check, jws_parse, jws_verify
 from identity.credentials.revocation import (
     provider_revocation_key,
     revocation_add,
@@ -506,12 +507,15 @@ class ProviderIdentity:
     expires_at: int
 
 
-def provider_token_verify(config: ProviderConfig, raw_token: str) -> ProviderIdentity:
+def provider_token_verify(config: ProviderConfig, token: str | ParsedToken) -> ProviderIdentity:
     """Verify a provider's access token: signature with the provider's own key, the provider's
-    algorithms only, exact issuer, audience, expiry, ``nbf``/``iat``, and the flavor's rules."""
+    algorithms only, exact issuer, audience, expiry, ``nbf``/``iat``, and the flavor's rules.
+
+    ``token``: the token as parsed once on the bearer path, or its raw text."""
     try:
-        header = jwt.get_unverified_header(raw_token)
-    except jwt.PyJWTError:
+        parsed = token if isinstance(token, ParsedToken) else jws_parse(token)
+        header = jws_header_check(parsed)
+    except (jwt.PyJWTError, ValueError, TypeError):
         raise ProviderTokenRejected("malformed header") from None
     algorithm = header.get("alg")
     if algorithm not in config.algorithms:
@@ -522,10 +526,10 @@ def provider_token_verify(config: ProviderConfig, raw_token: str) -> ProviderIde
     checks_audience = config.flavor != ProviderFlavor.COGNITO
     required = ["exp", "iat", "iss", config.subject_claim]
     try:
-        claims = jwt.decode(
-            raw_token,
+        claims = jws_verify(
+            parsed,
             key,
-            algorithms=[algorithm],
+            algorithm=algorithm,
             issuer=config.issuer,
             audience=list(config.audiences) if checks_audience else None,
             leeway=config.leeway_seconds,

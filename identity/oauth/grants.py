@@ -19,38 +19,28 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 
 from core.errors import DomainError
 from identity import errors
+from identity.credentials.kinds import AnonymousAccessToken, ClientAccessToken, CustomerAccessToken
 from identity.credentials.refresh import grant_create, refresh_rotate
 from identity.credentials.tokens import (
     CLAIM_ACTOR,
-    CLAIM_APP,
-    CLAIM_CLIENT,
     CLAIM_CUSTOM,
-    CLAIM_GRANT,
-    CLAIM_SCOPE,
-    CLAIM_SUBJECT,
-    CLAIM_TENANT,
     MAX_ACTOR_DEPTH,
     MAX_TOKEN_LENGTH,
-    AnonymousAccessToken,
-    ClientAccessToken,
-    CustomerAccessToken,
     actor_depth,
     token_encode,
 )
 from identity.customers.accounts import SignInRefused, password_sign_in
-from identity.customers.customers import customer_sign_in
 from identity.models import Customer, GrantType, OAuthClient, OAuthClientKind, OAuthGrant
 from identity.oauth.errors import invalid_grant, invalid_request, invalid_scope
 from identity.principal import PrincipalKind
 from identity.scopes import CUSTOMER_SCOPES, GUEST_SCOPES, scope_format, scope_parse
-from identity.sessions.bearer import bearer_verify
+from identity.sessions.bearer import bearer_customer_id, bearer_verify
 
 TOKEN_TYPE_ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
 TOKEN_TYPE_JWT = "urn:ietf:params:oauth:token-type:jwt"
@@ -118,31 +108,26 @@ def customer_token_issue(
 ) -> IssuedTokens:
     """A customer access token; its expiry is the client's lifetime, or ``not_after`` if
     sooner."""
-    token = CustomerAccessToken()
-    now = int(token.current_time.timestamp())
-    expires_at = now + client.access_token_lifetime_seconds
-    if not_after is not None:
-        expires_at = min(expires_at, not_after)
-    token.set_exp(from_time=datetime.fromtimestamp(expires_at, UTC), lifetime=timedelta(0))
-    token[CLAIM_SUBJECT] = customer_id
-    token[CLAIM_TENANT] = client.tenant_id
-    token[CLAIM_CLIENT] = client.client_id
-    token[CLAIM_SCOPE] = scope_format(scopes)
-    if client.storefront_app is not None:
-        token[CLAIM_APP] = str(client.storefront_app.public_id)
-    if grant_id:
-        token[CLAIM_GRANT] = grant_id
-    if actor is not None:
-        token[CLAIM_ACTOR] = actor
-    if custom_claims is not None:
-        token[CLAIM_CUSTOM] = custom_claims
+    token = CustomerAccessToken.issue(
+        customer_id=customer_id,
+        tenant_id=client.tenant_id,
+        client_id=client.client_id,
+        scope=scope_format(scopes),
+        lifetime_seconds=client.access_token_lifetime_seconds,
+        app_id=str(client.storefront_app.public_id) if client.storefront_app is not None else "",
+        grant_id=grant_id,
+        actor=actor,
+        custom_claims=custom_claims,
+        not_after=not_after,
+    )
     encoded = token_encode(token)
     if len(encoded) > MAX_TOKEN_LENGTH:
         # No decoder would take it back; refuse it here rather than issue a dead token.
         raise invalid_request("The token would be larger than the API accepts.")
+    now = int(token.current_time.timestamp())
     return IssuedTokens(
         access_token=encoded,
-        expires_in=max(0, expires_at - now),
+        expires_in=max(0, int(token["exp"]) - now),
         scope=scope_format(scopes),
     )
 
@@ -158,12 +143,12 @@ def client_credentials_grant(*, client: OAuthClient, form: Mapping[str, str]) ->
     _require_grant(client, GrantType.CLIENT_CREDENTIALS)
     if client.kind != OAuthClientKind.SALES_CHANNEL:
         scopes = _narrow(form, frozenset(client.scopes))
-        token = ClientAccessToken()
-        token.set_exp(lifetime=timedelta(seconds=client.access_token_lifetime_seconds))
-        token[CLAIM_SUBJECT] = client.client_id
-        token[CLAIM_TENANT] = client.tenant_id
-        token[CLAIM_CLIENT] = client.client_id
-        token[CLAIM_SCOPE] = scope_format(scopes)
+        token = ClientAccessToken.issue(
+            client_id=client.client_id,
+            tenant_id=client.tenant_id,
+            scope=scope_format(scopes),
+            lifetime_seconds=client.access_token_lifetime_seconds,
+        )
         return IssuedTokens(
             access_token=token_encode(token),
             expires_in=client.access_token_lifetime_seconds,
@@ -259,14 +244,10 @@ def _subject_from_token(client: OAuthClient, raw_token: str) -> _Subject:
         bearer = bearer_verify(raw_token, tenant_id=client.tenant_id)
     except DomainError as error:
         raise _subject_refused(error) from None
-    if bearer.kind is not PrincipalKind.CUSTOMER:
+    if bearer.principal_kind is not PrincipalKind.CUSTOMER:
         raise invalid_grant("The subject token is not a customer's access token.")
     try:
-        if bearer.external is not None:
-            bearer.refuse_if_revoked()
-            customer_id = customer_sign_in(identity=bearer.external)
-        else:
-            customer_id = bearer.subject_id
+        customer_id = bearer_customer_id(bearer)
         bearer.refuse_if_revoked(customer_id)
     except DomainError as error:
         raise _subject_refused(error) from None

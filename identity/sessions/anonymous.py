@@ -28,12 +28,11 @@ from django.utils.module_loading import import_string
 from core.errors import DomainError
 from core.policies import CartMergePolicy
 from identity import errors
+from identity.credentials.kinds import AnonymousAccessToken, AnonymousRenewalProof
 from identity.credentials.revocation import anonymous_revocation_key, revocation_add
 from identity.credentials.tokens import (
     CLAIM_APP,
     CLAIM_TENANT,
-    AnonymousAccessToken,
-    AnonymousRenewalProof,
     TokenRejected,
     token_decode,
     token_encode,

@@ -11,19 +11,18 @@ from __future__ import annotations
 import hmac
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
 from core.errors import DomainError
 from identity import errors
+from identity.credentials.kinds import CustomerContextToken
 from identity.credentials.tokens import (
     CLAIM_BEARER_HASH,
     CLAIM_IS_ANONYMOUS,
     CLAIM_PROVIDER,
     CLAIM_SUBJECT,
     CLAIM_TENANT,
-    CustomerContextToken,
     TokenRejected,
     bearer_hash,
     token_decode,
@@ -48,14 +47,14 @@ def customer_context_issue(*, principal: Principal, raw_bearer: str) -> str:
         # Accepted within a provider's clock leeway, but a context for it would be born dead.
         raise DomainError(errors.TOKEN_EXPIRED)
     expires_at = min(principal.expires_at, now + settings.CUSTOMER_CONTEXT_MAX_LIFETIME_SECONDS)
-    token = CustomerContextToken()
-    token.set_exp(from_time=datetime.fromtimestamp(expires_at, UTC), lifetime=timedelta(0))
-    token[CLAIM_TENANT] = principal.tenant_id
-    token[CLAIM_SUBJECT] = principal.subject_id
-    token[CLAIM_IS_ANONYMOUS] = principal.is_anonymous
-    token[CLAIM_BEARER_HASH] = bearer_hash(raw_bearer)
-    if principal.provider_id:
-        token[CLAIM_PROVIDER] = principal.provider_id
+    token = CustomerContextToken.issue(
+        tenant_id=principal.tenant_id,
+        subject_id=principal.subject_id,
+        is_anonymous=principal.is_anonymous,
+        bearer_hash=bearer_hash(raw_bearer),
+        expires_at=expires_at,
+        provider_id=principal.provider_id,
+    )
     return token_encode(token)
 
 

@@ -20,12 +20,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from identity.credentials.keyring import signing_key_material, signing_key_rotate
+from identity.credentials.kinds import CustomerContextToken
 from identity.credentials.tokens import (
     CLAIM_BEARER_HASH,
     CLAIM_IS_ANONYMOUS,
     CLAIM_SUBJECT,
     CLAIM_TENANT,
-    CustomerContextToken,
     bearer_hash,
     token_encode,
 )

@@ -24,7 +24,8 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
-from identity.credentials.tokens import CustomerAccessToken, token_decode
+from identity.credentials.kinds import CustomerAccessToken
+from identity.credentials.tokens import token_decode
 from identity.customers.accounts import local_account_create
 from identity.customers.customers import customer_set_active
 from identity.models import Customer, GrantType
