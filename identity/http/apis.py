@@ -7,14 +7,14 @@ from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.bodies import OMITTED, Body, BodyField, moment
 from core.errors import DomainError
-from core.fields import iso_datetime
 from core.http import NO_STORE
 from core.openapi import CONTEXT_HEADER, problems
 from core.problems import ProblemAuthenticationFailed, ProblemPermissionDenied
@@ -39,6 +39,34 @@ from identity.scopes import CUSTOMER_READ, CUSTOMERS_CREATE
 from identity.sessions.anonymous import anonymous_token_issue
 from identity.sessions.context import customer_context_issue
 from identity.tenancy.storefront import StorefrontKeyInfo
+
+ANONYMOUS_TOKEN = Body(
+    "AnonymousAuthenticationOutput",
+    {
+        "tokenType": BodyField(serializers.CharField(), lambda issued: "Bearer"),
+        "accessToken": BodyField(serializers.CharField(), lambda issued: issued.access_token),
+        "expiresIn": BodyField(serializers.IntegerField(), lambda issued: issued.expires_in),
+        "refreshToken": BodyField(serializers.CharField(), lambda issued: ""),
+        "anonymousId": BodyField(serializers.UUIDField(), lambda issued: issued.anonymous_id),
+    },
+)
+# Rendered from the principal and the context minted for it.
+CUSTOMER_CONTEXT = Body(
+    "CustomerContext",
+    {
+        "isAnonymous": BodyField(
+            serializers.BooleanField(), lambda answer: answer[0].is_anonymous_shopper
+        ),
+        "customerContext": BodyField(serializers.CharField(), lambda answer: answer[1]),
+        "customerId": BodyField(
+            serializers.CharField(required=False),
+            lambda answer: OMITTED if answer[0].is_anonymous_shopper else answer[0].subject_id,
+        ),
+    },
+)
+SIGNED_OUT = Body(
+    "SignedOut", {"endedSignIns": BodyField(serializers.IntegerField(), lambda ended: ended)}
+)
 
 
 class AnonymousIdField(serializers.UUIDField):
@@ -74,13 +102,6 @@ class AnonymousAuthenticationApi(APIView):
             help_text="The anonymous id to keep (a UUID). See README 'Anonymous ids'.",
         )
 
-    class OutputSerializer(serializers.Serializer):
-        tokenType = serializers.CharField()
-        accessToken = serializers.CharField()
-        expiresIn = serializers.IntegerField()
-        refreshToken = serializers.CharField()
-        anonymousId = serializers.UUIDField()
-
     _throttles_checked = False
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -97,7 +118,7 @@ class AnonymousAuthenticationApi(APIView):
         operation_id="anonymous_token_issue",
         request=InputSerializer,
         responses={
-            200: OutputSerializer,
+            200: ANONYMOUS_TOKEN.schema,
             **problems(
                 _400="Malformed anonymous id or body.",
                 _401="X-Auth-Key missing, unknown or revoked.",
@@ -125,14 +146,7 @@ class AnonymousAuthenticationApi(APIView):
             requested_id=serializer.validated_data.get("anonymousAuthenticationRequest"),
             proof_token=_bearer_or_none(request),
         )
-        body = {
-            "tokenType": "Bearer",
-            "accessToken": issued.access_token,
-            "expiresIn": issued.expires_in,
-            "refreshToken": "",
-            "anonymousId": issued.anonymous_id,
-        }
-        return Response(body, headers=NO_STORE)
+        return Response(ANONYMOUS_TOKEN.render(issued), headers=NO_STORE)
 
 
 def _bearer_or_none(request: Request) -> str | None:
@@ -152,14 +166,7 @@ class CustomerContextApi(APIView):
     @extend_schema(
         operation_id="customer_context_issue",
         responses={
-            200: inline_serializer(
-                name="CustomerContext",
-                fields={
-                    "isAnonymous": serializers.BooleanField(),
-                    "customerContext": serializers.CharField(),
-                    "customerId": serializers.CharField(required=False),
-                },
-            ),
+            200: CUSTOMER_CONTEXT.schema,
             **problems(
                 _401="Bearer missing, malformed, expired or revoked.", _403="Not a shopper token."
             ),
@@ -170,34 +177,21 @@ class CustomerContextApi(APIView):
         principal = principal_of(request)
         assert isinstance(request.auth, str)
         context = customer_context_issue(principal=principal, raw_bearer=request.auth)
-        body: dict[str, Any] = {"isAnonymous": principal.is_anonymous, "customerContext": context}
-        if not principal.is_anonymous:
-            body["customerId"] = principal.subject_id
-        return Response(body, headers=NO_STORE)
+        return Response(CUSTOMER_CONTEXT.render((principal, context)), headers=NO_STORE)
 
 
-def customer_body(customer: Customer) -> dict[str, Any]:
-    return {
-        "id": str(customer.public_id),
-        "email": customer.email,
-        "emailVerified": customer.email_verified,
-        "name": customer.name,
-        "group": customer.group,
-        "createdAt": iso_datetime(customer.created_at),
-        "lastSeenAt": iso_datetime(customer.last_seen_at) if customer.last_seen_at else None,
-    }
-
-
-CustomerOutput = inline_serializer(
-    name="CustomerProfile",
-    fields={
-        "id": serializers.UUIDField(),
-        "email": serializers.CharField(),
-        "emailVerified": serializers.BooleanField(),
-        "name": serializers.CharField(),
-        "group": serializers.CharField(),
-        "createdAt": serializers.DateTimeField(),
-        "lastSeenAt": serializers.DateTimeField(allow_null=True),
+CUSTOMER = Body(
+    "CustomerProfile",
+    {
+        "id": BodyField(serializers.UUIDField(), lambda customer: str(customer.public_id)),
+        "email": BodyField(serializers.CharField(), lambda customer: customer.email),
+        "emailVerified": BodyField(
+            serializers.BooleanField(), lambda customer: customer.email_verified
+        ),
+        "name": BodyField(serializers.CharField(), lambda customer: customer.name),
+        "group": BodyField(serializers.CharField(), lambda customer: customer.group),
+        "createdAt": moment(lambda customer: customer.created_at),
+        "lastSeenAt": moment(lambda customer: customer.last_seen_at, nullable=True),
     },
 )
 
@@ -213,7 +207,7 @@ class CustomerProfileApi(APIView):
         operation_id="customer_profile",
         parameters=[CONTEXT_HEADER],
         responses={
-            200: CustomerOutput,
+            200: CUSTOMER.schema,
             **problems(
                 _401="Bearer or context missing, invalid, or the customer is deactivated.",
                 _403="An anonymous shopper has no profile, or the token lacks customer:read.",
@@ -225,7 +219,7 @@ class CustomerProfileApi(APIView):
         customer = customer_get(customer_id=principal_of(request).subject_id)
         if customer is None:
             raise DomainError(errors.CUSTOMER_DEACTIVATED)
-        return Response(customer_body(customer))
+        return Response(CUSTOMER.render(customer))
 
 
 class CustomerRegistrationApi(APIView):
@@ -249,7 +243,7 @@ class CustomerRegistrationApi(APIView):
         operation_id="customer_register",
         request=InputSerializer,
         responses={
-            201: CustomerOutput,
+            201: CUSTOMER.schema,
             **problems(
                 _400="E-mail malformed or password too weak (named in errors[]).",
                 _401="Bearer missing or invalid.",
@@ -271,7 +265,7 @@ class CustomerRegistrationApi(APIView):
             password=data["password"],
             name=data.get("name", ""),
         )
-        return Response(customer_body(customer), status=201, headers=NO_STORE)
+        return Response(CUSTOMER.render(customer), status=201, headers=NO_STORE)
 
 
 class SignOutEverywhereApi(APIView):
@@ -285,9 +279,7 @@ class SignOutEverywhereApi(APIView):
         parameters=[CONTEXT_HEADER],
         request=None,
         responses={
-            200: inline_serializer(
-                name="SignedOut", fields={"endedSignIns": serializers.IntegerField()}
-            ),
+            200: SIGNED_OUT.schema,
             **problems(_401="Bearer or context missing or invalid.", _403="Not a customer."),
         },
         tags=["customer"],
@@ -297,7 +289,7 @@ class SignOutEverywhereApi(APIView):
         if customer is None:
             raise DomainError(errors.CUSTOMER_DEACTIVATED)
         ended = customer_sign_out_everywhere(customer=customer)
-        return Response({"endedSignIns": ended}, headers=NO_STORE)
+        return Response(SIGNED_OUT.render(ended), headers=NO_STORE)
 
 
 class CurrentCustomerJwtApi(APIView):
@@ -329,7 +321,7 @@ class CurrentCustomerJwtApi(APIView):
     )
     def get(self, request: Request) -> HttpResponse:
         principal = principal_of(request)
-        if principal.is_anonymous:
+        if principal.is_anonymous_shopper:
             raise DomainError(errors.NO_CURRENT_CUSTOMER)
         if CUSTOMER_READ not in principal.scopes:
             raise ProblemPermissionDenied(errors.INSUFFICIENT_SCOPE)

@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.bodies import OMITTED, Body, BodyField
 from core.errors import DomainError
 from core.http import NO_STORE
 from core.problems import security_logger
@@ -140,6 +141,30 @@ _TOKEN_ERRORS = {
 }
 
 
+def _unless_empty(value: str) -> str:
+    return value or OMITTED
+
+
+# RFC 6749 section 5.1 (and RFC 8693 section 2.2.1), rendered from the grant's IssuedTokens.
+TOKEN_RESPONSE = Body(
+    "TokenResponse",
+    {
+        "access_token": BodyField(serializers.CharField(), lambda issued: issued.access_token),
+        "token_type": BodyField(serializers.CharField(), lambda issued: "Bearer"),
+        "expires_in": BodyField(serializers.IntegerField(), lambda issued: issued.expires_in),
+        "scope": BodyField(serializers.CharField(), lambda issued: issued.scope),
+        "refresh_token": BodyField(
+            serializers.CharField(required=False),
+            lambda issued: _unless_empty(issued.refresh_token),
+        ),
+        "issued_token_type": BodyField(
+            serializers.CharField(required=False),
+            lambda issued: _unless_empty(issued.issued_token_type),
+        ),
+    },
+)
+
+
 class TokenApi(OAuthApi):
     """POST /oauth/token — RFC 6749 section 3.2, RFC 8693."""
 
@@ -164,17 +189,7 @@ class TokenApi(OAuthApi):
             )
         },
         responses={
-            200: inline_serializer(
-                name="TokenResponse",
-                fields={
-                    "access_token": serializers.CharField(),
-                    "token_type": serializers.CharField(),
-                    "expires_in": serializers.IntegerField(),
-                    "scope": serializers.CharField(),
-                    "refresh_token": serializers.CharField(required=False),
-                    "issued_token_type": serializers.CharField(required=False),
-                },
-            ),
+            200: TOKEN_RESPONSE.schema,
             **_TOKEN_ERRORS,
         },
         auth=[],
@@ -195,7 +210,7 @@ class TokenApi(OAuthApi):
             if not throttle.allow_request(request, self):
                 self.throttled(request, throttle.wait())
         issued = token_grant(client=client, grant_type=grant_type, form=form)
-        return Response(issued.body())
+        return Response(TOKEN_RESPONSE.render(issued))
 
 
 _TOKEN_PARAMETER = inline_serializer(

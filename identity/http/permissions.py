@@ -7,6 +7,7 @@ from rest_framework.request import Request
 
 from core.problems import ProblemAuthenticationFailed, ProblemPermissionDenied
 from identity import errors
+from identity.http.authentication import principal_of
 from identity.principal import Principal
 
 
@@ -57,6 +58,6 @@ class IsCustomer(IsShopper):
     def has_permission(self, request: Request, view: Any) -> bool:
         if not super().has_permission(request, view):
             return False
-        if request.user.is_anonymous:
+        if principal_of(request).is_anonymous_shopper:
             raise ProblemPermissionDenied(errors.CUSTOMER_REQUIRED)
         return True

@@ -58,20 +58,6 @@ class IssuedTokens:
     refresh_token: str = ""
     issued_token_type: str = ""
 
-    def body(self) -> dict[str, Any]:
-        """The RFC 6749 section 5.1 (and RFC 8693 section 2.2.1) response."""
-        body: dict[str, Any] = {
-            "access_token": self.access_token,
-            "token_type": "Bearer",
-            "expires_in": self.expires_in,
-            "scope": self.scope,
-        }
-        if self.refresh_token:
-            body["refresh_token"] = self.refresh_token
-        if self.issued_token_type:
-            body["issued_token_type"] = self.issued_token_type
-        return body
-
 
 def _param(form: Mapping[str, str], name: str, *, required: bool = False) -> str | None:
     value = form.get(name)

@@ -50,7 +50,7 @@ def customer_context_issue(*, principal: Principal, raw_bearer: str) -> str:
     token = CustomerContextToken.issue(
         tenant_id=principal.tenant_id,
         subject_id=principal.subject_id,
-        is_anonymous=principal.is_anonymous,
+        is_anonymous=principal.is_anonymous_shopper,
         bearer_hash=bearer_hash(raw_bearer),
         expires_at=expires_at,
         provider_id=principal.provider_id,
