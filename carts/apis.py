@@ -15,10 +15,11 @@ from carts.selectors import anonymous_cart_storefront_app, cart_get
 from carts.services import cart_clear, cart_line_add, cart_line_remove, cart_line_set
 from core.bodies import Body, BodyField, moment, money
 from core.fields import StrictIntegerField
-from core.openapi import CONTEXT_HEADER, problems
+from core.openapi import problems
 from core.policies import CartMergePolicy
 from identity.credentials.tokens import MAX_TOKEN_LENGTH
 from identity.http.authentication import ShopperAuthentication, principal_of
+from identity.http.openapi import CONTEXT_HEADER
 from identity.http.permissions import HasScope, IsCustomer, IsShopper
 from identity.principal import Principal
 from identity.scopes import CART_READ, CART_WRITE

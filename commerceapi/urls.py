@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-import core.openapi  # noqa: F401  (registers the authentication schemes)
+import identity.http.openapi  # noqa: F401  (registers the authentication schemes)
 from commerceapi.health import healthz, readyz
 from identity.http.apis import CurrentCustomerJwtApi
 

@@ -1,12 +1,11 @@
-"""Schema pieces shared by every endpoint's documentation (drf-spectacular)."""
+"""Schema pieces shared by every endpoint's documentation (drf-spectacular): the problem
+document, the error responses of an endpoint, and the names of nested serializers. The
+authentication schemes are documented where their classes are (identity.http.openapi)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular import openapi
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import Direction, OpenApiParameter, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import Direction, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 ProblemSerializer = inline_serializer(
@@ -46,17 +45,6 @@ def problems(**by_status: str) -> dict[tuple[int, str], OpenApiResponse]:
     }
 
 
-CONTEXT_HEADER = OpenApiParameter(
-    name="X-Customer-Context",
-    location=OpenApiParameter.HEADER,
-    required=True,
-    description=(
-        "The customer context minted for this bearer by "
-        "GET /commerceapi/authentication/customercontext."
-    ),
-)
-
-
 class AutoSchema(openapi.AutoSchema):
     """Names a view's nested ``InputSerializer``/``OutputSerializer`` after the view
     (``CartLinesApi.InputSerializer`` → ``CartLinesInput``). Every view has its own pair under
@@ -67,36 +55,3 @@ class AutoSchema(openapi.AutoSchema):
         if not owner or "<locals>" in owner:
             return super().get_serializer_name(serializer, direction)
         return owner.removesuffix("Api").replace(".", "") + name
-
-
-class StorefrontKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "identity.http.authentication.StorefrontKeyAuthentication"
-    name = "storefrontKey"
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {"type": "apiKey", "in": "header", "name": "X-Auth-Key"}
-
-
-class BearerScheme(OpenApiAuthenticationExtension):
-    target_class = "identity.http.authentication.BearerAuthentication"
-    name = "bearer"
-    match_subclasses = True
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-
-
-class ShopperScheme(OpenApiAuthenticationExtension):
-    """The shopper endpoints' bearer, which comes with its ``X-Customer-Context``."""
-
-    target_class = "identity.http.authentication.ShopperAuthentication"
-    name = "shopper"
-    priority = 1
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": "A shopper's bearer token, sent together with X-Customer-Context.",
-        }

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from core.bodies import OMITTED, Body, BodyField, moment
 from core.errors import DomainError
 from core.http import NO_STORE
-from core.openapi import CONTEXT_HEADER, problems
+from core.openapi import problems
 from core.problems import ProblemAuthenticationFailed, ProblemPermissionDenied
 from identity import errors
 from identity.customers.accounts import customer_sign_out_everywhere, local_account_create
@@ -27,6 +27,7 @@ from identity.http.authentication import (
     StorefrontKeyAuthentication,
     principal_of,
 )
+from identity.http.openapi import CONTEXT_HEADER
 from identity.http.permissions import HasScope, HasStorefrontKey, IsCustomer, IsShopper
 from identity.http.throttles import (
     AnonymousTokenAddressThrottle,
