@@ -149,6 +149,28 @@ ODD_CLAIM_VALUES = [
 ]
 
 # Claims that make a token valid only later, in seconds from now (past the leeway of 60 s).
+# Hostile kids for every token kind the API verifies: path traversal, SQL, shell
+# metacharacters (``MARKER`` is replaced by a file the shell would create), NUL, too long,
+# non-ASCII, empty. Each with the HMAC secret a naive verifier might take from it.
+MARKER = "{marker}"
+MALFORMED_KIDS = [
+    pytest.param("../../../../../../dev/null", b"", id="path-traversal-dev-null"),
+    pytest.param("/etc/passwd", b"", id="absolute-path"),
+    pytest.param("..%2F..%2F..%2Fdev%2Fnull", b"", id="encoded-traversal"),
+    pytest.param("' OR '1'='1", b"", id="sql-or"),
+    pytest.param("x' UNION SELECT 'c2VjcmV0' --", b"secret", id="sql-union-chosen-key"),
+    pytest.param("1; DROP TABLE identity_signingkey; --", b"", id="sql-drop"),
+    pytest.param(f"$(touch {MARKER})", b"", id="shell-substitution"),
+    pytest.param(f"`touch {MARKER}`", b"", id="shell-backticks"),
+    pytest.param(f"| touch {MARKER}", b"", id="shell-pipe"),
+    pytest.param(f"; touch {MARKER} #", b"", id="shell-semicolon"),
+    pytest.param("kid\x00", b"", id="nul-byte"),
+    pytest.param("k" * 65, b"", id="too-long"),
+    pytest.param("ключ", b"", id="non-ascii"),
+    pytest.param("", b"", id="empty"),
+]
+
+
 NOT_YET_VALID = [
     pytest.param({"nbf": 3600}, id="nbf-in-an-hour"),
     pytest.param({"nbf": 61}, id="nbf-past-the-leeway"),
