@@ -39,6 +39,13 @@ pytest_plugins = (
     "tests.identity.jwks_server",
     "tests.carts.migration_fixtures",
     "tests.identity.oauth_helpers",
+    # The fixtures of suites split into several modules by behaviour.
+    "tests.carts.cart_api_common",
+    "tests.identity.current_customer_common",
+    "tests.identity.customer_tokens_common",
+    "tests.identity.oauth_revocation_common",
+    "tests.identity.oauth_token_common",
+    "tests.identity.oauth_token_attacks_common",
 )
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
