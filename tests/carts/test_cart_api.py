@@ -4,7 +4,7 @@ Every failure is asserted as the whole problem document, and against a snapshot 
 tables taken before the request: a failed request changes nothing.
 
 Here: reading; adding; setting and removing; authentication (the details are tested with the
-tokens).
+tokens). The other parts of the suite: test_cart_bad_input.
 """
 
 from __future__ import annotations

@@ -1,10 +1,5 @@
-"""The cart endpoints for an anonymous shopper: the whole cart answer, each change, bad input.
-
-Every failure is asserted as the whole problem document, and against a snapshot of the cart
-tables taken before the request: a failed request changes nothing.
-
-Here: bad input: the catalog and the limits; bad input: the body.
-"""
+"""Bad input: the catalog and the limits; bad input: the body. Part of the test_cart_api suite,
+whose docstring says what it covers."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""POST /commerceapi/cart/migrate: what a migration does to both carts and what it answers,
-exactly once, what is left of the anonymous session afterwards, and what it tells others.
+"""POST /commerceapi/cart/migrate: what a migration does to both carts and what it answers, exactly
+once, what is left of the anonymous session afterwards, and what it tells others.
 
 Here: the customer has no cart; nothing to migrate; exactly once; after the migration; the log
-line and the event hook.
+line and the event hook. The other parts of the suite: test_migration_merge.
 """
 
 from __future__ import annotations

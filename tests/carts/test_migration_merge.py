@@ -1,8 +1,5 @@
-"""POST /commerceapi/cart/migrate: what a migration does to both carts and what it answers,
-exactly once, what is left of the anonymous session afterwards, and what it tells others.
-
-Here: the customer has a cart: merge policies.
-"""
+"""The customer has a cart: merge policies. Part of the test_migration_api suite, whose docstring
+says what it covers."""
 
 from __future__ import annotations
 

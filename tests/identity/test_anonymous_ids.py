@@ -1,8 +1,5 @@
-"""POST /commerceapi/authentication/: the anonymous shopper token and which id it is issued for.
-
-Here: which id: (a) unknown ids are kept; (b) an id with a cart needs its previous token; (c)
-compat, and retired ids.
-"""
+"""Which id: (a) unknown ids are kept; (b) an id with a cart needs its previous token; (c) compat,
+and retired ids. Part of the test_anonymous_token suite (see its docstring)."""
 
 from __future__ import annotations
 

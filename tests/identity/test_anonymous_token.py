@@ -1,6 +1,7 @@
 """POST /commerceapi/authentication/: the anonymous shopper token and which id it is issued for.
 
-Here: the contract; bad input; the key; issuing writes nothing; throttling.
+Here: the contract; bad input; the key; issuing writes nothing; throttling. The other parts of
+the suite: test_anonymous_ids.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""GET /customer/current.jwt: a short HS256 token, signed with a third-party app's own secret,
-that tells the app which customer calls it; and the example app of docs/examples that trusts it.
+"""GET /customer/current.jwt: a short HS256 token, signed with a third-party app's own secret, that
+tells the app which customer calls it; and the example app of docs/examples that trusts it.
 
-Here: The token; The example app's verification.
+Here: The token; The example app's verification. The other parts of the suite:
+test_current_customer_jwt_refusals.
 """
 
 from __future__ import annotations

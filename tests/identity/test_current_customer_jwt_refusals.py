@@ -1,8 +1,5 @@
-"""GET /customer/current.jwt: a short HS256 token, signed with a third-party app's own secret,
-that tells the app which customer calls it; and the example app of docs/examples that trusts it.
-
-Here: Refusals; End to end: the example app serving on loopback.
-"""
+"""Refusals; End to end: the example app serving on loopback. Part of the test_current_customer_jwt
+suite (see its docstring)."""
 
 from __future__ import annotations
 

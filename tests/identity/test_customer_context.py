@@ -4,7 +4,8 @@ A context is minted by GET /commerceapi/authentication/customercontext for one b
 sent with it on every cart call. Here it is mixed with other bearers, edited, expired, signed
 with other keys and outlived by its bearer; every refusal is a 401 that changes nothing.
 
-Here: The control; Bound to one bearer; Expiry; Missing; Rotation.
+Here: The control; Bound to one bearer; Expiry; Missing; Rotation. The other parts of the suite:
+test_customer_context_attacks.
 """
 
 from __future__ import annotations

@@ -1,11 +1,5 @@
-"""The customer context under attack: SECURITY.md "context" rows.
-
-A context is minted by GET /commerceapi/authentication/customercontext for one bearer and is
-sent with it on every cart call. Here it is mixed with other bearers, edited, expired, signed
-with other keys and outlived by its bearer; every refusal is a 401 that changes nothing.
-
-Here: Keys, algorithms and headers; Tenants; Shapes and claim values.
-"""
+"""Keys, algorithms and headers; Tenants; Shapes and claim values. Part of the
+test_customer_context suite (see its docstring)."""
 
 from __future__ import annotations
 

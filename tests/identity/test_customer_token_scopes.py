@@ -1,14 +1,5 @@
-"""Customer tokens of the token service everywhere a shopper goes.
-
-A customer signed in with the password grant holds a ``customer_access`` token of ours. It must
-work exactly like an identity provider's token: for the customer context, every cart call, the
-profile and the migration of an anonymous cart (from an X-Auth-Key anonymous token and from a
-sales channel's guest token). Its ``scope`` is enforced; tokens without a scope claim (X-Auth-Key
-anonymous tokens, providers' tokens) keep their default scopes. Tokens of other kinds, and a
-customer token with another customer's context or another tenant's X-Auth-Key, are refused.
-
-Here: Scopes; Tokens where they do not belong.
-"""
+"""Scopes; Tokens where they do not belong. Part of the test_customer_tokens suite, whose docstring
+says what it covers."""
 
 from __future__ import annotations
 

@@ -3,12 +3,14 @@
 A customer signed in with the password grant holds a ``customer_access`` token of ours. It must
 work exactly like an identity provider's token: for the customer context, every cart call, the
 profile and the migration of an anonymous cart (from an X-Auth-Key anonymous token and from a
-sales channel's guest token). Its ``scope`` is enforced; tokens without a scope claim (X-Auth-Key
-anonymous tokens, providers' tokens) keep their default scopes. Tokens of other kinds, and a
-customer token with another customer's context or another tenant's X-Auth-Key, are refused.
+sales channel's guest token). Its ``scope`` is enforced; tokens without a scope claim
+(X-Auth-Key anonymous tokens, providers' tokens) keep their default scopes. Tokens of other
+kinds, and a customer token with another customer's context or another tenant's X-Auth-Key, are
+refused.
 
 Here: Who the customer is: the password sign-in and a provider's sign-in, side by side;
-Migrating an anonymous cart into the customer's.
+Migrating an anonymous cart into the customer's. The other parts of the suite:
+test_customer_token_scopes.
 """
 
 from __future__ import annotations

@@ -1,8 +1,4 @@
-"""OAuth clients: creation with each kind's defaults and checks, secrets stored hashed and
-rotated with an overlap, deactivation, and the management commands that do the same.
-
-Here: Management commands.
-"""
+"""Management commands. Part of the test_oauth_clients suite (see its docstring)."""
 
 from __future__ import annotations
 

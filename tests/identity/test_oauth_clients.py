@@ -1,7 +1,8 @@
-"""OAuth clients: creation with each kind's defaults and checks, secrets stored hashed and
-rotated with an overlap, deactivation, and the management commands that do the same.
+"""OAuth clients: creation with each kind's defaults and checks, secrets stored hashed and rotated
+with an overlap, deactivation, and the management commands that do the same.
 
-Here: client_create; Secret rotation; Deactivation.
+Here: client_create; Secret rotation; Deactivation. The other parts of the suite:
+test_oauth_client_commands.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ client (``act``), never outlives the subject token, holds at most the scopes of 
 custom claims under one claim of their own.
 
 Here: A customer token as the subject; A customer id as the subject; Scopes only narrow;
-Delegation chains.
+Delegation chains. The other parts of the suite: test_oauth_exchange_claims,
+test_oauth_exchange_refusals.
 """
 
 from __future__ import annotations

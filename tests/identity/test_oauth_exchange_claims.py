@@ -1,12 +1,4 @@
-"""RFC 8693 token exchange at POST /oauth/token: a confidential client acts for a customer.
-
-The subject is a customer access token (ours or an identity provider's) or, for a client that
-may act for any customer, a customer id. The issued token names the customer (``sub``) and the
-client (``act``), never outlives the subject token, holds at most the scopes of both, and keeps
-custom claims under one claim of their own.
-
-Here: Custom claims.
-"""
+"""Custom claims. Part of the test_oauth_exchange suite (see its docstring)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,5 @@
-"""RFC 8693 token exchange at POST /oauth/token: a confidential client acts for a customer.
-
-The subject is a customer access token (ours or an identity provider's) or, for a client that
-may act for any customer, a customer id. The issued token names the customer (``sub``) and the
-client (``act``), never outlives the subject token, holds at most the scopes of both, and keeps
-custom claims under one claim of their own.
-
-Here: Invalid subject tokens; Clients and parameters.
-"""
+"""Invalid subject tokens; Clients and parameters. Part of the test_oauth_exchange suite, whose
+docstring says what it covers."""
 
 from __future__ import annotations
 

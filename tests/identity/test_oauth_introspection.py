@@ -1,13 +1,6 @@
-"""RFC 7009 revocation (POST /oauth/revoke) and RFC 7662 introspection (POST /oauth/introspect).
-
-A client revokes only its own tokens: anything else (unknown, garbage, another client's) is a
-200 that changes nothing. Revoking an access token ends it on its next use; revoking a refresh
-token ends its whole sign-in, access tokens included. Introspection is for confidential clients
-and says ``{"active": false}`` and nothing more about a token that does not work.
-
-Here: Introspection: who may ask; Introspection: active tokens; Introspection: tokens that do
-not work; Introspection: refresh tokens.
-"""
+"""Introspection: who may ask; Introspection: active tokens; Introspection: tokens that do not
+work; Introspection: refresh tokens. Part of the test_oauth_revocation suite, whose docstring
+says what it covers."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""POST /oauth/token: client authentication, and the client_credentials, password and
-refresh_token grants (RFC 6749), with the answers clients branch on and the state they leave.
-
-Here: refresh_token.
-"""
+"""Refresh_token. Part of the test_oauth_token suite (see its docstring)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ token ends its whole sign-in, access tokens included. Introspection is for confi
 and says ``{"active": false}`` and nothing more about a token that does not work.
 
 Here: Revoking access tokens; Revoking refresh tokens; What a client may not revoke; Across
-processes: PostgreSQL and Redis.
+processes: PostgreSQL and Redis. The other parts of the suite: test_oauth_introspection.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""POST /oauth/token: client authentication, and the client_credentials, password and
-refresh_token grants (RFC 6749), with the answers clients branch on and the state they leave.
+"""POST /oauth/token: client authentication, and the client_credentials, password and refresh_token
+grants (RFC 6749), with the answers clients branch on and the state they leave.
 
-Here: client_credentials; Concurrency (PostgreSQL).
+Here: client_credentials; Concurrency (PostgreSQL). The other parts of the suite:
+test_oauth_client_authentication, test_oauth_password, test_oauth_refresh.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ changing anything. Each kind's real token, issued by /oauth/token, and its claim
 with the keyring's real key, are first shown to be accepted.
 
 Here: The two kinds, honest; The controls; alg none, empty, blank-secret, flipped and edited
-signatures; Algorithms and key confusion; kid; Headers that would choose the key.
+signatures; Algorithms and key confusion; kid; Headers that would choose the key. The other
+parts of the suite: test_oauth_token_claim_attacks.
 """
 
 from __future__ import annotations

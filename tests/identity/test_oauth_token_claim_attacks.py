@@ -1,17 +1,6 @@
-"""Attacks on the token service's own JWTs: SECURITY.md "own JWTs" for the customer token
-(``customer_access``, password grant) and the client token (``client_access``,
-client_credentials of a confidential client).
-
-Every test runs for both kinds. A forged bearer is sent to GET
-/commerceapi/authentication/customercontext (bearer alone), GET /commerceapi/products (bearer
-alone, a place where a client token is accepted), GET /commerceapi/cart and POST
-/commerceapi/cart/lines (bearer with a customer context), and must be refused there without
-changing anything. Each kind's real token, issued by /oauth/token, and its claims signed here
-with the keyring's real key, are first shown to be accepted.
-
-Here: Required claims, times, crit, typ, token kinds; Every claim set to every kind of nonsense;
-Injected scopes and privileges; Shapes that are not a compact JWS.
-"""
+"""Required claims, times, crit, typ, token kinds; Every claim set to every kind of nonsense;
+Injected scopes and privileges; Shapes that are not a compact JWS. Part of the
+test_oauth_token_attacks suite (see its docstring)."""
 
 from __future__ import annotations
 

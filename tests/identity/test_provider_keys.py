@@ -5,7 +5,8 @@ rotation, a flood of unknown kids, keys named by the token itself, a provider th
 slow, or answering garbage, and the rules a provider's settings must follow.
 
 Here: Discovery; Key sources; A key never crosses providers, and never comes from the token;
-Unknown kids, cool-down and rotation; Provider settings.
+Unknown kids, cool-down and rotation; Provider settings. The other parts of the suite:
+test_provider_outages.
 """
 
 from __future__ import annotations

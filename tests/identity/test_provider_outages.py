@@ -1,11 +1,5 @@
-"""Where a provider's keys come from, and what happens when that source misbehaves.
-
-Discovery and JWKS are served over real HTTP on loopback (tests/identity/jwks_server.py): key
-rotation, a flood of unknown kids, keys named by the token itself, a provider that is down,
-slow, or answering garbage, and the rules a provider's settings must follow.
-
-Here: The provider down, slow, or answering garbage.
-"""
+"""The provider down, slow, or answering garbage. Part of the test_provider_keys suite, whose
+docstring says what it covers."""
 
 from __future__ import annotations
 

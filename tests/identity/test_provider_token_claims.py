@@ -1,11 +1,5 @@
-"""Access tokens of external identity providers at the customer context endpoint.
-
-Real token shapes (Entra ID v2, Okta, Auth0, Cognito, Keycloak), the claim and header rules of
-SECURITY.md ("providers"), and which tenant's provider judges a token. Keys are served by a
-loopback JWKS server (tests/identity/jwks_server.py).
-
-Here: Time claims and leeway; Junk in every claim and header parameter.
-"""
+"""Time claims and leeway; Junk in every claim and header parameter. Part of the
+test_provider_tokens suite (see its docstring)."""
 
 from __future__ import annotations
 

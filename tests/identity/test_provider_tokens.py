@@ -6,7 +6,8 @@ loopback JWKS server (tests/identity/jwks_server.py).
 
 Here: Every algorithm a provider may use; Issuer and audience; Signatures and algorithms; ID
 tokens; Customers are found by (provider, subject), never by e-mail; Which tenant's provider
-judges a token.
+judges a token. The other parts of the suite: test_provider_token_shapes,
+test_provider_token_claims.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ work before it is tampered with.
 
 Here: The control: tokens signed here as the API signs them are accepted; alg none, empty,
 blank-secret, flipped and edited signatures; Algorithms and key confusion; kid; Headers that
-would choose the key.
+would choose the key. The other parts of the suite: test_token_claim_attacks.
 """
 
 from __future__ import annotations

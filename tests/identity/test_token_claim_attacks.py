@@ -1,13 +1,6 @@
-"""Attacks on our own JWTs: SECURITY.md "own JWTs" and the rules for every token decoder.
-
-Each forged bearer is sent to GET /commerceapi/authentication/customercontext (bearer alone), to
-GET /commerceapi/cart (bearer and context) and to POST /commerceapi/cart/lines, which must
-refuse it without changing anything. The shopper's real token, issued by the API, is shown to
-work before it is tampered with.
-
-Here: Required claims, times, crit, typ, token kinds; Every claim set to every kind of nonsense;
-Shapes that are not a compact JWS; The Authorization header.
-"""
+"""Required claims, times, crit, typ, token kinds; Every claim set to every kind of nonsense;
+Shapes that are not a compact JWS; The Authorization header. Part of the test_token_attacks
+suite (see its docstring)."""
 
 from __future__ import annotations
 
