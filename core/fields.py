@@ -1,3 +1,5 @@
+"""Serializer fields and value formats the API layers share."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,3 +1,5 @@
+"""The OAuth endpoints and the documents under /.well-known/."""
+
 from django.urls import path
 
 from identity.http.oauth_apis import (

@@ -1,3 +1,6 @@
+"""DRF permission classes: which kind of caller, holding which scope, an endpoint admits.
+A missing credential is a 401; a valid one of the wrong kind or scope, a 403."""
+
 from __future__ import annotations
 
 from typing import Any

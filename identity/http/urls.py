@@ -1,3 +1,5 @@
+"""The shopper session and customer endpoints, under /commerceapi/."""
+
 from django.urls import path
 
 from identity.http.apis import (
