@@ -18,6 +18,7 @@ import base64
 import hashlib
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 import jwt
@@ -174,6 +175,10 @@ class KeyringToken(Token):
 
     def verify_claims(self) -> None:
         """Check the kind's own claims' shapes; raise ``TokenError`` when one is off."""
+
+    def expire_at(self, expires_at: int) -> None:
+        """``exp`` at a given moment (epoch seconds) instead of after the kind's lifetime."""
+        self.set_exp(from_time=datetime.fromtimestamp(expires_at, UTC), lifetime=timedelta(0))
 
 
 def is_uuid_string(value: Any) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from rest_framework_simplejwt.exceptions import TokenError
@@ -53,7 +53,7 @@ class CustomerContextToken(KeyringToken):
         provider_id: str = "",
     ) -> CustomerContextToken:
         token = cls()
-        token.set_exp(from_time=datetime.fromtimestamp(expires_at, UTC), lifetime=timedelta(0))
+        token.expire_at(expires_at)
         token[CLAIM_TENANT] = tenant_id
         token[CLAIM_SUBJECT] = subject_id
         token[CLAIM_IS_ANONYMOUS] = is_anonymous

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from rest_framework_simplejwt.exceptions import TokenError
@@ -94,7 +94,7 @@ class CustomerAccessToken(BearerToken):
         expires_at = int(token.current_time.timestamp()) + lifetime_seconds
         if not_after is not None:
             expires_at = min(expires_at, not_after)
-        token.set_exp(from_time=datetime.fromtimestamp(expires_at, UTC), lifetime=timedelta(0))
+        token.expire_at(expires_at)
         token[CLAIM_SUBJECT] = customer_id
         token[CLAIM_TENANT] = tenant_id
         token[CLAIM_CLIENT] = client_id
