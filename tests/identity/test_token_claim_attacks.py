@@ -4,7 +4,6 @@ suite (see its docstring)."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any
@@ -27,6 +26,7 @@ from tests.identity.tokens_helpers import (
     CART_URL,
     CONTEXT_URL,
     ECHO_MARKER,
+    MALFORMED_SHAPES,
     NOT_YET_VALID,
     ODD_CLAIM_VALUES,
     add_to_cart,
@@ -35,9 +35,8 @@ from tests.identity.tokens_helpers import (
     assert_refused_or_ignored,
     assert_refused_unchanged,
     assert_unauthorized,
-    b64url,
-    b64url_json,
     hmac_signed,
+    malformed_shapes,
     real_key,
     segments,
     sign,
@@ -262,70 +261,12 @@ def canonical_with_dash_or_underscore(storefront: Storefront) -> str:
             return token
 
 
-def malformed_shapes(token: str, storefront: Storefront) -> dict[str, str]:
-    header, claims, signature = segments(token)
-    header_segment, payload_segment, _ = token.split(".")
-    jwe_header = b64url_json(
-        {"alg": "dir", "enc": "A256GCM", "kid": header["kid"], "typ": "at+jwt"}
-    )
-    padded_header = {**header, "x-pad": "A" * 100 * 1024}
-    dashed = canonical_with_dash_or_underscore(storefront)
-    dashed_head, dashed_signature = dashed.rsplit(".", 1)
-    return {
-        "jwe-five-segments": ".".join(
-            [jwe_header, "", b64url(b"\x00" * 12), b64url(b"ciphertext"), b64url(b"\x00" * 16)]
-        ),
-        "json-serialisation-flattened": json.dumps(
-            {"protected": header_segment, "payload": payload_segment, "signature": signature}
-        ),
-        "json-serialisation-general": json.dumps(
-            {
-                "payload": payload_segment,
-                "signatures": [{"protected": header_segment, "signature": signature}],
-            }
-        ),
-        "two-segments": f"{header_segment}.{payload_segment}",
-        "four-segments": f"{token}.{signature}",
-        "only-dots": "..",
-        "padded-signature": f"{token}=",
-        "padded-payload": f"{header_segment}.{payload_segment}=.{signature}",
-        "standard-alphabet-signature": (
-            f"{dashed_head}.{dashed_signature.replace('-', '+').replace('_', '/')}"
-        ),
-        "bang-in-signature": f"{token[:-5]}!{token[-5:]}",
-        "space-in-payload": f"{header_segment}.{payload_segment[:5]} {payload_segment[5:]}.x",
-        "newline-in-signature": f"{token[:-5]}\n{token[-5:]}",
-        "non-ascii": f"{token[:-5]}ä{token[-5:]}",
-        "header-of-100-kb": hmac_signed(padded_header, claims, real_key("access").secret),
-        "token-of-100-kb-of-dots": "." * 100 * 1024,
-    }
-
-
-SHAPES = [
-    "jwe-five-segments",
-    "json-serialisation-flattened",
-    "json-serialisation-general",
-    "two-segments",
-    "four-segments",
-    "only-dots",
-    "padded-signature",
-    "padded-payload",
-    "standard-alphabet-signature",
-    "bang-in-signature",
-    "space-in-payload",
-    "newline-in-signature",
-    "non-ascii",
-    "header-of-100-kb",
-    "token-of-100-kb-of-dots",
-]
-
-
-@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("shape", MALFORMED_SHAPES)
 def test_anything_but_a_canonical_compact_jws_is_refused_fast(
     api: APIClient, storefront: Storefront, carted: Shopper, shape: str
 ) -> None:
     # given a token in a shape other than canonical compact JWS
-    forged = malformed_shapes(carted.token, storefront)[shape]
+    forged = malformed_shapes(carted.token, canonical_with_dash_or_underscore(storefront))[shape]
 
     # when it is presented alone, with the context, and on a change
     before = tables_snapshot()

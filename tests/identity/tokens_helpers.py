@@ -446,3 +446,66 @@ def assert_nothing_fetched(
     assert server.requests == []
     assert [event for event, _ in side_effects if event.startswith(("socket", "http"))] == []
     assert_server_answers(server)
+
+
+def malformed_shapes(token: str, dashed: str) -> dict[str, str]:
+    """``token`` in every shape but a canonical compact JWS, by name (``MALFORMED_SHAPES``).
+
+    ``dashed`` is a token of the same kind whose signature has a ``-`` or ``_``, so that the
+    standard base64 alphabet spells it otherwise."""
+    header, claims, signature = segments(token)
+    header_segment, payload_segment, _ = token.split(".")
+    jwe_header = b64url_json(
+        {"alg": "dir", "enc": "A256GCM", "kid": header["kid"], "typ": ACCESS_TYP}
+    )
+    padded_header = {**header, "x-pad": "A" * 100 * 1024}
+    dashed_head, dashed_signature = dashed.rsplit(".", 1)
+    return {
+        "jwe-five-segments": ".".join(
+            [jwe_header, "", b64url(b"\x00" * 12), b64url(b"ciphertext"), b64url(b"\x00" * 16)]
+        ),
+        "json-serialisation-flattened": json.dumps(
+            {"protected": header_segment, "payload": payload_segment, "signature": signature}
+        ),
+        "json-serialisation-general": json.dumps(
+            {
+                "payload": payload_segment,
+                "signatures": [{"protected": header_segment, "signature": signature}],
+            }
+        ),
+        "two-segments": f"{header_segment}.{payload_segment}",
+        "four-segments": f"{token}.{signature}",
+        "only-dots": "..",
+        "padded-signature": f"{token}=",
+        "padded-payload": f"{header_segment}.{payload_segment}=.{signature}",
+        "standard-alphabet-signature": (
+            f"{dashed_head}.{dashed_signature.replace('-', '+').replace('_', '/')}"
+        ),
+        "bang-in-signature": f"{token[:-5]}!{token[-5:]}",
+        "space-in-payload": f"{header_segment}.{payload_segment[:5]} {payload_segment[5:]}.x",
+        "newline-in-signature": f"{token[:-5]}\n{token[-5:]}",
+        "non-ascii": f"{token[:-5]}ä{token[-5:]}",
+        "percent-encoded-dot": token.replace(".", "%2E", 1),
+        "header-of-100-kb": hmac_signed(padded_header, claims, real_key("access").secret),
+        "token-of-100-kb-of-dots": "." * 100 * 1024,
+    }
+
+
+MALFORMED_SHAPES = [
+    "jwe-five-segments",
+    "json-serialisation-flattened",
+    "json-serialisation-general",
+    "two-segments",
+    "four-segments",
+    "only-dots",
+    "padded-signature",
+    "padded-payload",
+    "standard-alphabet-signature",
+    "bang-in-signature",
+    "space-in-payload",
+    "newline-in-signature",
+    "non-ascii",
+    "percent-encoded-dot",
+    "header-of-100-kb",
+    "token-of-100-kb-of-dots",
+]
