@@ -5,8 +5,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from commerceapi import errors
-from commerceapi.problems import problem_response
+from core import errors
+from core.problems import problem_response
 
 
 class RequestLimitsMiddleware:

@@ -110,6 +110,8 @@ else:
             "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
         }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The app that holds tenants; carts, catalog and orders refer to tenants through this name.
+TENANT_MODEL = "identity.Tenant"
 
 # --- Cache ----------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
@@ -181,8 +183,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "commerceapi.problems.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "commerceapi.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.problems.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.AutoSchema",
     # The client address for throttling is the one the last trusted proxy saw; addresses a
     # client writes into X-Forwarded-For itself are ignored.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,

@@ -41,8 +41,8 @@ from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from commerceapi.errors import DomainError
 from core import errors
+from core.errors import DomainError
 from core.models import IdempotencyRecord
 
 KEY_HEADER = "Idempotency-Key"

@@ -1,10 +1,18 @@
-"""Models of the shared kernel. They name the apps' rows only by plain ids: the kernel depends
-on no app."""
+"""Models of the shared kernel: abstract bases every app's models build on, and the records of
+idempotency keys. They name the apps' rows only by plain ids: the kernel depends on no app."""
 
 from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+
+
+class TimestampedModel(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
 
 
 class IdempotencyRecord(models.Model):

@@ -11,8 +11,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from commerceapi.admin import ReadOnlyInline
-from commerceapi.errors import DomainError
+from core.admin import ReadOnlyInline
+from core.errors import DomainError
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
 from orders.services import order_transition
 from orders.states import Target

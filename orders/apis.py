@@ -20,10 +20,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from carts.apis import line_body
-from commerceapi.errors import DomainError
-from commerceapi.fields import iso_datetime
-from commerceapi.openapi import CONTEXT_HEADER, AutoSchema, page_of, page_parameters, problems
+from carts.apis import CART_LINE
+from core.bodies import Body, BodyField, moment, money
+from core.errors import DomainError
 from core.idempotency import (
     KEY_HEADER,
     MAX_KEY_LENGTH,
@@ -32,47 +31,59 @@ from core.idempotency import (
     idempotency_key_read,
     idempotent_perform,
 )
-from identity.authentication import (
+from core.openapi import AutoSchema, page_of, page_parameters, problems
+from identity.customers.customers import customer_get
+from identity.http.authentication import (
     ShopperAuthentication,
     StorefrontKeyAuthentication,
     principal_of,
 )
-from identity.customers import customer_get
-from identity.permissions import HasScope, IsShopper
+from identity.http.openapi import CONTEXT_HEADER
+from identity.http.permissions import HasScope, IsShopper
 from identity.principal import Principal
 from identity.scopes import ORDERS_READ, ORDERS_WRITE
 from orders import errors
-from orders.models import Order, OrderLine, OrderStatus, PaymentStatus
+from orders.models import Order, OrderStatus, PaymentStatus
 from orders.selectors import order_get_for_shopper, order_list_for_shopper
-from orders.services import order_place_from_cart
+from orders.services import PlacedOrder, order_place_from_cart
 
 CHECKOUT_PATH = "/commerceapi/orders"
 CHECKOUT_OPERATION = "orders.checkout"
 
+# Every order endpoint answers an order so, from the order and its lines (a line as a cart's).
+ORDER = Body(
+    "Order",
+    {
+        "orderNumber": BodyField(
+            serializers.CharField(help_text="<TENANT>-000001, sequential per tenant."),
+            lambda placed: placed.order.number,
+        ),
+        "status": BodyField(
+            serializers.ChoiceField(choices=OrderStatus.values), lambda placed: placed.order.status
+        ),
+        "paymentStatus": BodyField(
+            serializers.ChoiceField(choices=PaymentStatus.values),
+            lambda placed: placed.order.payment_status,
+        ),
+        "currency": BodyField(serializers.CharField(), lambda placed: placed.order.currency),
+        "lines": CART_LINE.many(lambda placed: placed.lines),
+        "itemCount": BodyField(serializers.IntegerField(), lambda placed: placed.order.item_count),
+        "subtotal": money(lambda placed: placed.order.subtotal),
+        "total": money(lambda placed: placed.order.total),
+        "email": BodyField(
+            serializers.EmailField(allow_blank=True), lambda placed: placed.order.email
+        ),
+        "customerId": BodyField(
+            serializers.UUIDField(allow_null=True, help_text="null for a guest."),
+            lambda placed: str(placed.order.customer_id) if placed.order.customer_id else None,
+        ),
+        "placedAt": moment(lambda placed: placed.order.placed_at),
+    },
+)
 
-class OrderLineOutputSerializer(serializers.Serializer):
-    sku = serializers.CharField()
-    name = serializers.CharField()
-    quantity = serializers.IntegerField()
-    unitPrice = serializers.DecimalField(max_digits=12, decimal_places=2)
-    lineTotal = serializers.DecimalField(max_digits=14, decimal_places=2)
 
-
-class OrderOutputSerializer(serializers.Serializer):
-    """The order as every order endpoint answers it (documentation only: ``order_body``
-    writes it)."""
-
-    orderNumber = serializers.CharField(help_text="<TENANT>-000001, sequential per tenant.")
-    status = serializers.ChoiceField(choices=OrderStatus.values)
-    paymentStatus = serializers.ChoiceField(choices=PaymentStatus.values)
-    currency = serializers.CharField()
-    lines = OrderLineOutputSerializer(many=True)
-    itemCount = serializers.IntegerField()
-    subtotal = serializers.DecimalField(max_digits=14, decimal_places=2)
-    total = serializers.DecimalField(max_digits=14, decimal_places=2)
-    email = serializers.EmailField(allow_blank=True)
-    customerId = serializers.UUIDField(allow_null=True, help_text="null for a guest.")
-    placedAt = serializers.DateTimeField()
+def _with_lines(order: Order) -> PlacedOrder:
+    return PlacedOrder(order=order, lines=list(order.lines.all()))
 
 
 _AUTH_ERRORS = problems(
@@ -91,24 +102,8 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
 )
 
 
-def order_body(order: Order, lines: list[OrderLine]) -> dict[str, Any]:
-    return {
-        "orderNumber": order.number,
-        "status": order.status,
-        "paymentStatus": order.payment_status,
-        "currency": order.currency,
-        "lines": [line_body(line) for line in lines],
-        "itemCount": order.item_count,
-        "subtotal": f"{order.subtotal:.2f}",
-        "total": f"{order.total:.2f}",
-        "email": order.email,
-        "customerId": str(order.customer_id) if order.customer_id else None,
-        "placedAt": iso_datetime(order.placed_at),
-    }
-
-
 def _shopper_ids(principal: Principal) -> dict[str, str]:
-    if principal.is_anonymous:
+    if principal.is_anonymous_shopper:
         return {"anonymous_id": principal.subject_id}
     return {"customer_id": principal.subject_id}
 
@@ -195,7 +190,7 @@ class OrdersApi(_ShopperOrdersApi):
         ],
         request=InputSerializer,
         responses={
-            201: OpenApiResponse(OrderOutputSerializer, description="The order placed."),
+            201: OpenApiResponse(ORDER.schema, description="The order placed."),
             **_AUTH_ERRORS,
             **problems(
                 _400="Idempotency-Key missing or invalid; invalid or unknown body fields; an "
@@ -219,7 +214,7 @@ class OrdersApi(_ShopperOrdersApi):
 
         def checkout() -> IdempotentAnswer:
             email = data.get("email", "")
-            if not email and not principal.is_anonymous:
+            if not email and not principal.is_anonymous_shopper:
                 customer = customer_get(customer_id=principal.subject_id)
                 email = customer.email if customer is not None else ""
             placed = order_place_from_cart(
@@ -229,7 +224,7 @@ class OrdersApi(_ShopperOrdersApi):
                 storefront_app_id=principal.client_id or None,
                 **_shopper_ids(principal),
             )
-            body = JSONRenderer().render(order_body(placed.order, placed.lines)).decode()
+            body = JSONRenderer().render(ORDER.render(placed)).decode()
             return IdempotentAnswer(
                 status=201,
                 body=body,
@@ -256,7 +251,7 @@ class OrdersApi(_ShopperOrdersApi):
             *page_parameters(OrderPagination, "Orders"),
         ],
         responses={
-            200: page_of("OrderPage", OrderOutputSerializer(many=True)),
+            200: page_of("OrderPage", ORDER.many(lambda page: page).schema),
             **_AUTH_ERRORS,
             **problems(_404="No such page."),
         },
@@ -268,7 +263,7 @@ class OrdersApi(_ShopperOrdersApi):
         paginator = OrderPagination()
         page = paginator.paginate_queryset(orders, request, view=self) or []
         return paginator.get_paginated_response(
-            [order_body(order, list(order.lines.all())) for order in page]
+            [ORDER.render(_with_lines(order)) for order in page]
         )
 
 
@@ -279,7 +274,7 @@ class OrderDetailApi(_ShopperOrdersApi):
         operation_id="order_get",
         parameters=[CONTEXT_HEADER],
         responses={
-            200: OrderOutputSerializer,
+            200: ORDER.schema,
             **_AUTH_ERRORS,
             **problems(_404="No order of this shopper has this number."),
         },
@@ -292,4 +287,4 @@ class OrderDetailApi(_ShopperOrdersApi):
         )
         if order is None:
             raise DomainError(errors.ORDER_NOT_FOUND)
-        return Response(order_body(order, list(order.lines.all())))
+        return Response(ORDER.render(_with_lines(order)))

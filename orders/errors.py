@@ -1,6 +1,6 @@
 """Error codes of orders (5xxx)."""
 
-from commerceapi.errors import ErrorCode
+from core.errors import ErrorCode
 
 CART_EMPTY = ErrorCode(
     5001,

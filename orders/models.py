@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -44,7 +45,7 @@ class OrderNumberCounter(models.Model):
     are sequential per tenant and a rolled-back checkout gives its number back."""
 
     tenant = models.OneToOneField(
-        "identity.Tenant", on_delete=models.PROTECT, primary_key=True, related_name="+"
+        settings.TENANT_MODEL, on_delete=models.PROTECT, primary_key=True, related_name="+"
     )
     last_number = models.PositiveBigIntegerField(default=0)
 
@@ -54,7 +55,7 @@ class OrderNumberCounter(models.Model):
 
 class Order(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    tenant = models.ForeignKey("identity.Tenant", on_delete=models.PROTECT, related_name="+")
+    tenant = models.ForeignKey(settings.TENANT_MODEL, on_delete=models.PROTECT, related_name="+")
     # "<TENANT>-000001": the tenant's slug in capitals and the sequence number.
     number = models.CharField(max_length=80)
     sequence = models.PositiveBigIntegerField()

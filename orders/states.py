@@ -38,7 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from commerceapi.errors import DomainError
+from core.errors import DomainError
 from orders import errors
 from orders.models import OrderField, OrderStatus, PaymentStatus
 

@@ -30,7 +30,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import cast
 
-from django.apps import apps
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -41,8 +40,9 @@ from carts.owners import CartOwner
 from carts.services import cart_close_ordered, cart_lock_open, quantity_maximum
 from catalog.models import Product
 from catalog.services import product_qs_select_for_update
-from commerceapi.errors import DomainError, FieldError
+from core.errors import DomainError, FieldError
 from core.events import event_emit
+from core.tenants import tenant_model
 from orders import errors
 from orders.models import (
     Order,
@@ -237,9 +237,7 @@ def _tenant_of(tenant_id: int) -> tuple[str, str]:
     """The tenant's slug (the orders' number prefix) and currency, read before any lock is
     taken so that the locks are held no longer than needed."""
     slug, currency = (
-        apps.get_model("identity", "Tenant")
-        .objects.values_list("slug", "currency")
-        .get(pk=tenant_id)
+        tenant_model()._default_manager.values_list("slug", "currency").get(pk=tenant_id)
     )
     return slug, currency
 

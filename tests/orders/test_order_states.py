@@ -10,7 +10,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from catalog.models import Product
-from commerceapi.errors import DomainError
+from core.errors import DomainError
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange, PaymentStatus
 from orders.services import order_transition
 from orders.states import (

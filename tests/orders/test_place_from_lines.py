@@ -11,7 +11,7 @@ from django.test.utils import override_settings
 from rest_framework.test import APIClient
 
 from catalog.models import Product
-from commerceapi.errors import DomainError
+from core.errors import DomainError
 from orders.models import Order, OrderStatusChange
 from orders.services import LineRequest, order_place_from_lines
 from tests.conftest import Shopper, Storefront, tables_snapshot
