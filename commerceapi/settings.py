@@ -176,7 +176,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Bodies are read one way only: UTF-8, within the limit, each JSON key once (core.parsers).
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "commerceapi.problems.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "commerceapi.openapi.AutoSchema",
     # The client address for throttling is the one the last trusted proxy saw; addresses a

@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.http import QueryDict
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
-from rest_framework.parsers import FormParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerceapi.problems import security_logger
+from core.parsers import StrictFormParser
 from identity.apis import NO_STORE
 from identity.models import GrantType, OAuthClient
 from identity.oauth.clients import client_authenticate, client_credentials_read
@@ -64,15 +64,20 @@ class OAuthApi(APIView):
 
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
-    parser_classes = [FormParser]
+    parser_classes = [StrictFormParser]
     throttle_classes = [OAuthTokenAddressThrottle]
+    # The parameters the endpoint reads; the client's are read by every endpoint.
+    parameters: tuple[str, ...] = ("client_id", "client_secret")
 
     def form(self, request: Request) -> Mapping[str, str]:
-        """The parameters, each at most once (RFC 6749 section 3.2)."""
-        data = cast(QueryDict, request.data)
+        """The endpoint's parameters, each at most once (RFC 6749 section 3.1). Parameters it
+        does not know are ignored, repeated or not, and never named in an answer."""
+        data = request.data
         form: dict[str, str] = {}
-        for name in data:
-            values = data.getlist(name)
+        for name in self.parameters:
+            values = data.getlist(name) if isinstance(data, QueryDict) else []
+            if not values:
+                continue
             if len(values) != 1:
                 raise invalid_request(f"The {name} parameter is repeated.")
             if len(values[0]) > _MAX_PARAMETER_LENGTH:
@@ -137,6 +142,23 @@ _TOKEN_ERRORS = {
 
 class TokenApi(OAuthApi):
     """POST /oauth/token — RFC 6749 section 3.2, RFC 8693."""
+
+    parameters = (
+        *OAuthApi.parameters,
+        "grant_type",
+        "scope",
+        "username",
+        "password",
+        "refresh_token",
+        "subject_token",
+        "subject_token_type",
+        "requested_token_type",
+        "actor_token",
+        "actor_token_type",
+        "audience",
+        "resource",
+        "custom_claims",
+    )
 
     @extend_schema(
         operation_id="oauth_token",
@@ -206,6 +228,8 @@ _TOKEN_PARAMETER = inline_serializer(
 class RevokeApi(OAuthApi):
     """POST /oauth/revoke — RFC 7009. 200 whether or not the token was known."""
 
+    parameters = (*OAuthApi.parameters, "token", "token_type_hint")
+
     @extend_schema(
         operation_id="oauth_revoke",
         request={"application/x-www-form-urlencoded": _TOKEN_PARAMETER},
@@ -228,6 +252,8 @@ class RevokeApi(OAuthApi):
 
 class IntrospectApi(OAuthApi):
     """POST /oauth/introspect — RFC 7662, for confidential clients."""
+
+    parameters = (*OAuthApi.parameters, "token", "token_type_hint")
 
     @extend_schema(
         operation_id="oauth_introspect",
