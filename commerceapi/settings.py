@@ -1,14 +1,16 @@
 """Settings, read from the environment (see README "Configuration").
 
-Development defaults let ``make run`` work on a bare machine: SQLite, the local-memory cache,
-DEBUG on. With DEBUG off every secret must come from the environment or start-up stops.
+Development defaults let ``make run`` work on a bare machine: SQLite, the database's cache
+table, DEBUG on. With DEBUG off every secret must come from the environment or start-up stops.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from commerceapi.env import env_bool, env_int, env_list, env_str, require
 
@@ -110,8 +112,18 @@ else:
         }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache ----------------------------------------------------------------------------------
+# --- Cache ---------------------------------------------------------------------------------
+# Revocations, key and client lookups, throttles and the sign-in lockout live in the cache, so
+# every API process must see the same one. Redis (REDIS_URL) is shared by any number of
+# processes on any number of machines. Without it the cache is a table of the database
+# (core.database_cache; created by ``manage.py createcachetable``), which the processes using
+# that database share: a management command reaches a running server at once. Production
+# (DEBUG off) refuses to start without Redis unless the operator states that one process
+# serves the API (SINGLE_PROCESS=true). The local-memory cache, seen by one process only, is
+# for the test suite, which says so (tests/settings.py).
 REDIS_URL = env_str("REDIS_URL", "")
+SINGLE_PROCESS = env_bool("SINGLE_PROCESS", False)
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -121,7 +133,19 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    if not DEBUG and not SINGLE_PROCESS:
+        raise ImproperlyConfigured(
+            "REDIS_URL is not set. With DEBUG off the API needs a cache that all its processes "
+            "share (revocations, throttles, the sign-in lockout): set REDIS_URL, or set "
+            "SINGLE_PROCESS=true if exactly one process serves the API (one gunicorn worker)."
+        )
+    CACHES = {
+        "default": {
+            "BACKEND": "core.database_cache.DatabaseCache",
+            "LOCATION": "commerceapi_cache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000, "CULL_FREQUENCY": 4},
+        }
+    }
 
 # --- Security -------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

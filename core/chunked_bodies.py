@@ -33,11 +33,7 @@ def _problem(start_response: Callable[..., Any], code: ErrorCode) -> list[bytes]
     body = json.dumps(problem_body(code)).encode()
     start_response(
         f"{code.status} {code.title}",
-        [
-            ("Content-Type", PROBLEM_CONTENT_TYPE),
-            ("Content-Length", str(len(body))),
-            ("Connection", "close"),
-        ],
+        [("Content-Type", PROBLEM_CONTENT_TYPE), ("Content-Length", str(len(body)))],
     )
     return [body]
 
