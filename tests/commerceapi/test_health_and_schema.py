@@ -310,3 +310,62 @@ def test_the_docs_page_uses_only_local_assets(db):
     assert any(asset.endswith("swagger-ui-bundle.js") for asset in assets)
     assert all(asset.startswith("/static/") for asset in assets), assets
     assert "/api/schema/" in html
+
+
+BODY_OPERATIONS = [
+    ("/commerceapi/authentication/", "post"),
+    ("/commerceapi/cart/lines", "post"),
+    ("/commerceapi/cart/lines/{sku}", "patch"),
+    ("/commerceapi/cart/migrate", "post"),
+    ("/commerceapi/customers", "post"),
+    ("/oauth/token", "post"),
+    ("/oauth/revoke", "post"),
+    ("/oauth/introspect", "post"),
+]
+
+
+def test_every_operation_taking_a_body_documents_its_refusals(schema):
+    # given every operation of the schema with a request body, whatever app it comes from
+    with_body = {
+        (path, method): operation
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if "requestBody" in operation
+    }
+    assert set(with_body) >= set(BODY_OPERATIONS)
+
+    # then each documents a body too large (413) and in another charset (415), as problems
+    for (path, method), operation in with_body.items():
+        for status in ("413", "415"):
+            assert operation["responses"][status]["content"] == {
+                "application/problem+json": {"schema": PROBLEM_REF}
+            }, (path, method, status)
+        assert "400" in operation["responses"], (path, method)
+
+
+def test_the_migration_documents_its_token_as_required(schema):
+    operation = schema["paths"]["/commerceapi/cart/migrate"]["post"]
+    body = resolve(schema, operation["requestBody"]["content"]["application/json"]["schema"])
+    assert body["required"] == ["anonymousId", "anonymousToken"]
+    assert body["properties"]["anonymousToken"]["minLength"] == 1
+
+
+def test_registration_documents_its_email_and_password_rules(schema):
+    operation = schema["paths"]["/commerceapi/customers"]["post"]
+    body = resolve(schema, operation["requestBody"]["content"]["application/json"]["schema"])
+    email, password = body["properties"]["email"], body["properties"]["password"]
+    assert (email["format"], email["maxLength"]) == ("email", 254)
+    assert (password["minLength"], password["maxLength"], password["pattern"]) == (8, 1024, r"\D")
+    for rule in ("too similar", "at least 8 characters", "commonly used", "entirely numeric"):
+        assert rule in password["description"]
+
+
+def test_page_parameters_document_their_bounds(schema):
+    parameters = {
+        parameter["name"]: parameter["schema"]
+        for parameter in schema["paths"]["/commerceapi/products"]["get"]["parameters"]
+    }
+    assert parameters["pageSize"] == {"type": "integer", "minimum": 1, "maximum": 100}
+    assert parameters["page"] == {
+        "oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "enum": ["last"]}]
+    }
