@@ -228,6 +228,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The OAuth endpoints' client authentication (client_secret_basic), which no DRF
+    # authentication class stands for.
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "clientBasic": {
+                "type": "http",
+                "scheme": "basic",
+                "description": "An OAuth client's client_id and client_secret (RFC 6749 2.3.1).",
+            }
+        }
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.openapi_bodies.body_refusals_document",

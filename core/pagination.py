@@ -20,7 +20,7 @@ from commerceapi import errors
 from commerceapi.errors import DomainError
 
 # Past any page a client could mean, and short enough that int() is cheap.
-_MAX_DIGITS = 9
+MAX_PAGE = 999_999_999
 
 
 class StrictPageNumberPagination(PageNumberPagination):
@@ -42,7 +42,10 @@ class StrictPageNumberPagination(PageNumberPagination):
         if request.query_params.getlist(self.page_query_param) == ["last"]:
             return paginator.num_pages
         number = _whole_number(
-            request, self.page_query_param, message='A whole number from 1, or "last".'
+            request,
+            self.page_query_param,
+            maximum=MAX_PAGE,
+            message=f'A whole number from 1 to {MAX_PAGE}, or "last".',
         )
         return 1 if number is None else number
 
@@ -53,7 +56,7 @@ class StrictPageNumberPagination(PageNumberPagination):
                 cls.page_query_param,
                 {
                     "oneOf": [
-                        {"type": "integer", "minimum": 1},
+                        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
                         {"type": "string", "enum": ["last"]},
                     ]
                 },
@@ -81,7 +84,7 @@ def _whole_number(
         and isinstance(raw, str)
         and raw.isascii()
         and raw.isdigit()
-        and len(raw) <= _MAX_DIGITS
+        and len(raw) <= len(str(MAX_PAGE))
         and int(raw) >= 1
         and (maximum is None or int(raw) <= maximum)
     )

@@ -44,6 +44,10 @@ OAuthErrorOutput = inline_serializer(
         "error_description": serializers.CharField(),
     },
 )
+# A confidential client sends its secret by HTTP Basic (client_secret_basic) or in the form
+# (client_secret_post); a public client only its client_id in the form.
+# (drf-spectacular takes security requirements here, though its annotation names strings.)
+CLIENT_AUTHENTICATION: Any = [{"clientBasic": []}, {}]
 _CLIENT_FIELDS = {
     "client_id": serializers.CharField(required=False, help_text="Unless sent by HTTP Basic."),
     "client_secret": serializers.CharField(
@@ -194,7 +198,7 @@ class TokenApi(OAuthApi):
             ),
             **_TOKEN_ERRORS,
         },
-        auth=[],
+        auth=CLIENT_AUTHENTICATION,
         tags=["oauth"],
     )
     def post(self, request: Request) -> Response:
@@ -237,7 +241,7 @@ class RevokeApi(OAuthApi):
             200: OpenApiResponse(description="Revoked, or not a token of this client."),
             **_TOKEN_ERRORS,
         },
-        auth=[],
+        auth=CLIENT_AUTHENTICATION,
         tags=["oauth"],
     )
     def post(self, request: Request) -> Response:
@@ -274,7 +278,7 @@ class IntrospectApi(OAuthApi):
             ),
             **_TOKEN_ERRORS,
         },
-        auth=[],
+        auth=CLIENT_AUTHENTICATION,
         tags=["oauth"],
     )
     def post(self, request: Request) -> Response:

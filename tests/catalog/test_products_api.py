@@ -183,7 +183,7 @@ def page_parameter_invalid(name, message):
 
 
 PAGE_SIZE_MESSAGE = "A whole number from 1 to 100."
-PAGE_MESSAGE = 'A whole number from 1, or "last".'
+PAGE_MESSAGE = 'A whole number from 1 to 999999999, or "last".'
 
 
 @pytest.mark.parametrize(
@@ -216,6 +216,7 @@ def test_an_invalid_page_size_is_a_400_naming_it(api, storefront, products, quer
         pytest.param("page=true", id="boolean"),
         pytest.param("page=-5", id="negative"),
         pytest.param("page=0", id="zero"),
+        pytest.param("page=1000000000", id="over the maximum"),
         pytest.param("page=99999999999999999999", id="too many digits"),
         pytest.param("page=", id="empty"),
         pytest.param("page=1&page=1", id="repeated"),

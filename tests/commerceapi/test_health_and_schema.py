@@ -367,5 +367,15 @@ def test_page_parameters_document_their_bounds(schema):
     }
     assert parameters["pageSize"] == {"type": "integer", "minimum": 1, "maximum": 100}
     assert parameters["page"] == {
-        "oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "enum": ["last"]}]
+        "oneOf": [
+            {"type": "integer", "minimum": 1, "maximum": 999_999_999},
+            {"type": "string", "enum": ["last"]},
+        ]
     }
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])
+def test_the_oauth_endpoints_document_client_authentication(schema, path):
+    # HTTP Basic for a confidential client, or nothing but the form for a public one
+    assert schema["paths"][path]["post"]["security"] == [{"clientBasic": []}, {}]
+    assert schema["components"]["securitySchemes"]["clientBasic"]["scheme"] == "basic"
