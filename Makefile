@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DEBUG ?= true
 
-.PHONY: install run test lint typecheck check bench migrate clean
+.PHONY: install run test lint typecheck imports check bench migrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy .
 
+# The import contracts in pyproject.toml: which way imports may point (README "Code layout").
+imports: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+
 # Everything CI checks besides the tests.
-check: lint typecheck $(STAMP)
+check: lint typecheck imports $(STAMP)
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python manage.py errors_catalogue --check
 

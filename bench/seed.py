@@ -45,16 +45,16 @@ from carts.owners import CartOwner  # noqa: E402
 from carts.services import cart_line_add  # noqa: E402
 from catalog.models import Product  # noqa: E402
 from catalog.services import product_upsert  # noqa: E402
-from identity.accounts import local_account_create  # noqa: E402
-from identity.anonymous import anonymous_token_issue  # noqa: E402
-from identity.bearer import bearer_principal  # noqa: E402
-from identity.context import customer_context_issue  # noqa: E402
-from identity.customers import provider_save  # noqa: E402
+from identity.credentials.refresh import grant_create  # noqa: E402
+from identity.customers.accounts import local_account_create  # noqa: E402
+from identity.customers.providers import provider_save  # noqa: E402
 from identity.models import IdentityProvider, OAuthClientKind, StorefrontApp, Tenant  # noqa: E402
 from identity.oauth.clients import client_create  # noqa: E402
-from identity.oauth.refresh import grant_create  # noqa: E402
 from identity.scopes import CUSTOMER_SCOPES, scope_format  # noqa: E402
-from identity.storefront import (  # noqa: E402
+from identity.sessions.anonymous import anonymous_token_issue  # noqa: E402
+from identity.sessions.bearer import bearer_principal  # noqa: E402
+from identity.sessions.context import customer_context_issue  # noqa: E402
+from identity.tenancy.storefront import (  # noqa: E402
     StorefrontKeyInfo,
     storefront_app_get_or_create,
     storefront_key_create,

@@ -6,7 +6,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from carts.models import Cart, CartLine, CartMigration
-from commerceapi.admin import ReadOnlyInline, RecordAdmin
+from core.admin import ReadOnlyInline, RecordAdmin
 
 
 class CartLineInline(ReadOnlyInline):

@@ -3,45 +3,51 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from carts.migration import MergePolicy, Outcome, Reason, cart_migrate
+from carts.migration import Outcome, Reason, cart_migrate
 from carts.owners import CartOwner
-from carts.selectors import CartView, anonymous_cart_storefront_app, cart_get
+from carts.selectors import anonymous_cart_storefront_app, cart_get
 from carts.services import cart_clear, cart_line_add, cart_line_remove, cart_line_set
-from commerceapi.fields import StrictIntegerField, iso_datetime
-from commerceapi.openapi import CONTEXT_HEADER, problems
-from identity.anonymous import anonymous_id_retire, anonymous_migration_authorize
-from identity.authentication import ShopperAuthentication, principal_of
-from identity.permissions import HasScope, IsCustomer, IsShopper
+from core.bodies import Body, BodyField, moment, money
+from core.fields import StrictIntegerField
+from core.openapi import problems
+from core.policies import CartMergePolicy
+from identity.credentials.tokens import MAX_TOKEN_LENGTH
+from identity.http.authentication import ShopperAuthentication, principal_of
+from identity.http.openapi import CONTEXT_HEADER
+from identity.http.permissions import HasScope, IsCustomer, IsShopper
 from identity.principal import Principal
 from identity.scopes import CART_READ, CART_WRITE
-from identity.tokens import MAX_TOKEN_LENGTH
+from identity.sessions.anonymous import anonymous_id_retire, anonymous_migration_authorize
 
-CartOutput = inline_serializer(
-    name="Cart",
-    fields={
-        "id": serializers.UUIDField(allow_null=True, help_text="null until the first line."),
-        "isAnonymous": serializers.BooleanField(),
-        "currency": serializers.CharField(),
-        "lines": inline_serializer(
-            name="CartLine",
-            many=True,
-            fields={
-                "sku": serializers.CharField(),
-                "name": serializers.CharField(),
-                "quantity": serializers.IntegerField(),
-                "unitPrice": serializers.DecimalField(max_digits=12, decimal_places=2),
-                "lineTotal": serializers.DecimalField(max_digits=14, decimal_places=2),
-            },
+CART_LINE = Body(
+    "CartLine",
+    {
+        "sku": BodyField(serializers.CharField(), lambda line: line.sku),
+        "name": BodyField(serializers.CharField(), lambda line: line.name),
+        "quantity": BodyField(serializers.IntegerField(), lambda line: line.quantity),
+        "unitPrice": money(lambda line: line.unit_price, max_digits=12),
+        "lineTotal": money(lambda line: line.line_total),
+    },
+)
+CART = Body(
+    "Cart",
+    {
+        "id": BodyField(
+            serializers.UUIDField(allow_null=True, help_text="null until the first line."),
+            lambda cart: cart.id,
         ),
-        "itemCount": serializers.IntegerField(),
-        "subtotal": serializers.DecimalField(max_digits=14, decimal_places=2),
-        "updatedAt": serializers.DateTimeField(allow_null=True),
+        "isAnonymous": BodyField(serializers.BooleanField(), lambda cart: cart.is_anonymous),
+        "currency": BodyField(serializers.CharField(), lambda cart: cart.currency),
+        "lines": CART_LINE.many(lambda cart: cart.lines),
+        "itemCount": BodyField(serializers.IntegerField(), lambda cart: cart.item_count),
+        "subtotal": money(lambda cart: cart.subtotal),
+        "updatedAt": moment(lambda cart: cart.updated_at, nullable=True),
     },
 )
 
@@ -56,36 +62,13 @@ _CHANGE_ERRORS = problems(
 
 
 def cart_owner(principal: Principal) -> CartOwner:
-    if principal.is_anonymous:
+    if principal.is_anonymous_shopper:
         return CartOwner(
             tenant_id=principal.tenant_id,
             anonymous_id=principal.subject_id,
             storefront_app_id=principal.client_id or None,
         )
     return CartOwner(tenant_id=principal.tenant_id, customer_id=principal.subject_id)
-
-
-def cart_body(cart: CartView) -> dict[str, object]:
-    return {
-        "id": cart.id,
-        "isAnonymous": cart.is_anonymous,
-        "currency": cart.currency,
-        "lines": [
-            {
-                "sku": line.sku,
-                "name": line.name,
-                "quantity": line.quantity,
-                "unitPrice": f"{line.unit_price:.2f}",
-                "lineTotal": f"{line.line_total:.2f}",
-            }
-            for line in cart.lines
-        ],
-        "itemCount": cart.item_count,
-        "subtotal": f"{cart.subtotal:.2f}",
-        "updatedAt": cart.updated_at.isoformat().replace("+00:00", "Z")
-        if cart.updated_at
-        else None,
-    }
 
 
 class _ShopperApi(APIView):
@@ -103,7 +86,7 @@ class _ShopperApi(APIView):
         return cart_owner(principal_of(request))
 
     def cart_response(self, request: Request) -> Response:
-        return Response(cart_body(cart_get(owner=self.owner(request))))
+        return Response(CART.render(cart_get(owner=self.owner(request))))
 
 
 def _quantity_field(minimum: int) -> StrictIntegerField:
@@ -116,7 +99,7 @@ class CartApi(_ShopperApi):
     @extend_schema(
         operation_id="cart_get",
         parameters=[CONTEXT_HEADER],
-        responses={200: CartOutput, **_AUTH_ERRORS},
+        responses={200: CART.schema, **_AUTH_ERRORS},
         tags=["cart"],
     )
     def get(self, request: Request) -> Response:
@@ -125,7 +108,7 @@ class CartApi(_ShopperApi):
     @extend_schema(
         operation_id="cart_clear",
         parameters=[CONTEXT_HEADER],
-        responses={200: CartOutput, **_AUTH_ERRORS},
+        responses={200: CART.schema, **_AUTH_ERRORS},
         tags=["cart"],
     )
     def delete(self, request: Request) -> Response:
@@ -144,7 +127,7 @@ class CartLinesApi(_ShopperApi):
         operation_id="cart_line_add",
         parameters=[CONTEXT_HEADER],
         request=InputSerializer,
-        responses={200: CartOutput, **_CHANGE_ERRORS, **_AUTH_ERRORS},
+        responses={200: CART.schema, **_CHANGE_ERRORS, **_AUTH_ERRORS},
         tags=["cart"],
     )
     def post(self, request: Request) -> Response:
@@ -165,7 +148,7 @@ class CartLineApi(_ShopperApi):
         parameters=[CONTEXT_HEADER],
         request=InputSerializer,
         responses={
-            200: CartOutput,
+            200: CART.schema,
             **_CHANGE_ERRORS,
             **_AUTH_ERRORS,
             **problems(_404="The cart has no line for this SKU."),
@@ -181,7 +164,7 @@ class CartLineApi(_ShopperApi):
     @extend_schema(
         operation_id="cart_line_remove",
         parameters=[CONTEXT_HEADER],
-        responses={200: CartOutput, **_AUTH_ERRORS, **problems(_404="No line for this SKU.")},
+        responses={200: CART.schema, **_AUTH_ERRORS, **problems(_404="No line for this SKU.")},
         tags=["cart"],
     )
     def delete(self, request: Request, sku: str) -> Response:
@@ -189,38 +172,55 @@ class CartLineApi(_ShopperApi):
         return self.cart_response(request)
 
 
-MigrationOutput = inline_serializer(
-    name="CartMigration",
-    fields={
-        "cart": CartOutput,
-        "migration": inline_serializer(
-            name="CartMigrationReport",
-            fields={
-                "anonymousId": serializers.UUIDField(),
-                "policy": serializers.ChoiceField(choices=[policy.value for policy in MergePolicy]),
-                "repeated": serializers.BooleanField(
-                    help_text="true: this migration happened before; nothing was merged now."
-                ),
-                "migratedAt": serializers.DateTimeField(),
-                "sourceCartId": serializers.UUIDField(allow_null=True),
-                "lines": inline_serializer(
-                    name="CartMigrationLine",
-                    many=True,
-                    fields={
-                        "sku": serializers.CharField(),
-                        "outcome": serializers.ChoiceField(
-                            choices=[outcome.value for outcome in Outcome]
-                        ),
-                        "anonymousQuantity": serializers.IntegerField(),
-                        "customerQuantity": serializers.IntegerField(),
-                        "quantity": serializers.IntegerField(help_text="In the cart now."),
-                        "reasons": serializers.ListField(
-                            child=serializers.ChoiceField(choices=[r.value for r in Reason])
-                        ),
-                    },
-                ),
-            },
+MIGRATION_LINE = Body(
+    "CartMigrationLine",
+    {
+        "sku": BodyField(serializers.CharField(), lambda line: line["sku"]),
+        "outcome": BodyField(
+            serializers.ChoiceField(choices=[outcome.value for outcome in Outcome]),
+            lambda line: line["outcome"],
         ),
+        "anonymousQuantity": BodyField(
+            serializers.IntegerField(), lambda line: line["anonymousQuantity"]
+        ),
+        "customerQuantity": BodyField(
+            serializers.IntegerField(), lambda line: line["customerQuantity"]
+        ),
+        "quantity": BodyField(
+            serializers.IntegerField(help_text="In the cart now."), lambda line: line["quantity"]
+        ),
+        "reasons": BodyField(
+            serializers.ListField(child=serializers.ChoiceField(choices=[r.value for r in Reason])),
+            lambda line: line["reasons"],
+        ),
+    },
+)
+MIGRATION_REPORT = Body(
+    "CartMigrationReport",
+    {
+        "anonymousId": BodyField(serializers.UUIDField(), lambda result: result.anonymous_id),
+        "policy": BodyField(
+            serializers.ChoiceField(choices=CartMergePolicy.values), lambda result: result.policy
+        ),
+        "repeated": BodyField(
+            serializers.BooleanField(
+                help_text="true: this migration happened before; nothing was merged now."
+            ),
+            lambda result: result.repeated,
+        ),
+        "migratedAt": moment(lambda result: result.migrated_at),
+        "sourceCartId": BodyField(
+            serializers.UUIDField(allow_null=True), lambda result: result.source_cart_id
+        ),
+        "lines": MIGRATION_LINE.many(lambda result: result.lines),
+    },
+)
+# Rendered from a pair: the customer's cart now, and the migration's result.
+MIGRATION = Body(
+    "CartMigration",
+    {
+        "cart": CART.one(lambda answer: answer[0]),
+        "migration": MIGRATION_REPORT.one(lambda answer: answer[1]),
     },
 )
 
@@ -253,7 +253,7 @@ class CartMigrateApi(_ShopperApi):
         parameters=[CONTEXT_HEADER],
         request=InputSerializer,
         responses={
-            200: MigrationOutput,
+            200: MIGRATION.schema,
             **_AUTH_ERRORS,
             **problems(
                 _400="anonymousId malformed, or anonymousToken missing where it is required.",
@@ -284,16 +284,4 @@ class CartMigrateApi(_ShopperApi):
             on_migrated=lambda: anonymous_id_retire(tenant_id=tenant_id, anonymous_id=anonymous_id),
         )
         cart = cart_get(owner=cart_owner(principal))
-        return Response(
-            {
-                "cart": cart_body(cart),
-                "migration": {
-                    "anonymousId": result.anonymous_id,
-                    "policy": result.policy,
-                    "repeated": result.repeated,
-                    "migratedAt": iso_datetime(result.migrated_at),
-                    "sourceCartId": result.source_cart_id,
-                    "lines": result.lines,
-                },
-            }
-        )
+        return Response(MIGRATION.render((cart, result)))

@@ -1,6 +1,6 @@
 """Error codes of carts (4xxx)."""
 
-from commerceapi.errors import ErrorCode
+from core.errors import ErrorCode
 
 SKU_UNKNOWN = ErrorCode(4001, "sku_unknown", 400, "Unknown SKU", "No product has this SKU.")
 SKU_INACTIVE = ErrorCode(

@@ -37,16 +37,10 @@ from carts.models import Cart, CartLine, CartMigration, CartStatus
 from carts.owners import CartOwner
 from carts.services import anonymous_id_lock, cart_qs_select_for_update, quantity_maximum
 from catalog.models import Product
-from commerceapi.errors import DomainError
+from core.errors import DomainError
+from core.policies import CartMergePolicy
 
 logger = logging.getLogger("carts.migration")
-
-
-class MergePolicy(StrEnum):
-    MAX = "max"
-    SUM = "sum"
-    ANONYMOUS_WINS = "anonymous_wins"
-    CUSTOMER_WINS = "customer_wins"
 
 
 class Outcome(StrEnum):
@@ -115,7 +109,7 @@ class _Plan:
 
 def _merge_plan(
     *,
-    policy: MergePolicy,
+    policy: CartMergePolicy,
     target: Cart,
     anonymous_lines: list[CartLine],
     customer_lines: list[CartLine],
@@ -131,7 +125,7 @@ def _merge_plan(
     # The lines the target keeps before new ones are added: under anonymous_wins only the
     # customer's lines of SKUs the anonymous cart holds too.
     line_count = len(customer_lines)
-    if policy is MergePolicy.ANONYMOUS_WINS and not adopting:
+    if policy is CartMergePolicy.ANONYMOUS_WINS and not adopting:
         line_count = len(anonymous_products & customer_by_product.keys())
     for line in anonymous_lines:
         product = line.product
@@ -142,7 +136,7 @@ def _merge_plan(
         reasons: list[Reason] = []
         if line.unit_price_seen is not None and line.unit_price_seen != product.unit_price:
             reasons.append(Reason.PRICE_CHANGED)
-        if not product.is_active or (policy is MergePolicy.CUSTOMER_WINS and customer_quantity):
+        if not product.is_active or (policy is CartMergePolicy.CUSTOMER_WINS and customer_quantity):
             # The anonymous line is dropped; a line the customer had stays as it was.
             reasons.insert(
                 0,
@@ -168,9 +162,9 @@ def _merge_plan(
         else:
             outcome = Outcome.MERGED
             quantity = {
-                MergePolicy.MAX: max(customer_quantity, anonymous_quantity),
-                MergePolicy.SUM: customer_quantity + anonymous_quantity,
-                MergePolicy.ANONYMOUS_WINS: anonymous_quantity,
+                CartMergePolicy.MAX: max(customer_quantity, anonymous_quantity),
+                CartMergePolicy.SUM: customer_quantity + anonymous_quantity,
+                CartMergePolicy.ANONYMOUS_WINS: anonymous_quantity,
             }[policy]
         if quantity:
             limit, binding = _line_limit(product)
@@ -200,7 +194,7 @@ def _merge_plan(
         plan.report.append(
             _report_line(line, outcome, anonymous_quantity, customer_quantity, quantity, reasons)
         )
-    if policy is MergePolicy.ANONYMOUS_WINS and not adopting:
+    if policy is CartMergePolicy.ANONYMOUS_WINS and not adopting:
         for line in customer_lines:
             if line.product_id not in anonymous_products:
                 plan.deletes.append(line.pk)
@@ -268,7 +262,7 @@ def cart_migrate(
     anonymous id), so that both happen or neither.
     """
     try:
-        merge_policy = MergePolicy(policy)
+        merge_policy = CartMergePolicy(policy)
     except ValueError:
         raise DomainError(errors.MERGE_POLICY_UNKNOWN) from None
     with transaction.atomic():
@@ -306,7 +300,7 @@ def _open_carts_select_for_update() -> QuerySet[Cart]:
     )
 
 
-def _migrate_locked(record: CartMigration, policy: MergePolicy) -> MigrationResult:
+def _migrate_locked(record: CartMigration, policy: CartMergePolicy) -> MigrationResult:
     anonymous_owner = CartOwner(tenant_id=record.tenant_id, anonymous_id=str(record.anonymous_id))
     customer_owner = CartOwner(tenant_id=record.tenant_id, customer_id=str(record.customer_id))
     # A first add creating the anonymous cart right now either commits before the carts are

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from commerceapi.models import TimestampedModel
+from core.models import TimestampedModel
 
 
 class CartStatus(models.TextChoices):
@@ -19,7 +20,7 @@ class CartStatus(models.TextChoices):
 
 class Cart(TimestampedModel):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    tenant = models.ForeignKey("identity.Tenant", on_delete=models.PROTECT, related_name="+")
+    tenant = models.ForeignKey(settings.TENANT_MODEL, on_delete=models.PROTECT, related_name="+")
     anonymous_id = models.UUIDField(null=True, blank=True)
     customer_id = models.UUIDField(null=True, blank=True)
     # The storefront app the cart was started from (its anonymous-id and merge policies apply).
@@ -82,7 +83,7 @@ class CartMigration(models.Model):
     happen once, however many requests race for it.
     """
 
-    tenant = models.ForeignKey("identity.Tenant", on_delete=models.PROTECT, related_name="+")
+    tenant = models.ForeignKey(settings.TENANT_MODEL, on_delete=models.PROTECT, related_name="+")
     anonymous_id = models.UUIDField()
     customer_id = models.UUIDField()
     source_cart = models.ForeignKey(

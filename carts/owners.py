@@ -1,3 +1,5 @@
+"""Whose cart: an anonymous id or a customer id within a tenant, as plain ids."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

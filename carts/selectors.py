@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from django.apps import apps
 from django.db import connection, models
 from django.utils import timezone
 
 from carts.models import Cart, CartLine, CartMigration, CartStatus
 from carts.owners import CartOwner
 from catalog.models import Product
+from core.tenants import tenant_currency, tenant_table
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ def cart_get(*, owner: CartOwner) -> CartView:
         cursor.execute(*_cart_read_sql(owner))
         rows = cursor.fetchall()
     if not rows:
-        return CartView(None, owner.is_anonymous, _tenant_currency(owner.tenant_id), [], None)
+        currency = tenant_currency(tenant_id=owner.tenant_id)
+        return CartView(None, owner.is_anonymous, currency, [], None)
     public_id, updated_at, currency = rows[0][:3]
     lines = [
         CartLineView(
@@ -100,7 +101,7 @@ def _cart_read_template(is_anonymous: bool) -> str:
     return f"""
         SELECT c.public_id, c.updated_at, t.currency, p.sku, p.name, l.quantity, p.unit_price
         FROM {Cart._meta.db_table} c
-        JOIN {apps.get_model("identity", "Tenant")._meta.db_table} t ON t.id = c.tenant_id
+        JOIN {tenant_table()} t ON t.id = c.tenant_id
         LEFT JOIN {CartLine._meta.db_table} l ON l.cart_id = c.id
         LEFT JOIN {Product._meta.db_table} p ON p.id = l.product_id
         WHERE c.tenant_id = %s AND c.status = '{CartStatus.OPEN.value}'
@@ -118,12 +119,6 @@ def _cart_read_sql(owner: CartOwner) -> tuple[str, list[Any]]:
 
 def _aware(moment: datetime) -> datetime:
     return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
-
-
-def _tenant_currency(tenant_id: int) -> str:
-    tenant_model = apps.get_model("identity", "Tenant")
-    currency = tenant_model.objects.filter(pk=tenant_id).values_list("currency", flat=True).first()
-    return currency or ""
 
 
 def anonymous_id_state(*, tenant_id: int, anonymous_id: str) -> str:

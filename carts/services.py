@@ -17,7 +17,7 @@ from carts import errors
 from carts.models import Cart, CartLine, CartMigration
 from carts.owners import CartOwner
 from catalog.models import Product
-from commerceapi.errors import DomainError
+from core.errors import DomainError
 
 
 def cart_qs_select_for_update() -> QuerySet[Cart]:

@@ -10,15 +10,15 @@ from rest_framework.views import APIView
 from catalog import errors
 from catalog.models import Product
 from catalog.selectors import product_get, product_list
-from commerceapi.errors import DomainError
-from commerceapi.openapi import problems
+from core.errors import DomainError
+from core.openapi import problems
 from core.pagination import StrictPageNumberPagination
-from identity.authentication import (
+from identity.http.authentication import (
     BearerAuthentication,
     StorefrontKeyAuthentication,
     principal_of,
 )
-from identity.permissions import HasScope
+from identity.http.permissions import HasScope
 from identity.scopes import CATALOG_READ
 
 _ERRORS = problems(

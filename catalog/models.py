@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from commerceapi.models import TimestampedModel
+from core.models import TimestampedModel
 
 
 class Product(TimestampedModel):
@@ -16,7 +17,7 @@ class Product(TimestampedModel):
     cart's own (``CART_MAX_QUANTITY_PER_LINE``).
     """
 
-    tenant = models.ForeignKey("identity.Tenant", on_delete=models.PROTECT, related_name="+")
+    tenant = models.ForeignKey(settings.TENANT_MODEL, on_delete=models.PROTECT, related_name="+")
     sku = models.CharField(max_length=64)
     name = models.CharField(max_length=200)
     unit_price = models.DecimalField(

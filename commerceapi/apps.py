@@ -2,12 +2,7 @@ from django.apps import AppConfig
 
 
 class CommerceApiConfig(AppConfig):
+    """The composition root: settings, urls, wsgi/asgi, health and middleware; no models."""
+
     name = "commerceapi"
     verbose_name = "commerceapi"
-
-    def ready(self) -> None:
-        # Every app declares its error codes in its own ``errors`` module; importing them all
-        # here fills the registry the exception handler and the catalogue read.
-        from django.utils.module_loading import autodiscover_modules
-
-        autodiscover_modules("errors")

@@ -5,9 +5,9 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from commerceapi import errors
-from commerceapi.problems import problem_response
+from core import errors
 from core.parsers import charset_acceptable
+from core.problems import problem_response
 
 # Below the server's own limits (gunicorn.conf.py), so that the API answers these itself, as
 # problem+json; past the server's limits the server answers on its own (README "Deployment").

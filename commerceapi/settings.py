@@ -111,6 +111,8 @@ else:
             "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
         }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The app that holds tenants; carts, catalog and orders refer to tenants through this name.
+TENANT_MODEL = "identity.Tenant"
 
 # --- Cache ---------------------------------------------------------------------------------
 # Revocations, key and client lookups, throttles and the sign-in lockout live in the cache, so
@@ -202,8 +204,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Bodies are read one way only: UTF-8, within the limit, each JSON key once (core.parsers).
     "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJSONParser"],
-    "EXCEPTION_HANDLER": "commerceapi.problems.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "commerceapi.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.problems.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.AutoSchema",
     # The client address for throttling is the one the last trusted proxy saw; addresses a
     # client writes into X-Forwarded-For itself are ignored.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,

@@ -2,24 +2,24 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-import commerceapi.openapi  # noqa: F401  (registers the authentication schemes)
+import identity.http.openapi  # noqa: F401  (registers the authentication schemes)
 from commerceapi.health import healthz, readyz
-from identity.apis import CurrentCustomerJwtApi
+from identity.http.apis import CurrentCustomerJwtApi
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
-    path("commerceapi/", include("identity.urls")),
+    path("commerceapi/", include("identity.http.urls")),
     path("commerceapi/", include("catalog.urls")),
     path("commerceapi/", include("carts.urls")),
-    path("", include("identity.oauth.urls")),
+    path("", include("identity.http.oauth_urls")),
     path("customer/current.jwt", CurrentCustomerJwtApi.as_view(), name="current-customer-jwt"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
 ]
 
-handler400 = "commerceapi.problems.handler400"
-handler403 = "commerceapi.problems.handler403"
-handler404 = "commerceapi.problems.handler404"
-handler500 = "commerceapi.problems.handler500"
+handler400 = "core.problems.handler400"
+handler403 = "core.problems.handler403"
+handler404 = "core.problems.handler404"
+handler500 = "core.problems.handler500"

@@ -17,9 +17,9 @@ from typing import Any
 
 from django.conf import settings
 
-from commerceapi import errors
-from commerceapi.errors import ErrorCode
-from commerceapi.problems import PROBLEM_CONTENT_TYPE, problem_body
+from core import errors
+from core.errors import ErrorCode
+from core.problems import PROBLEM_CONTENT_TYPE, problem_body
 
 WsgiApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

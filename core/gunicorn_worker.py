@@ -24,8 +24,8 @@ from gunicorn.http import errors as http_errors
 from gunicorn.util import write_nonblock
 from gunicorn.workers.sync import SyncWorker
 
-from commerceapi import errors
-from commerceapi.errors import ErrorCode
+from core import errors
+from core.errors import ErrorCode
 
 _UNPARSABLE = (
     http_errors.InvalidRequestLine,
@@ -53,7 +53,7 @@ def refusal_code(exc: BaseException) -> ErrorCode | None:
 
 def refusal_response(code: ErrorCode) -> bytes:
     """A whole HTTP/1.1 answer carrying the problem document of ``code``."""
-    from commerceapi.problems import PROBLEM_CONTENT_TYPE, problem_body
+    from core.problems import PROBLEM_CONTENT_TYPE, problem_body
 
     body = json.dumps(problem_body(code)).encode()
     head = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from commerceapi.openapi import PROBLEM_MEDIA_TYPE
+from core.openapi import PROBLEM_MEDIA_TYPE
 
 BODY_REFUSALS = {
     "400": "The body cannot be read: malformed, not UTF-8, or an object naming a key twice.",

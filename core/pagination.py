@@ -16,8 +16,8 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 
-from commerceapi import errors
-from commerceapi.errors import DomainError
+from core import errors
+from core.errors import DomainError
 
 # Past any page a client could mean, and short enough that int() is cheap.
 MAX_PAGE = 999_999_999

@@ -31,8 +31,8 @@ from django.utils.http import parse_header_parameters
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
-from commerceapi import errors
-from commerceapi.problems import ProblemException
+from core import errors
+from core.problems import ProblemException
 
 BODY_CHARSET = "utf-8"
 

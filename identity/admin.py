@@ -16,16 +16,18 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from commerceapi.admin import NoDeleteAdmin, ReadOnlyInline, RecordAdmin
-from commerceapi.errors import DomainError
-from identity.accounts import (
+from core.admin import NoDeleteAdmin, ReadOnlyInline, RecordAdmin
+from core.errors import DomainError
+from identity.credentials.keyring import signing_key_rotate
+from identity.credentials.refresh import grant_revoke
+from identity.customers.accounts import (
     customer_set_group,
     customer_sign_out_everywhere,
     local_account_create,
     local_account_set_password,
 )
-from identity.customers import customer_set_active, provider_save
-from identity.keyring import signing_key_rotate
+from identity.customers.customers import customer_set_active
+from identity.customers.providers import provider_save, provider_settings_check
 from identity.models import (
     Customer,
     CustomerIdentity,
@@ -41,10 +43,8 @@ from identity.models import (
     Tenant,
 )
 from identity.oauth.clients import client_create, client_save, client_secret_rotate
-from identity.oauth.refresh import grant_revoke
-from identity.providers import provider_settings_check
 from identity.scopes import DESCRIPTIONS
-from identity.storefront import (
+from identity.tenancy.storefront import (
     storefront_app_save,
     storefront_key_create,
     storefront_key_revoke,

@@ -6,4 +6,4 @@ class IdentityConfig(AppConfig):
     verbose_name = "Identity"
 
     def ready(self) -> None:
-        from identity import cors  # noqa: F401  (connects the per-storefront CORS check)
+        from identity.tenancy import cors  # noqa: F401  (connects the per-storefront CORS check)

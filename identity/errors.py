@@ -1,6 +1,6 @@
 """Error codes of authentication and identity (2xxx)."""
 
-from commerceapi.errors import ErrorCode
+from core.errors import ErrorCode
 
 BEARER_SCHEME_REQUIRED = ErrorCode(
     2002,
@@ -169,4 +169,65 @@ NO_CURRENT_CUSTOMER = ErrorCode(
     404,
     "No signed-in customer",
     "The shopper is anonymous: there is no current customer to name.",
+)
+
+# --- The token service (/oauth/*) -------------------------------------------------------------
+# Its services raise these like any other; its endpoints answer them in RFC 6749 form instead
+# of as problem documents: ``error`` is the slug, ``error_description`` the detail.
+OAUTH_INVALID_REQUEST = ErrorCode(
+    2080,
+    "invalid_request",
+    400,
+    "Invalid token request",
+    "OAuth endpoints: a parameter is missing, repeated, too long or malformed.",
+)
+OAUTH_INVALID_CLIENT = ErrorCode(
+    2081,
+    "invalid_client",
+    401,
+    "Client authentication failed",
+    "OAuth endpoints: an unknown or inactive client, or a wrong, expired or missing secret.",
+)
+OAUTH_INVALID_GRANT = ErrorCode(
+    2082,
+    "invalid_grant",
+    400,
+    "Invalid grant",
+    "OAuth endpoints: a wrong e-mail or password, or a refresh or subject token that is "
+    "invalid, expired, revoked or another client's.",
+)
+OAUTH_UNAUTHORIZED_CLIENT = ErrorCode(
+    2083,
+    "unauthorized_client",
+    400,
+    "Grant not allowed",
+    "OAuth endpoints: the client may not use this grant.",
+)
+OAUTH_UNSUPPORTED_GRANT_TYPE = ErrorCode(
+    2084,
+    "unsupported_grant_type",
+    400,
+    "Unknown grant type",
+    "OAuth endpoints: the grant_type is none the token service knows.",
+)
+OAUTH_INVALID_SCOPE = ErrorCode(
+    2085,
+    "invalid_scope",
+    400,
+    "Invalid scope",
+    "OAuth endpoints: the scope is malformed, or beyond what the client or subject holds.",
+)
+OAUTH_INVALID_TARGET = ErrorCode(
+    2086,
+    "invalid_target",
+    400,
+    "Unknown audience or resource",
+    "OAuth endpoints: token exchange names an audience or resource other than this API.",
+)
+OAUTH_TEMPORARILY_UNAVAILABLE = ErrorCode(
+    2087,
+    "temporarily_unavailable",
+    503,
+    "Temporarily unavailable",
+    "OAuth endpoints: the subject's identity provider cannot be reached; retry shortly.",
 )

@@ -13,7 +13,14 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
-from commerceapi.models import TimestampedModel
+from core.models import TimestampedModel
+from core.policies import CartMergePolicy
+
+# Lifetimes the token kinds, the keyring and the refresh families agree on (seconds).
+# An anonymous token lives this long unless its storefront app says otherwise.
+ANONYMOUS_TOKEN_DEFAULT_SECONDS = 7200
+# No access token the token service issues for a customer lives longer.
+ACCESS_TOKEN_MAX_SECONDS = 7200
 
 
 class Tenant(TimestampedModel):
@@ -35,21 +42,13 @@ class AnonymousIdPolicy(models.TextChoices):
     COMPAT = "compat", "Keep any requested id that is not retired (compatibility)"
 
 
-class CartMergePolicy(models.TextChoices):
-    """How an anonymous cart's lines join the customer's cart when the shopper signs in."""
-
-    MAX = "max", "The larger quantity of a SKU in both carts"
-    SUM = "sum", "Both quantities added"
-    ANONYMOUS_WINS = "anonymous_wins", "The anonymous cart's lines replace the customer's"
-    CUSTOMER_WINS = "customer_wins", "Only SKUs the customer's cart lacks are added"
-
-
 class StorefrontApp(TimestampedModel):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="storefront_apps")
     name = models.CharField(max_length=200)
     anonymous_token_lifetime_seconds = models.PositiveIntegerField(
-        default=7200, validators=[MinValueValidator(60), MaxValueValidator(86400)]
+        default=ANONYMOUS_TOKEN_DEFAULT_SECONDS,
+        validators=[MinValueValidator(60), MaxValueValidator(86400)],
     )
     anonymous_id_policy = models.CharField(
         max_length=16, choices=AnonymousIdPolicy.choices, default=AnonymousIdPolicy.PROOF
@@ -283,7 +282,8 @@ class OAuthClient(TimestampedModel):
         "(otherwise only a subject token it holds).",
     )
     access_token_lifetime_seconds = models.PositiveIntegerField(
-        default=900, validators=[MinValueValidator(60), MaxValueValidator(7200)]
+        default=900,
+        validators=[MinValueValidator(60), MaxValueValidator(ACCESS_TOKEN_MAX_SECONDS)],
     )
     refresh_token_idle_seconds = models.PositiveIntegerField(
         default=14 * 86400,

@@ -38,14 +38,17 @@ class Principal:
     # tokens).
     oauth_client_id: str = ""
 
-    # Django and DRF ask these of ``request.user``.
+    # Django and DRF ask these of ``request.user``: a Principal is an authenticated caller,
+    # never Django's anonymous user, whatever its kind.
     is_authenticated = True
+    is_anonymous = False
     is_active = True
     is_staff = False
     is_superuser = False
 
     @property
-    def is_anonymous(self) -> bool:
+    def is_anonymous_shopper(self) -> bool:
+        """A shopper who has not signed in (kind ``anonymous``): an anonymous id owns its cart."""
         return self.kind is PrincipalKind.ANONYMOUS
 
     @property

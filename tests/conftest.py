@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 
 from carts.models import Cart, CartLine, CartMigration
 from catalog.models import Product
-from identity.keyring import keyring_clear_cache, signing_key_create
+from identity.credentials.keyring import keyring_clear_cache, signing_key_create
 from identity.models import (
     Customer,
     Revocation,
@@ -31,7 +31,7 @@ from identity.models import (
     StorefrontApp,
     Tenant,
 )
-from identity.storefront import storefront_key_create
+from identity.tenancy.storefront import storefront_key_create
 from tests.factories import ProductFactory, StorefrontAppFactory, TenantFactory
 
 pytest_plugins = (
@@ -39,6 +39,13 @@ pytest_plugins = (
     "tests.identity.jwks_server",
     "tests.carts.migration_fixtures",
     "tests.identity.oauth_helpers",
+    # The fixtures of suites split into several modules by behaviour.
+    "tests.carts.cart_api_common",
+    "tests.identity.current_customer_common",
+    "tests.identity.customer_tokens_common",
+    "tests.identity.oauth_revocation_common",
+    "tests.identity.oauth_token_common",
+    "tests.identity.oauth_token_attacks_common",
 )
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import pytest
 from django.conf import settings
 
-from identity.accounts import local_account_create
+from identity.customers.accounts import local_account_create
 from tests.conftest import Storefront
 from tests.factories import ProductFactory
 from tests.identity.oauth_helpers import EMAIL, PASSWORD, Client

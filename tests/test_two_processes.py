@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 
 from carts.models import CartMigration
-from identity.accounts import local_account_create
+from identity.customers.accounts import local_account_create
 from identity.models import Customer
 from tests.conftest import Storefront
 from tests.factories import ProductFactory

@@ -16,9 +16,9 @@ import time
 import jwt
 from django.conf import settings
 
+from identity.credentials.tokens import CLIENT_ID_FORMAT
 from identity.models import Customer, OAuthClient, OAuthClientKind, OAuthClientSecret
-from identity.oauth.clients import client_live_secrets
-from identity.tokens import CLIENT_ID_FORMAT
+from identity.tenancy.client_records import client_live_secrets
 
 OPERATION = "current_customer"
 

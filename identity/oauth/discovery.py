@@ -12,7 +12,7 @@ from typing import Any
 
 import jwt
 
-from identity.keyring import keyring_get
+from identity.credentials.keyring import keyring_get
 from identity.models import GrantType
 from identity.oauth.grants import SUBJECT_TOKEN_TYPES
 from identity.scopes import ALL_SCOPES

@@ -1,9 +1,18 @@
-"""OAuth errors (RFC 6749 section 5.2, RFC 7009, RFC 8693): the ``error`` values clients
-branch on, each with its HTTP status."""
+"""The token service's refusals and the answers the OAuth endpoints make of them.
+
+Its services raise ``DomainError`` with the codes ``identity.errors.OAUTH_*`` (helpers below),
+like every other service. ``OAuthError`` is the answer's shape (RFC 6749 section 5.2, RFC 7009,
+RFC 8693): the ``error`` value clients branch on, its description and HTTP status. Only the
+OAuth views' edge (``identity.http.oauth_apis``) makes one, from such a refusal or from a
+failure of its own (a throttle, an unreadable body).
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from core.errors import DomainError, ErrorCode
+from identity import errors
 
 
 class OAuthErrorCode(StrEnum):
@@ -25,9 +34,24 @@ _STATUS = {
     OAuthErrorCode.TEMPORARILY_UNAVAILABLE: 503,
 }
 
+# The token service's codes, each answered as the RFC 6749 error of the same name.
+TOKEN_SERVICE_CODES: dict[ErrorCode, OAuthErrorCode] = {
+    code: OAuthErrorCode(code.slug)
+    for code in (
+        errors.OAUTH_INVALID_REQUEST,
+        errors.OAUTH_INVALID_CLIENT,
+        errors.OAUTH_INVALID_GRANT,
+        errors.OAUTH_UNAUTHORIZED_CLIENT,
+        errors.OAUTH_UNSUPPORTED_GRANT_TYPE,
+        errors.OAUTH_INVALID_SCOPE,
+        errors.OAUTH_INVALID_TARGET,
+        errors.OAUTH_TEMPORARILY_UNAVAILABLE,
+    )
+}
+
 
 class OAuthError(Exception):
-    """A refusal of the token service; rendered as RFC 6749 JSON by ``identity.oauth.apis``."""
+    """An answer of the OAuth endpoints in RFC 6749 form; made at their edge."""
 
     def __init__(self, error: OAuthErrorCode, description: str) -> None:
         super().__init__(description)
@@ -51,13 +75,25 @@ def printable(description: str) -> str:
     )
 
 
-def invalid_request(description: str) -> OAuthError:
-    return OAuthError(OAuthErrorCode.INVALID_REQUEST, description)
+def oauth_error_of(error: DomainError) -> OAuthError | None:
+    """The OAuth answer to a refusal of the token service; None for any other domain error."""
+    oauth_code = TOKEN_SERVICE_CODES.get(error.code)
+    if oauth_code is None:
+        return None
+    return OAuthError(oauth_code, error.detail or error.code.description)
 
 
-def invalid_grant(description: str) -> OAuthError:
-    return OAuthError(OAuthErrorCode.INVALID_GRANT, description)
+def invalid_request(description: str) -> DomainError:
+    return DomainError(errors.OAUTH_INVALID_REQUEST, description)
 
 
-def invalid_scope(description: str) -> OAuthError:
-    return OAuthError(OAuthErrorCode.INVALID_SCOPE, description)
+def invalid_client() -> DomainError:
+    return DomainError(errors.OAUTH_INVALID_CLIENT, "Client authentication failed.")
+
+
+def invalid_grant(description: str) -> DomainError:
+    return DomainError(errors.OAUTH_INVALID_GRANT, description)
+
+
+def invalid_scope(description: str) -> DomainError:
+    return DomainError(errors.OAUTH_INVALID_SCOPE, description)

@@ -19,43 +19,28 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 
-from commerceapi.errors import DomainError
-from identity.accounts import SignInRefused, password_sign_in
-from identity.bearer import bearer_verify
-from identity.customers import customer_sign_in
-from identity.models import Customer, GrantType, OAuthClient, OAuthClientKind, OAuthGrant
-from identity.oauth.errors import (
-    OAuthError,
-    OAuthErrorCode,
-    invalid_grant,
-    invalid_request,
-    invalid_scope,
-)
-from identity.oauth.refresh import grant_create, refresh_rotate
-from identity.principal import PrincipalKind
-from identity.scopes import CUSTOMER_SCOPES, GUEST_SCOPES, scope_format, scope_parse
-from identity.tokens import (
+from core.errors import DomainError
+from identity import errors
+from identity.credentials.kinds import AnonymousAccessToken, ClientAccessToken, CustomerAccessToken
+from identity.credentials.refresh import grant_create, refresh_rotate
+from identity.credentials.tokens import (
     CLAIM_ACTOR,
-    CLAIM_APP,
-    CLAIM_CLIENT,
     CLAIM_CUSTOM,
-    CLAIM_GRANT,
-    CLAIM_SCOPE,
-    CLAIM_SUBJECT,
-    CLAIM_TENANT,
     MAX_ACTOR_DEPTH,
     MAX_TOKEN_LENGTH,
-    AnonymousAccessToken,
-    ClientAccessToken,
-    CustomerAccessToken,
     actor_depth,
     token_encode,
 )
+from identity.customers.accounts import SignInRefused, password_sign_in
+from identity.models import Customer, GrantType, OAuthClient, OAuthClientKind, OAuthGrant
+from identity.oauth.errors import invalid_grant, invalid_request, invalid_scope
+from identity.principal import PrincipalKind
+from identity.scopes import CUSTOMER_SCOPES, GUEST_SCOPES, scope_format, scope_parse
+from identity.sessions.bearer import bearer_customer_id, bearer_verify
 
 TOKEN_TYPE_ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
 TOKEN_TYPE_JWT = "urn:ietf:params:oauth:token-type:jwt"
@@ -72,20 +57,6 @@ class IssuedTokens:
     scope: str
     refresh_token: str = ""
     issued_token_type: str = ""
-
-    def body(self) -> dict[str, Any]:
-        """The RFC 6749 section 5.1 (and RFC 8693 section 2.2.1) response."""
-        body: dict[str, Any] = {
-            "access_token": self.access_token,
-            "token_type": "Bearer",
-            "expires_in": self.expires_in,
-            "scope": self.scope,
-        }
-        if self.refresh_token:
-            body["refresh_token"] = self.refresh_token
-        if self.issued_token_type:
-            body["issued_token_type"] = self.issued_token_type
-        return body
 
 
 def _param(form: Mapping[str, str], name: str, *, required: bool = False) -> str | None:
@@ -123,39 +94,34 @@ def customer_token_issue(
 ) -> IssuedTokens:
     """A customer access token; its expiry is the client's lifetime, or ``not_after`` if
     sooner."""
-    token = CustomerAccessToken()
-    now = int(token.current_time.timestamp())
-    expires_at = now + client.access_token_lifetime_seconds
-    if not_after is not None:
-        expires_at = min(expires_at, not_after)
-    token.set_exp(from_time=datetime.fromtimestamp(expires_at, UTC), lifetime=timedelta(0))
-    token[CLAIM_SUBJECT] = customer_id
-    token[CLAIM_TENANT] = client.tenant_id
-    token[CLAIM_CLIENT] = client.client_id
-    token[CLAIM_SCOPE] = scope_format(scopes)
-    if client.storefront_app is not None:
-        token[CLAIM_APP] = str(client.storefront_app.public_id)
-    if grant_id:
-        token[CLAIM_GRANT] = grant_id
-    if actor is not None:
-        token[CLAIM_ACTOR] = actor
-    if custom_claims is not None:
-        token[CLAIM_CUSTOM] = custom_claims
+    token = CustomerAccessToken.issue(
+        customer_id=customer_id,
+        tenant_id=client.tenant_id,
+        client_id=client.client_id,
+        scope=scope_format(scopes),
+        lifetime_seconds=client.access_token_lifetime_seconds,
+        app_id=str(client.storefront_app.public_id) if client.storefront_app is not None else "",
+        grant_id=grant_id,
+        actor=actor,
+        custom_claims=custom_claims,
+        not_after=not_after,
+    )
     encoded = token_encode(token)
     if len(encoded) > MAX_TOKEN_LENGTH:
         # No decoder would take it back; refuse it here rather than issue a dead token.
         raise invalid_request("The token would be larger than the API accepts.")
+    now = int(token.current_time.timestamp())
     return IssuedTokens(
         access_token=encoded,
-        expires_in=max(0, expires_at - now),
+        expires_in=max(0, int(token["exp"]) - now),
         scope=scope_format(scopes),
     )
 
 
 def _require_grant(client: OAuthClient, grant_type: str) -> None:
     if grant_type not in client.grant_types:
-        raise OAuthError(
-            OAuthErrorCode.UNAUTHORIZED_CLIENT, f"The client may not use the {grant_type} grant."
+        raise DomainError(
+            errors.OAUTH_UNAUTHORIZED_CLIENT, f"The client may not use the {grant_type} grant."
         )
 
 
@@ -163,12 +129,12 @@ def client_credentials_grant(*, client: OAuthClient, form: Mapping[str, str]) ->
     _require_grant(client, GrantType.CLIENT_CREDENTIALS)
     if client.kind != OAuthClientKind.SALES_CHANNEL:
         scopes = _narrow(form, frozenset(client.scopes))
-        token = ClientAccessToken()
-        token.set_exp(lifetime=timedelta(seconds=client.access_token_lifetime_seconds))
-        token[CLAIM_SUBJECT] = client.client_id
-        token[CLAIM_TENANT] = client.tenant_id
-        token[CLAIM_CLIENT] = client.client_id
-        token[CLAIM_SCOPE] = scope_format(scopes)
+        token = ClientAccessToken.issue(
+            client_id=client.client_id,
+            tenant_id=client.tenant_id,
+            scope=scope_format(scopes),
+            lifetime_seconds=client.access_token_lifetime_seconds,
+        )
         return IssuedTokens(
             access_token=token_encode(token),
             expires_in=client.access_token_lifetime_seconds,
@@ -262,20 +228,15 @@ def _subject_from_token(client: OAuthClient, raw_token: str) -> _Subject:
     """A customer token of ours or of one of the tenant's providers, verified in full."""
     try:
         bearer = bearer_verify(raw_token, tenant_id=client.tenant_id)
-        if bearer.kind is not PrincipalKind.CUSTOMER:
-            raise invalid_grant("The subject token is not a customer's access token.")
-        if bearer.external is not None:
-            bearer.refuse_if_revoked()
-            customer_id = customer_sign_in(identity=bearer.external)
-        else:
-            customer_id = bearer.subject_id
+    except DomainError as error:
+        raise _subject_refused(error) from None
+    if bearer.principal_kind is not PrincipalKind.CUSTOMER:
+        raise invalid_grant("The subject token is not a customer's access token.")
+    try:
+        customer_id = bearer_customer_id(bearer)
         bearer.refuse_if_revoked(customer_id)
     except DomainError as error:
-        if error.code.status == 503:
-            raise OAuthError(
-                OAuthErrorCode.TEMPORARILY_UNAVAILABLE, "The subject's identity provider is down."
-            ) from None
-        raise invalid_grant("The subject token is invalid, expired or revoked.") from None
+        raise _subject_refused(error) from None
     own = bearer.claims
     return _Subject(
         customer_id=customer_id,
@@ -285,6 +246,15 @@ def _subject_from_token(client: OAuthClient, raw_token: str) -> _Subject:
         actor=own.get(CLAIM_ACTOR),
         custom_claims=own.get(CLAIM_CUSTOM),
     )
+
+
+def _subject_refused(error: DomainError) -> DomainError:
+    """A subject token that verification refused: the token service's answer to it."""
+    if error.code.status == 503:
+        return DomainError(
+            errors.OAUTH_TEMPORARILY_UNAVAILABLE, "The subject's identity provider is down."
+        )
+    return invalid_grant("The subject token is invalid, expired or revoked.")
 
 
 def _subject_from_customer_id(client: OAuthClient, customer_id: str) -> _Subject:
@@ -361,7 +331,7 @@ def token_exchange_grant(*, client: OAuthClient, form: Mapping[str, str]) -> Iss
         raise invalid_request("The authenticated client is the actor; actor_token is not taken.")
     for target in ("audience", "resource"):
         if _param(form, target) not in (None, settings.TOKEN_AUDIENCE):
-            raise OAuthError(OAuthErrorCode.INVALID_TARGET, f"Unknown {target}.")
+            raise DomainError(errors.OAUTH_INVALID_TARGET, f"Unknown {target}.")
     custom_claims = _custom_claims(form)
     if subject_token_type == TOKEN_TYPE_CUSTOMER_ID:
         subject = _subject_from_customer_id(client, subject_token)
@@ -396,5 +366,5 @@ GRANTS = {
 def token_grant(*, client: OAuthClient, grant_type: str, form: Mapping[str, str]) -> IssuedTokens:
     grant = GRANTS.get(grant_type)
     if grant is None:
-        raise OAuthError(OAuthErrorCode.UNSUPPORTED_GRANT_TYPE, "Unknown grant_type.")
+        raise DomainError(errors.OAUTH_UNSUPPORTED_GRANT_TYPE, "Unknown grant_type.")
     return grant(client=client, form=form)

@@ -16,13 +16,13 @@ from typing import Any
 
 from django.conf import settings
 
-from commerceapi.errors import DomainError
-from identity.bearer import VerifiedBearer, own_bearer_from_token, own_token_verify
+from core.errors import DomainError
+from identity.credentials.refresh import REFRESH_TOKEN_KIND, grant_revoke, refresh_token_find
+from identity.credentials.revocation import revocation_add, token_revocation_key
+from identity.credentials.secrets import secret_prefix
+from identity.credentials.tokens import CLAIM_ACTOR, CLAIM_CUSTOM, TokenRejected
 from identity.models import OAuthClient, OAuthClientKind
-from identity.oauth.refresh import REFRESH_TOKEN_KIND, grant_revoke, refresh_token_find
-from identity.revocation import revocation_add, token_revocation_key
-from identity.secrets import secret_prefix
-from identity.tokens import CLAIM_ACTOR, CLAIM_CUSTOM, TokenRejected
+from identity.sessions.bearer import VerifiedBearer, own_token_verify
 
 INACTIVE: dict[str, Any] = {"active": False}
 
@@ -33,7 +33,7 @@ def _is_refresh_token(raw_token: str) -> bool:
 
 def _access_bearer(raw_token: str) -> VerifiedBearer | None:
     try:
-        return own_bearer_from_token(own_token_verify(raw_token))
+        return own_token_verify(raw_token)
     except TokenRejected:
         return None
 
@@ -91,7 +91,7 @@ def token_introspect(*, client: OAuthClient, raw_token: str) -> dict[str, Any]:
         # RFC 7662: an integer.
         "iat": int(bearer.issued_at) if bearer.issued_at is not None else None,
         "jti": bearer.token_id,
-        "kind": bearer.kind.value,
+        "kind": bearer.principal_kind.value,
     }
     for claim in (CLAIM_ACTOR, CLAIM_CUSTOM):
         if claim in claims:

@@ -21,9 +21,9 @@ from rest_framework.test import APIClient
 from carts.migration import MigrationResult, cart_migrate
 from carts.models import Cart, CartLine, CartMigration
 from catalog.models import Product
-from commerceapi.errors import DomainError
-from identity.anonymous import anonymous_id_retire
+from core.errors import DomainError
 from identity.models import StorefrontApp
+from identity.sessions.anonymous import anonymous_id_retire
 from tests.conftest import Shopper, Storefront, field_error, iso, problem
 from tests.factories import ProductFactory
 from tests.identity.provider_fixtures import CustomerSession

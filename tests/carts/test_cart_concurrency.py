@@ -25,7 +25,7 @@ from carts.models import Cart, CartLine
 from carts.owners import CartOwner
 from carts.services import cart_clear, cart_line_add
 from catalog.models import Product
-from commerceapi.errors import DomainError
+from core.errors import DomainError
 from identity.models import Tenant
 from tests.carts.migration_fixtures import race
 from tests.conftest import Storefront, anonymous_shopper
@@ -236,7 +236,7 @@ from carts.models import Cart, CartLine
 from carts.owners import CartOwner
 from carts.services import cart_line_add
 from catalog.models import Product
-from commerceapi.errors import DomainError
+from core.errors import DomainError
 from identity.models import Tenant
 
 tenant = Tenant.objects.create(slug="acme", name="Acme", currency="EUR")

@@ -14,7 +14,7 @@ from carts.models import Cart
 from carts.owners import CartOwner
 from carts.services import cart_line_add
 from catalog.models import Product
-from identity.keyring import keyring_clear_cache
+from identity.credentials.keyring import keyring_clear_cache
 from tests.conftest import Shopper, Storefront, anonymous_shopper
 
 CART_URL = "/commerceapi/cart"

@@ -17,7 +17,8 @@ from rest_framework.test import APIClient
 
 from carts.models import Cart, CartMigration
 from catalog.models import Product
-from identity.tokens import AnonymousAccessToken, token_encode
+from identity.credentials.kinds import AnonymousAccessToken
+from identity.credentials.tokens import token_encode
 from tests.carts.migration_fixtures import (
     ANONYMOUS_TOKEN_INVALID,
     ANONYMOUS_TOKEN_REQUIRED,

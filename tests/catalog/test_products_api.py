@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Product
-from identity.storefront import storefront_app_save
+from identity.tenancy.storefront import storefront_app_save
 from tests.conftest import (
     Storefront,
     anonymous_shopper,

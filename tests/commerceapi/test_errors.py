@@ -11,15 +11,23 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import RequestFactory
 from rest_framework.test import APIClient
 
-import commerceapi.management.commands.errors_catalogue as errors_catalogue
-from commerceapi.errors import ErrorCode
-from commerceapi.problems import handler400, handler403, handler404, handler500
-from tests.conftest import PROBLEM_CONTENT_TYPE, Shopper, Storefront, assert_problem
+import core.management.commands.errors_catalogue as errors_catalogue
+from core.errors import ErrorCode
+from core.problems import handler400, handler403, handler404, handler500
+from tests.conftest import (
+    PROBLEM_CONTENT_TYPE,
+    Shopper,
+    Storefront,
+    assert_problem,
+    field_error,
+    validation_problem,
+)
 
 
 def declared_codes() -> list[tuple[str, ErrorCode]]:
@@ -230,6 +238,37 @@ def test_an_unexpected_failure_is_a_500_problem(storefront, monkeypatch):
     # then
     assert_problem(answer, INTERNAL_ERROR)
     assert "boom" not in answer.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        pytest.param(
+            ValidationError({"email": ["Enter a valid email address."]}),
+            [field_error("email", "invalid", "Enter a valid email address.")],
+            id="by field",
+        ),
+        pytest.param(
+            ValidationError("Give exactly one key source."),
+            [field_error("body", "invalid", "Give exactly one key source.")],
+            id="not by field",
+        ),
+    ],
+)
+def test_a_models_validation_error_in_a_service_is_a_400_problem(
+    storefront, monkeypatch, raised, expected
+):
+    # given a service whose model validation refuses, behind a view that does not catch it
+    def refusing(**kwargs: object) -> None:
+        raise raised
+
+    monkeypatch.setattr("catalog.apis.product_list", refusing)
+
+    # when
+    answer = APIClient().get("/commerceapi/products", HTTP_X_AUTH_KEY=storefront.key)
+
+    # then the one mapping answers it, naming the fields
+    assert_problem(answer, validation_problem(*[tuple(error.values()) for error in expected]))
 
 
 def test_django_error_handlers_answer_problems():

@@ -17,8 +17,8 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
+from core.counters import cache_counter_increment
 from core.database_cache import expiry_read
-from identity.throttling import cache_counter_increment
 from tests.servers import ROOT, manage, project_environment
 
 DATABASE_CACHE = {
@@ -36,7 +36,7 @@ django.setup()
 from django.core.cache import cache
 
 from core.database_cache import expiry_read
-from identity.throttling import cache_counter_increment
+from core.counters import cache_counter_increment
 
 start = Path(sys.argv[1])
 while not start.exists():

@@ -37,10 +37,9 @@ from cryptography.x509.oid import NameOID
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm, get_default_algorithms
 from rest_framework.test import APIClient
 
-from commerceapi.errors import ErrorCode
-from identity.customers import provider_save
+from core.errors import ErrorCode
+from identity.customers.providers import provider_save, providers_clear_cache
 from identity.models import IdentityProvider, ProviderFlavor, Tenant
-from identity.providers import providers_clear_cache
 from tests.conftest import PROBLEM_CONTENT_TYPE
 from tests.identity.tokens_helpers import WWW_AUTHENTICATE, b64url
 

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 from rest_framework.test import APIClient
 
-from identity.accounts import local_account_create
+from identity.customers.accounts import local_account_create
 from identity.models import Customer, GrantType, OAuthClient, OAuthClientKind
 from identity.oauth.clients import client_create
 from tests.conftest import Storefront, shopper_headers

@@ -20,9 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from identity.customers import provider_save
+from identity.customers.providers import provider_save, providers_clear_cache
 from identity.models import IdentityProvider, Tenant
-from identity.providers import providers_clear_cache
 from tests.conftest import Storefront, bearer_headers, shopper_headers
 
 ISSUER = "https://login.shop.example/"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from identity.http.throttles import CustomerRegisterAddressThrottle
 from identity.models import Customer, LocalAccount
-from identity.throttling import CustomerRegisterAddressThrottle
 from tests.conftest import (
     Shopper,
     Storefront,

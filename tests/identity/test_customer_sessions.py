@@ -19,10 +19,11 @@ from rest_framework.test import APIClient
 from carts.models import Cart
 from carts.owners import CartOwner
 from carts.selectors import cart_get
-from identity.customers import customer_revocation_key, customer_set_active
+from identity.credentials.revocation import customer_revocation_key
+from identity.customers.customers import customer_set_active
+from identity.customers.providers import providers_clear_cache
 from identity.models import Customer, Revocation
-from identity.providers import providers_clear_cache
-from identity.storefront import tenant_save
+from identity.tenancy.storefront import tenant_save
 from tests.conftest import Shopper, Storefront, bearer_headers, shopper_headers
 from tests.identity.provider_fixtures import (
     CART_URL,

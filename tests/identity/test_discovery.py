@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from identity.keyring import signing_key_rotate
+from identity.credentials.keyring import signing_key_rotate
 from identity.models import Customer, SigningKey, SigningKeyPurpose
 from tests.identity.oauth_helpers import (
     Client,

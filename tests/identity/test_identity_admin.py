@@ -11,7 +11,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.test import Client
 from rest_framework.test import APIClient
 
-from identity.customers import customer_revocation_key
+from identity.credentials.revocation import customer_revocation_key
 from identity.models import Customer, IdentityProvider, Revocation
 from tests.conftest import Shopper, Storefront
 from tests.identity.provider_fixtures import (

@@ -4,6 +4,9 @@ A client revokes only its own tokens: anything else (unknown, garbage, another c
 200 that changes nothing. Revoking an access token ends it on its next use; revoking a refresh
 token ends its whole sign-in, access tokens included. Introspection is for confidential clients
 and says ``{"active": false}`` and nothing more about a token that does not work.
+
+Here: Revoking access tokens; Revoking refresh tokens; What a client may not revoke; Across
+processes: PostgreSQL and Redis. The other parts of the suite: test_oauth_introspection.
 """
 
 from __future__ import annotations
@@ -12,23 +15,16 @@ import json
 import os
 import subprocess
 import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import IO, Any
 
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from identity.accounts import local_account_create
-from identity.customers import customer_set_active
-from identity.models import Customer, GrantType
-from identity.tokens import CustomerAccessToken, token_decode
+from identity.models import Customer
 from tests.conftest import Storefront, assert_problem, bearer_headers, tables_snapshot
 from tests.identity.oauth_helpers import (
-    PASSWORD,
     Client,
     customer_headers,
     make_client,
@@ -36,113 +32,23 @@ from tests.identity.oauth_helpers import (
     password_tokens,
     token_request,
 )
-from tests.identity.tokens_helpers import PROBLEMS, assert_unauthorized, sign
+from tests.identity.oauth_revocation_common import (
+    ACCESS_TOKEN_TYPE,
+    CART_URL,
+    CATALOG_CHALLENGES,
+    EXCHANGE,
+    PRODUCTS_URL,
+    REVOKE_URL,
+    CaptureOnCommit,
+    Tokens,
+    cart_status,
+    client_token,
+    refresh,
+    revoke,
+    revoke_committed,
+)
+from tests.identity.tokens_helpers import PROBLEMS, assert_unauthorized
 from tests.servers import suite_database_url
-
-CART_URL = "/commerceapi/cart"
-PRODUCTS_URL = "/commerceapi/products"
-REVOKE_URL = "/oauth/revoke"
-INTROSPECT_URL = "/oauth/introspect"
-EXCHANGE = GrantType.TOKEN_EXCHANGE.value
-ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
-ALL_CUSTOMER_SCOPES = "cart:read cart:write catalog:read customer:read"
-INACTIVE = {"active": False}
-CATALOG_CHALLENGES = 'X-Auth-Key realm="commerceapi", Bearer realm="commerceapi"'
-
-CaptureOnCommit = Callable[..., Any]
-
-
-# --- Helpers --------------------------------------------------------------------------------
-
-
-def revoke(api: APIClient, client: Client, token: str, **form: str) -> Any:
-    """Revoke ``token`` as ``client``: Basic for a confidential client, client_id for a public
-    one."""
-    if client.secret:
-        return oauth_post(api, REVOKE_URL, client.basic(), token=token, **form)
-    return oauth_post(api, REVOKE_URL, client_id=client.client_id, token=token, **form)
-
-
-def revoke_committed(
-    api: APIClient, capture: CaptureOnCommit, client: Client, token: str, **form: str
-) -> Any:
-    """Revoke, with the after-commit cache writes run as they run outside a test transaction."""
-    with capture(execute=True):
-        answer = revoke(api, client, token, **form)
-    assert answer.status_code == 200, answer.content
-    assert answer.content == b""
-    assert answer["Cache-Control"] == "no-store"
-    return answer
-
-
-def introspect(api: APIClient, client: Client, token: str) -> Any:
-    answer = oauth_post(api, INTROSPECT_URL, client.basic(), token=token)
-    assert answer["Cache-Control"] == "no-store"
-    return answer
-
-
-def introspection(api: APIClient, client: Client, token: str) -> dict[str, Any]:
-    answer = introspect(api, client, token)
-    assert answer.status_code == 200, answer.content
-    return dict(answer.json())
-
-
-def claims_of(raw_token: str) -> dict[str, Any]:
-    return dict(token_decode(CustomerAccessToken, raw_token).payload)
-
-
-def cart_status(api: APIClient, access_token: str, context_headers: dict[str, str]) -> int:
-    """The status of reading the cart with ``access_token`` and its (earlier minted) context."""
-    assert context_headers["HTTP_AUTHORIZATION"] == f"Bearer {access_token}"
-    return int(api.get(CART_URL, **context_headers).status_code)
-
-
-def refresh(api: APIClient, client: Client, refresh_token: str) -> Any:
-    if client.secret:
-        return token_request(
-            api, client.basic(), grant_type="refresh_token", refresh_token=refresh_token
-        )
-    return token_request(
-        api, grant_type="refresh_token", client_id=client.client_id, refresh_token=refresh_token
-    )
-
-
-def client_token(api: APIClient, client: Client) -> str:
-    answer = token_request(api, client.basic(), grant_type="client_credentials")
-    assert answer.status_code == 200, answer.content
-    return str(answer.json()["access_token"])
-
-
-def integration_sign_in(api: APIClient, client: Client) -> dict[str, Any]:
-    """A password sign-in through the confidential client (it holds every grant)."""
-    answer = token_request(
-        api,
-        client.basic(),
-        grant_type="password",
-        username="ada@example.com",
-        password=PASSWORD,
-    )
-    assert answer.status_code == 200, answer.content
-    return dict(answer.json())
-
-
-def expired_customer_token(storefront: Storefront, customer: Customer, client: Client) -> str:
-    now = int(time.time())
-    return sign(
-        {
-            "token_type": "customer_access",
-            "exp": now - 60,
-            "iat": now - 960,
-            "jti": uuid.uuid4().hex,
-            "sub": str(customer.public_id),
-            "tenant": storefront.tenant.pk,
-            "client_id": client.client_id,
-            "scope": "cart:read",
-            "iss": settings.TOKEN_ISSUER,
-            "aud": settings.TOKEN_AUDIENCE,
-        }
-    )
-
 
 # --- Revoking access tokens -----------------------------------------------------------------
 
@@ -275,32 +181,6 @@ def test_revoking_a_refresh_token_ends_the_whole_sign_in(
 
 
 # --- What a client may not revoke -------------------------------------------------------------
-
-
-@dataclass
-class Tokens:
-    """One of each kind of token, held by the web shop and by the ERP."""
-
-    shop_customer: str
-    shop_refresh: str
-    erp_client: str
-    erp_customer: str
-    erp_refresh: str
-
-
-@pytest.fixture
-def tokens(
-    api: APIClient, sales_channel: Client, integration: Client, customer: Customer
-) -> Tokens:
-    shop = password_tokens(api, sales_channel)
-    erp = integration_sign_in(api, integration)
-    return Tokens(
-        shop_customer=shop["access_token"],
-        shop_refresh=shop["refresh_token"],
-        erp_client=client_token(api, integration),
-        erp_customer=erp["access_token"],
-        erp_refresh=erp["refresh_token"],
-    )
 
 
 def assert_all_tokens_work(
@@ -439,369 +319,6 @@ def test_revocation_with_bad_client_authentication_is_invalid_client(
     assert api.get(PRODUCTS_URL, **bearer_headers(tokens.erp_client)).status_code == 200
 
 
-# --- Introspection: who may ask -----------------------------------------------------------------
-
-
-def test_introspection_by_a_public_client_is_invalid_client(
-    api: APIClient, sales_channel: Client, customer: Customer
-) -> None:
-    # given the web shop's own active customer token
-    token = password_tokens(api, sales_channel)["access_token"]
-
-    # when the public web shop asks about it
-    answer = oauth_post(api, INTROSPECT_URL, client_id=sales_channel.client_id, token=token)
-
-    # then 401 invalid_client
-    assert answer.status_code == 401
-    assert answer.json() == {
-        "error": "invalid_client",
-        "error_description": "Client authentication failed.",
-    }
-    assert answer["Cache-Control"] == "no-store"
-
-
-def test_introspection_with_a_wrong_secret_is_invalid_client(
-    api: APIClient, integration: Client
-) -> None:
-    token = client_token(api, integration)
-    impostor = Client(integration.client, integration.secret[:-3] + "abc")
-
-    answer = introspect(api, impostor, token)
-
-    assert answer.status_code == 401
-    assert answer.json()["error"] == "invalid_client"
-
-
-def test_introspection_without_a_token_is_invalid_request(
-    api: APIClient, integration: Client
-) -> None:
-    answer = introspect(api, integration, "")
-
-    assert answer.status_code == 400
-    assert answer.json() == {
-        "error": "invalid_request",
-        "error_description": "The token parameter is required.",
-    }
-
-
-# --- Introspection: active tokens -------------------------------------------------------------
-
-
-def test_active_customer_token_is_described(
-    api: APIClient, sales_channel: Client, integration: Client, customer: Customer
-) -> None:
-    # given a customer token of the web shop
-    token = password_tokens(api, sales_channel)["access_token"]
-    claims = claims_of(token)
-
-    # when the ERP introspects it
-    answer = introspection(api, integration, token)
-
-    # then it is active, described by its claims
-    assert answer == {
-        "active": True,
-        "token_type": "Bearer",
-        "scope": ALL_CUSTOMER_SCOPES,
-        "client_id": sales_channel.client_id,
-        "sub": str(customer.public_id),
-        "iss": settings.TOKEN_ISSUER,
-        "aud": settings.TOKEN_AUDIENCE,
-        "exp": claims["exp"],
-        "iat": int(claims["iat"]),
-        "jti": claims["jti"],
-        "kind": "customer",
-    }
-
-
-def test_active_exchanged_token_shows_its_actor_and_custom_claims(
-    api: APIClient, sales_channel: Client, integration: Client, customer: Customer
-) -> None:
-    # given a token the ERP got by exchange, narrowed, with custom claims
-    subject = password_tokens(api, sales_channel)["access_token"]
-    token = token_request(
-        api,
-        integration.basic(),
-        grant_type=EXCHANGE,
-        subject_token=subject,
-        subject_token_type=ACCESS_TOKEN_TYPE,
-        scope="cart:read",
-        custom_claims='{"tier": "gold"}',
-    ).json()["access_token"]
-    claims = claims_of(token)
-
-    # when the ERP introspects it
-    answer = introspection(api, integration, token)
-
-    # then act and the custom claims are shown too
-    assert answer == {
-        "active": True,
-        "token_type": "Bearer",
-        "scope": "cart:read",
-        "client_id": integration.client_id,
-        "sub": str(customer.public_id),
-        "iss": settings.TOKEN_ISSUER,
-        "aud": settings.TOKEN_AUDIENCE,
-        "exp": claims["exp"],
-        "iat": int(claims["iat"]),
-        "jti": claims["jti"],
-        "kind": "customer",
-        "act": {"sub": integration.client_id},
-        "urn:commerceapi:claims": {"tier": "gold"},
-    }
-
-
-def test_active_client_token_is_described(api: APIClient, integration: Client) -> None:
-    # given the ERP's own token, narrowed to catalog:read
-    answer = token_request(
-        api, integration.basic(), grant_type="client_credentials", scope="catalog:read"
-    )
-    token = answer.json()["access_token"]
-
-    # when the ERP introspects it
-    described = introspection(api, integration, token)
-
-    # then it is the ERP's client token
-    assert described == {
-        "active": True,
-        "token_type": "Bearer",
-        "scope": "catalog:read",
-        "client_id": integration.client_id,
-        "sub": integration.client_id,
-        "iss": settings.TOKEN_ISSUER,
-        "aud": settings.TOKEN_AUDIENCE,
-        "exp": described["exp"],
-        "iat": described["iat"],
-        "jti": described["jti"],
-        "kind": "client",
-    }
-    assert described["exp"] - described["iat"] == integration.client.access_token_lifetime_seconds
-
-
-# --- Introspection: tokens that do not work -------------------------------------------------------
-
-
-def _revoked(
-    api: APIClient,
-    storefront: Storefront,
-    other_storefront: Storefront,
-    sales_channel: Client,
-    customer: Customer,
-    capture: CaptureOnCommit,
-) -> str:
-    token = password_tokens(api, sales_channel)["access_token"]
-    revoke_committed(api, capture, sales_channel, token)
-    return str(token)
-
-
-def _expired(
-    api: APIClient,
-    storefront: Storefront,
-    other_storefront: Storefront,
-    sales_channel: Client,
-    customer: Customer,
-    capture: CaptureOnCommit,
-) -> str:
-    return expired_customer_token(storefront, customer, sales_channel)
-
-
-def _garbage(*_: Any) -> str:
-    return "eyJhbGciOiJIUzI1NiJ9.garbage.garbage"
-
-
-def _other_tenant(
-    api: APIClient,
-    storefront: Storefront,
-    other_storefront: Storefront,
-    sales_channel: Client,
-    customer: Customer,
-    capture: CaptureOnCommit,
-) -> str:
-    globex = make_client(other_storefront, name="Globex shop")
-    local_account_create(
-        tenant=other_storefront.tenant, email="bob@example.com", password="x9 long phrase!"
-    )
-    return str(password_tokens(api, globex, "bob@example.com", "x9 long phrase!")["access_token"])
-
-
-def _deactivated_customer(
-    api: APIClient,
-    storefront: Storefront,
-    other_storefront: Storefront,
-    sales_channel: Client,
-    customer: Customer,
-    capture: CaptureOnCommit,
-) -> str:
-    token = password_tokens(api, sales_channel)["access_token"]
-    with capture(execute=True):
-        customer_set_active(customer=customer, is_active=False)
-    return str(token)
-
-
-def _revoked_sign_in(
-    api: APIClient,
-    storefront: Storefront,
-    other_storefront: Storefront,
-    sales_channel: Client,
-    customer: Customer,
-    capture: CaptureOnCommit,
-) -> str:
-    signed_in = password_tokens(api, sales_channel)
-    revoke_committed(api, capture, sales_channel, signed_in["refresh_token"])
-    return str(signed_in["access_token"])
-
-
-@pytest.mark.parametrize(
-    "make_token",
-    [
-        pytest.param(_revoked, id="revoked"),
-        pytest.param(_revoked_sign_in, id="its sign-in revoked"),
-        pytest.param(_expired, id="expired"),
-        pytest.param(_garbage, id="garbage"),
-        pytest.param(_other_tenant, id="another tenant's"),
-        pytest.param(_deactivated_customer, id="customer deactivated"),
-    ],
-)
-def test_token_that_does_not_work_is_only_inactive(
-    api: APIClient,
-    storefront: Storefront,
-    other_storefront: Storefront,
-    sales_channel: Client,
-    integration: Client,
-    customer: Customer,
-    django_capture_on_commit_callbacks: CaptureOnCommit,
-    make_token: Callable[..., str],
-) -> None:
-    # given a token that does not (or no longer) work here
-    capture = django_capture_on_commit_callbacks
-    token = make_token(api, storefront, other_storefront, sales_channel, customer, capture)
-
-    # when the ERP introspects it
-    answer = introspection(api, integration, token)
-
-    # then the answer is exactly {"active": false}
-    assert answer == INACTIVE
-
-
-def test_token_is_active_until_it_is_revoked(
-    api: APIClient,
-    sales_channel: Client,
-    integration: Client,
-    customer: Customer,
-    django_capture_on_commit_callbacks: CaptureOnCommit,
-) -> None:
-    # given an active token, introspected once (the answer of the revocation check cached)
-    token = password_tokens(api, sales_channel)["access_token"]
-    assert introspection(api, integration, token)["active"] is True
-
-    # when the web shop revokes it
-    revoke_committed(api, django_capture_on_commit_callbacks, sales_channel, token)
-
-    # then it is inactive at once
-    assert introspection(api, integration, token) == INACTIVE
-
-
-# --- Introspection: refresh tokens ----------------------------------------------------------------
-
-
-def test_own_active_refresh_token_is_described(
-    api: APIClient, integration: Client, customer: Customer
-) -> None:
-    # given a sign-in through the ERP
-    signed_in = integration_sign_in(api, integration)
-
-    # when the ERP introspects its refresh token
-    answer = introspection(api, integration, signed_in["refresh_token"])
-
-    # then it is an active refresh token of Ada's, with the sign-in's scope
-    assert answer == {
-        "active": True,
-        "token_type": "refresh_token",
-        "scope": ALL_CUSTOMER_SCOPES,
-        "client_id": integration.client_id,
-        "sub": str(customer.public_id),
-        "iss": settings.TOKEN_ISSUER,
-        "exp": answer["exp"],
-        "iat": answer["iat"],
-        "kind": "customer",
-    }
-    assert abs(answer["iat"] - time.time()) < 60
-    idle = integration.client.refresh_token_idle_seconds
-    assert answer["exp"] - answer["iat"] in (idle, idle - 1, idle + 1)
-
-
-def test_used_refresh_token_is_inactive_and_its_successor_active(
-    api: APIClient, integration: Client, customer: Customer
-) -> None:
-    # given a refresh token that has been used once
-    signed_in = integration_sign_in(api, integration)
-    rotated = refresh(api, integration, signed_in["refresh_token"])
-    assert rotated.status_code == 200, rotated.content
-
-    # when the ERP introspects the used one and the new one
-    used = introspection(api, integration, signed_in["refresh_token"])
-    successor = introspection(api, integration, rotated.json()["refresh_token"])
-
-    # then the used one is inactive, the new one active
-    assert used == INACTIVE
-    assert successor["active"] is True
-
-
-def test_revoked_refresh_token_is_inactive(
-    api: APIClient,
-    integration: Client,
-    customer: Customer,
-    django_capture_on_commit_callbacks: CaptureOnCommit,
-) -> None:
-    # given a refresh token the ERP revoked
-    signed_in = integration_sign_in(api, integration)
-    revoke_committed(
-        api, django_capture_on_commit_callbacks, integration, signed_in["refresh_token"]
-    )
-
-    # when it is introspected, then it is inactive, as is the sign-in's access token
-    assert introspection(api, integration, signed_in["refresh_token"]) == INACTIVE
-    assert introspection(api, integration, signed_in["access_token"]) == INACTIVE
-
-
-def test_another_clients_refresh_token_is_inactive(
-    api: APIClient, sales_channel: Client, integration: Client, customer: Customer
-) -> None:
-    # given the web shop's live refresh token
-    signed_in = password_tokens(api, sales_channel)
-
-    # when the ERP introspects it, then it is inactive to the ERP
-    assert introspection(api, integration, signed_in["refresh_token"]) == INACTIVE
-    # and it was not used up by being asked about
-    assert refresh(api, sales_channel, signed_in["refresh_token"]).status_code == 200
-
-
-def test_unknown_refresh_token_is_inactive(api: APIClient, integration: Client) -> None:
-    assert introspection(api, integration, "rt_0123456789ab_" + "A" * 43) == INACTIVE
-
-
-def test_refresh_token_of_a_deactivated_customer_is_inactive(
-    api: APIClient,
-    integration: Client,
-    customer: Customer,
-    django_capture_on_commit_callbacks: CaptureOnCommit,
-) -> None:
-    # given a sign-in of a customer who is then deactivated
-    signed_in = integration_sign_in(api, integration)
-    with django_capture_on_commit_callbacks(execute=True):
-        customer_set_active(customer=customer, is_active=False)
-    # (the token service itself refuses that refresh token)
-    assert introspection(api, integration, signed_in["access_token"]) == INACTIVE
-
-    # when the refresh token is introspected
-    answer = introspection(api, integration, signed_in["refresh_token"])
-
-    # then it is inactive like the sign-in's access token
-    assert answer == INACTIVE
-    assert refresh(api, integration, signed_in["refresh_token"]).json()["error"] == (
-        "invalid_grant"
-    )
-
-
 # --- Across processes: PostgreSQL and Redis -------------------------------------------------------
 
 CHILD_CHECK = """
@@ -813,8 +330,8 @@ import django
 
 django.setup()
 
-from commerceapi.errors import DomainError
-from identity.bearer import bearer_principal
+from core.errors import DomainError
+from identity.sessions.bearer import bearer_principal
 
 
 def outcome(token):

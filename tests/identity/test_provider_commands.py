@@ -11,9 +11,9 @@ import pytest
 from django.core.management.base import CommandError
 from rest_framework.test import APIClient
 
-from identity.customers import provider_revocation_key
+from identity.credentials.revocation import provider_revocation_key
+from identity.customers.providers import providers_clear_cache
 from identity.models import Customer, CustomerIdentity, IdentityProvider, Revocation
-from identity.providers import providers_clear_cache
 from tests.conftest import Storefront, run_command
 from tests.factories import TenantFactory
 from tests.identity.provider_fixtures import (

@@ -15,7 +15,7 @@ from typing import Any
 from rest_framework.test import APIClient
 
 from identity import errors
-from identity.accounts import local_account_create
+from identity.customers.accounts import local_account_create
 from identity.models import Customer, GrantType, OAuthGrant
 from tests.conftest import Shopper, Storefront, bearer_headers, problem, tables_snapshot
 from tests.identity.oauth_helpers import (

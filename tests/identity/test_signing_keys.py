@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-import identity.keyring
+import identity.credentials.keyring
 from carts.models import Cart
 from identity.models import SigningKey, SigningKeyPurpose
 from tests.conftest import (
@@ -52,13 +52,13 @@ def kid_of(token: str) -> str:
 def parsed_kids(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The kid of every key the keyring parses from now on, in order."""
     parsed: list[str] = []
-    prepare = identity.keyring._prepare
+    prepare = identity.credentials.keyring._prepare
 
     def counting_prepare(row: SigningKey) -> Any:
         parsed.append(row.kid)
         return prepare(row)
 
-    monkeypatch.setattr(identity.keyring, "_prepare", counting_prepare)
+    monkeypatch.setattr(identity.credentials.keyring, "_prepare", counting_prepare)
     return parsed
 
 
@@ -181,11 +181,11 @@ def test_tokens_of_a_key_past_its_verify_until_are_refused(api, storefront, shop
     )
 
     # when the keyring is due for its periodic reload
-    assert identity.keyring._cache._keyring is not None
+    assert identity.credentials.keyring._cache._keyring is not None
     monkeypatch.setattr(
-        identity.keyring._cache,
+        identity.credentials.keyring._cache,
         "_loaded_at",
-        time.monotonic() - identity.keyring.RELOAD_SECONDS - 1,
+        time.monotonic() - identity.credentials.keyring.RELOAD_SECONDS - 1,
     )
     context = api.get(CONTEXT_URL, **bearer_headers(shopper.token))
     fresh = anonymous_shopper(api, storefront.key)
@@ -206,7 +206,7 @@ def test_an_expired_proof_of_a_retired_key_keeps_the_id_no_longer(api, storefron
     SigningKey.objects.filter(is_active=False).update(
         verify_until=timezone.now() - timedelta(seconds=1)
     )
-    identity.keyring.keyring_clear_cache()
+    identity.credentials.keyring.keyring_clear_cache()
 
     # when
     answer = api.post(
@@ -227,8 +227,10 @@ def test_a_process_that_has_not_reloaded_learns_a_new_kid_on_first_sight(
 ):
     # given this process loaded its keyring, then another process rotated the keys
     assert api.post(TOKEN_URL, HTTP_X_AUTH_KEY=storefront.key).status_code == 200
-    monkeypatch.setattr(identity.keyring, "keyring_clear_cache", lambda: None)
-    monkeypatch.setattr(identity.keyring._cache, "_last_unknown_kid_reload", float("-inf"))
+    monkeypatch.setattr(identity.credentials.keyring, "keyring_clear_cache", lambda: None)
+    monkeypatch.setattr(
+        identity.credentials.keyring._cache, "_last_unknown_kid_reload", float("-inf")
+    )
     rotate("--purpose", "access")
     new_key = real_key(SigningKeyPurpose.ACCESS)
 

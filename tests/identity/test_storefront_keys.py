@@ -11,9 +11,9 @@ from django.core.cache import cache
 from django.core.management.base import CommandError
 from rest_framework.test import APIClient
 
+from identity.credentials.secrets import secret_prefix
 from identity.models import StorefrontApp, StorefrontKey, Tenant
-from identity.secrets import secret_prefix
-from identity.storefront import (
+from identity.tenancy.storefront import (
     _KEY_CACHE_PREFIX,
     STOREFRONT_KEY_KIND,
     storefront_app_save,

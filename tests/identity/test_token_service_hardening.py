@@ -13,15 +13,15 @@ import pytest
 from django.contrib.auth.hashers import MD5PasswordHasher
 from rest_framework.test import APIClient
 
-from identity.accounts import (
+from identity.customers.accounts import (
     customer_sign_out_everywhere,
     local_account_create,
     local_account_set_password,
 )
-from identity.customers import _profile
+from identity.customers.customers import _profile
 from identity.models import Customer, LocalAccount, OAuthClientKind
 from identity.oauth.clients import client_secret_rotate, client_set_active
-from identity.storefront import storefront_app_save, tenant_save
+from identity.tenancy.storefront import storefront_app_save, tenant_save
 from tests.conftest import Storefront, tables_snapshot
 from tests.identity.oauth_helpers import (
     EMAIL,

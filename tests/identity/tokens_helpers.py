@@ -29,8 +29,8 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from identity import errors
+from identity.credentials.tokens import bearer_hash
 from identity.models import SigningKey, SigningKeyPurpose
-from identity.tokens import bearer_hash
 from tests.conftest import Storefront, assert_problem, shopper_headers, tables_snapshot
 
 CONTEXT_URL = "/commerceapi/authentication/customercontext"
@@ -149,6 +149,28 @@ ODD_CLAIM_VALUES = [
 ]
 
 # Claims that make a token valid only later, in seconds from now (past the leeway of 60 s).
+# Hostile kids for every token kind the API verifies: path traversal, SQL, shell
+# metacharacters (``MARKER`` is replaced by a file the shell would create), NUL, too long,
+# non-ASCII, empty. Each with the HMAC secret a naive verifier might take from it.
+MARKER = "{marker}"
+MALFORMED_KIDS = [
+    pytest.param("../../../../../../dev/null", b"", id="path-traversal-dev-null"),
+    pytest.param("/etc/passwd", b"", id="absolute-path"),
+    pytest.param("..%2F..%2F..%2Fdev%2Fnull", b"", id="encoded-traversal"),
+    pytest.param("' OR '1'='1", b"", id="sql-or"),
+    pytest.param("x' UNION SELECT 'c2VjcmV0' --", b"secret", id="sql-union-chosen-key"),
+    pytest.param("1; DROP TABLE identity_signingkey; --", b"", id="sql-drop"),
+    pytest.param(f"$(touch {MARKER})", b"", id="shell-substitution"),
+    pytest.param(f"`touch {MARKER}`", b"", id="shell-backticks"),
+    pytest.param(f"| touch {MARKER}", b"", id="shell-pipe"),
+    pytest.param(f"; touch {MARKER} #", b"", id="shell-semicolon"),
+    pytest.param("kid\x00", b"", id="nul-byte"),
+    pytest.param("k" * 65, b"", id="too-long"),
+    pytest.param("ключ", b"", id="non-ascii"),
+    pytest.param("", b"", id="empty"),
+]
+
+
 NOT_YET_VALID = [
     pytest.param({"nbf": 3600}, id="nbf-in-an-hour"),
     pytest.param({"nbf": 61}, id="nbf-past-the-leeway"),
@@ -424,3 +446,66 @@ def assert_nothing_fetched(
     assert server.requests == []
     assert [event for event, _ in side_effects if event.startswith(("socket", "http"))] == []
     assert_server_answers(server)
+
+
+def malformed_shapes(token: str, dashed: str) -> dict[str, str]:
+    """``token`` in every shape but a canonical compact JWS, by name (``MALFORMED_SHAPES``).
+
+    ``dashed`` is a token of the same kind whose signature has a ``-`` or ``_``, so that the
+    standard base64 alphabet spells it otherwise."""
+    header, claims, signature = segments(token)
+    header_segment, payload_segment, _ = token.split(".")
+    jwe_header = b64url_json(
+        {"alg": "dir", "enc": "A256GCM", "kid": header["kid"], "typ": ACCESS_TYP}
+    )
+    padded_header = {**header, "x-pad": "A" * 100 * 1024}
+    dashed_head, dashed_signature = dashed.rsplit(".", 1)
+    return {
+        "jwe-five-segments": ".".join(
+            [jwe_header, "", b64url(b"\x00" * 12), b64url(b"ciphertext"), b64url(b"\x00" * 16)]
+        ),
+        "json-serialisation-flattened": json.dumps(
+            {"protected": header_segment, "payload": payload_segment, "signature": signature}
+        ),
+        "json-serialisation-general": json.dumps(
+            {
+                "payload": payload_segment,
+                "signatures": [{"protected": header_segment, "signature": signature}],
+            }
+        ),
+        "two-segments": f"{header_segment}.{payload_segment}",
+        "four-segments": f"{token}.{signature}",
+        "only-dots": "..",
+        "padded-signature": f"{token}=",
+        "padded-payload": f"{header_segment}.{payload_segment}=.{signature}",
+        "standard-alphabet-signature": (
+            f"{dashed_head}.{dashed_signature.replace('-', '+').replace('_', '/')}"
+        ),
+        "bang-in-signature": f"{token[:-5]}!{token[-5:]}",
+        "space-in-payload": f"{header_segment}.{payload_segment[:5]} {payload_segment[5:]}.x",
+        "newline-in-signature": f"{token[:-5]}\n{token[-5:]}",
+        "non-ascii": f"{token[:-5]}ä{token[-5:]}",
+        "percent-encoded-dot": token.replace(".", "%2E", 1),
+        "header-of-100-kb": hmac_signed(padded_header, claims, real_key("access").secret),
+        "token-of-100-kb-of-dots": "." * 100 * 1024,
+    }
+
+
+MALFORMED_SHAPES = [
+    "jwe-five-segments",
+    "json-serialisation-flattened",
+    "json-serialisation-general",
+    "two-segments",
+    "four-segments",
+    "only-dots",
+    "padded-signature",
+    "padded-payload",
+    "standard-alphabet-signature",
+    "bang-in-signature",
+    "space-in-payload",
+    "newline-in-signature",
+    "non-ascii",
+    "percent-encoded-dot",
+    "header-of-100-kb",
+    "token-of-100-kb-of-dots",
+]

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from identity.models import GrantType, OAuthClientKind, StorefrontApp, Tenant
 from identity.oauth.clients import client_create
 from identity.scopes import ALL_SCOPES
-from identity.storefront import DEFAULT_APP_NAME
+from identity.tenancy.storefront import DEFAULT_APP_NAME
 
 GRANT_NAMES = {
     "client_credentials": GrantType.CLIENT_CREDENTIALS,

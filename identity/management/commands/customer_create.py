@@ -6,8 +6,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from commerceapi.errors import DomainError
-from identity.accounts import local_account_create
+from core.errors import DomainError
+from identity.customers.accounts import local_account_create
 from identity.models import Tenant
 
 

@@ -19,8 +19,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from catalog.services import product_upsert
-from identity.accounts import local_account_create, local_account_set_password
-from identity.customers import provider_save
+from identity.customers.accounts import local_account_create, local_account_set_password
+from identity.customers.providers import provider_save
 from identity.models import (
     IdentityProvider,
     LocalAccount,
@@ -31,7 +31,7 @@ from identity.models import (
 )
 from identity.oauth.clients import client_create
 from identity.oauth.current_customer import current_customer_signing_secret
-from identity.storefront import (
+from identity.tenancy.storefront import (
     storefront_app_get_or_create,
     storefront_key_create,
     storefront_key_resolve,

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from identity.customers import provider_save
+from identity.customers.providers import provider_save
 from identity.models import PROVIDER_ALGORITHMS, IdentityProvider, ProviderFlavor, Tenant
 
 

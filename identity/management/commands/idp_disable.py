@@ -5,7 +5,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from identity.customers import provider_set_enabled
+from identity.customers.providers import provider_set_enabled
 from identity.models import IdentityProvider
 
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from identity.keyring import SUPPORTED_ALGORITHMS, signing_key_rotate
+from identity.credentials.keyring import SUPPORTED_ALGORITHMS, signing_key_rotate
 from identity.models import SigningKeyPurpose
 
 

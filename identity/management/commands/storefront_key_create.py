@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from identity.models import Tenant
-from identity.storefront import (
+from identity.tenancy.storefront import (
     DEFAULT_APP_NAME,
     storefront_app_get_or_create,
     storefront_key_create,

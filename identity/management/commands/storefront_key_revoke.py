@@ -5,9 +5,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from identity.credentials.secrets import secret_prefix
 from identity.models import StorefrontKey
-from identity.secrets import secret_prefix
-from identity.storefront import STOREFRONT_KEY_KIND, storefront_key_revoke
+from identity.tenancy.storefront import STOREFRONT_KEY_KIND, storefront_key_revoke
 
 
 class Command(BaseCommand):

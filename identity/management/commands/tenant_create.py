@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from identity.models import Tenant
-from identity.storefront import tenant_create
+from identity.tenancy.storefront import tenant_create
 
 
 class Command(BaseCommand):

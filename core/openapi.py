@@ -1,0 +1,57 @@
+"""Schema pieces shared by every endpoint's documentation (drf-spectacular): the problem
+document, the error responses of an endpoint, and the names of nested serializers. The
+authentication schemes are documented where their classes are (identity.http.openapi)."""
+
+from __future__ import annotations
+
+from drf_spectacular import openapi
+from drf_spectacular.utils import Direction, OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+ProblemSerializer = inline_serializer(
+    name="Problem",
+    fields={
+        "type": serializers.CharField(),
+        "title": serializers.CharField(),
+        "status": serializers.IntegerField(),
+        "detail": serializers.CharField(),
+        "code": serializers.IntegerField(help_text="Stable error code; see docs/errors.md."),
+        "errors": inline_serializer(
+            name="FieldProblem",
+            many=True,
+            required=False,
+            fields={
+                "field": serializers.CharField(),
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+            },
+        ),
+    },
+)
+
+
+def problem(description: str) -> OpenApiResponse:
+    return OpenApiResponse(response=ProblemSerializer, description=description)
+
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+def problems(**by_status: str) -> dict[tuple[int, str], OpenApiResponse]:
+    """``problems(_401="...", _404="...")`` → the error responses of an endpoint, documented
+    with the media type they are served as."""
+    return {
+        (int(key.lstrip("_")), PROBLEM_MEDIA_TYPE): problem(text) for key, text in by_status.items()
+    }
+
+
+class AutoSchema(openapi.AutoSchema):
+    """Names a view's nested ``InputSerializer``/``OutputSerializer`` after the view
+    (``CartLinesApi.InputSerializer`` → ``CartLinesInput``). Every view has its own pair under
+    the same class names, which would otherwise share, and overwrite, one component."""
+
+    def get_serializer_name(self, serializer: serializers.Serializer, direction: Direction) -> str:
+        owner, _, name = type(serializer).__qualname__.rpartition(".")
+        if not owner or "<locals>" in owner:
+            return super().get_serializer_name(serializer, direction)
+        return owner.removesuffix("Api").replace(".", "") + name

@@ -1,0 +1,54 @@
+"""How identity's authentication classes and headers appear in the OpenAPI schema.
+
+Importing this module registers the schemes with drf-spectacular (the URL map does).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiParameter
+
+CONTEXT_HEADER = OpenApiParameter(
+    name="X-Customer-Context",
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description=(
+        "The customer context minted for this bearer by "
+        "GET /commerceapi/authentication/customercontext."
+    ),
+)
+
+
+class StorefrontKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "identity.http.authentication.StorefrontKeyAuthentication"
+    name = "storefrontKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "header", "name": "X-Auth-Key"}
+
+
+class BearerScheme(OpenApiAuthenticationExtension):
+    target_class = "identity.http.authentication.BearerAuthentication"
+    name = "bearer"
+    match_subclasses = True
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+class ShopperScheme(OpenApiAuthenticationExtension):
+    """The shopper endpoints' bearer, which comes with its ``X-Customer-Context``."""
+
+    target_class = "identity.http.authentication.ShopperAuthentication"
+    name = "shopper"
+    priority = 1
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "A shopper's bearer token, sent together with X-Customer-Context.",
+        }
