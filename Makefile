@@ -19,6 +19,7 @@ install: $(STAMP)
 
 migrate: $(STAMP)
 	$(BIN)/python manage.py migrate --no-input -v 0
+	$(BIN)/python manage.py createcachetable
 
 run: migrate
 	$(BIN)/python manage.py demo_seed --api http://$(HOST):$(PORT)

@@ -5,9 +5,8 @@ authentication schemes are documented where their classes are (identity.http.ope
 from __future__ import annotations
 
 from drf_spectacular import openapi
-from drf_spectacular.utils import Direction, OpenApiParameter, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import Direction, OpenApiResponse, inline_serializer
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 
 ProblemSerializer = inline_serializer(
     name="Problem",
@@ -44,19 +43,6 @@ def problems(**by_status: str) -> dict[tuple[int, str], OpenApiResponse]:
     return {
         (int(key.lstrip("_")), PROBLEM_MEDIA_TYPE): problem(text) for key, text in by_status.items()
     }
-
-
-def page_parameters(pagination: type[PageNumberPagination], items: str) -> list[OpenApiParameter]:
-    """The query parameters of a paginated list of ``items`` ("Products")."""
-    return [
-        OpenApiParameter("page", int, description="Page number, from 1."),
-        OpenApiParameter(
-            "pageSize",
-            int,
-            description=f"{items} per page (default {pagination.page_size}, "
-            f"at most {pagination.max_page_size}).",
-        ),
-    ]
 
 
 def page_of(name: str, item: serializers.Field) -> serializers.Serializer:

@@ -14,7 +14,6 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,7 +30,8 @@ from core.idempotency import (
     idempotency_key_read,
     idempotent_perform,
 )
-from core.openapi import AutoSchema, page_of, page_parameters, problems
+from core.openapi import AutoSchema, page_of, problems
+from core.pagination import StrictPageNumberPagination
 from identity.customers.customers import customer_get
 from identity.http.authentication import (
     ShopperAuthentication,
@@ -114,12 +114,6 @@ def _idempotent_response(answer: IdempotentAnswer) -> HttpResponse:
     if answer.replayed:
         response[REPLAYED_HEADER] = "true"
     return response
-
-
-class OrderPagination(PageNumberPagination):
-    page_size = 20
-    page_size_query_param = "pageSize"
-    max_page_size = 100
 
 
 class _CheckoutSchema(AutoSchema):
@@ -248,19 +242,22 @@ class OrdersApi(_ShopperOrdersApi):
         operation_id="order_list",
         parameters=[
             CONTEXT_HEADER,
-            *page_parameters(OrderPagination, "Orders"),
+            *StrictPageNumberPagination.openapi_parameters("orders"),
         ],
         responses={
             200: page_of("OrderPage", ORDER.many(lambda page: page).schema),
             **_AUTH_ERRORS,
-            **problems(_404="No such page."),
+            **problems(
+                _400="page or pageSize is not a whole number in range (named in errors[]).",
+                _404="No such page.",
+            ),
         },
         tags=["orders"],
     )
     def get(self, request: Request) -> Response:
         principal = principal_of(request)
         orders = order_list_for_shopper(tenant_id=principal.tenant_id, **_shopper_ids(principal))
-        paginator = OrderPagination()
+        paginator = StrictPageNumberPagination()
         page = paginator.paginate_queryset(orders, request, view=self) or []
         return paginator.get_paginated_response(
             [ORDER.render(_with_lines(order)) for order in page]

@@ -29,7 +29,15 @@ def start(**environment: str) -> subprocess.CompletedProcess[str]:
     env = {
         name: value
         for name, value in os.environ.items()
-        if name not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL", "TRUSTED_PROXY_COUNT"}
+        if name
+        not in {
+            "SECRET_KEY",
+            "DEBUG",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "TRUSTED_PROXY_COUNT",
+            "SINGLE_PROCESS",
+        }
     }
     env.update(DJANGO_SETTINGS_MODULE="commerceapi.settings", **environment)
     return subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
@@ -78,19 +86,49 @@ def test_without_debug_a_missing_database_url_stops_start_up():
     assert "ImproperlyConfigured: DATABASE_URL is not set." in process.stderr
 
 
-def test_without_debug_and_with_a_secret_key_it_starts():
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "a-production-secret-from-the-environment",
+    "DATABASE_URL": "postgres://user@db.internal:5432/shop",
+}
+
+
+def test_without_debug_and_with_its_services_it_starts():
     # when
-    process = start(
-        DEBUG="false",
-        SECRET_KEY="a-production-secret-from-the-environment",
-        DATABASE_URL="postgres://user@db.internal:5432/shop",
-    )
+    process = start(**PRODUCTION, REDIS_URL="redis://cache.internal:6379/1")
 
     # then
     loaded = started(process)
     assert loaded["debug"] is False
     assert loaded["secret"] == "a-production-secret-from-the-environment"
     assert loaded["cookies_secure"] is True
+    assert loaded["cache"] == "django.core.cache.backends.redis.RedisCache"
+
+
+@pytest.mark.parametrize("single_process", [None, "false"], ids=["unset", "false"])
+def test_without_debug_several_processes_need_a_shared_cache(single_process):
+    # given production settings without REDIS_URL, and no single process stated
+    environment = dict(PRODUCTION)
+    if single_process is not None:
+        environment["SINGLE_PROCESS"] = single_process
+
+    # when
+    process = start(**environment)
+
+    # then it does not start: each process would keep revocations and throttles to itself
+    assert process.returncode != 0
+    assert "ImproperlyConfigured: REDIS_URL is not set." in process.stderr
+    assert "SINGLE_PROCESS=true" in process.stderr
+    assert process.stdout == ""
+
+
+def test_without_debug_a_stated_single_process_runs_on_the_database_cache():
+    # when the operator states that one process serves the API
+    loaded = started(start(**PRODUCTION, SINGLE_PROCESS="true"))
+
+    # then it starts on the database's cache table, which management commands share
+    assert loaded["debug"] is False
+    assert loaded["cache"] == "core.database_cache.DatabaseCache"
 
 
 def test_in_development_it_starts_with_safe_defaults():
@@ -101,7 +139,8 @@ def test_in_development_it_starts_with_safe_defaults():
     assert loaded["debug"] is True
     assert loaded["secret"] == "development-only-secret-key-not-for-production"
     assert loaded["database"] == "django.db.backends.sqlite3"
-    assert loaded["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    # the cache that every process of this database shares (make run's server and commands)
+    assert loaded["cache"] == "core.database_cache.DatabaseCache"
     assert loaded["num_proxies"] == 0
     assert loaded["proxy_ssl"] is None
 
@@ -135,6 +174,7 @@ def test_services_and_proxies_come_from_the_environment():
             "IDEMPOTENCY_KEY_RETENTION_SECONDS must be at least 86400, not 3600.",
         ),
         ("IDEMPOTENCY_WAIT_SECONDS", "0", "IDEMPOTENCY_WAIT_SECONDS must be at least 1, not 0."),
+        ("SINGLE_PROCESS", "perhaps", "SINGLE_PROCESS must be true or false, not 'perhaps'."),
     ],
 )
 def test_a_malformed_setting_stops_start_up_naming_it(name, value, message):

@@ -20,6 +20,7 @@ from tests.conftest import (
     assert_problem,
     bearer_headers,
     make_storefront,
+    problem,
     tables_snapshot,
 )
 from tests.factories import ProductFactory, TenantFactory
@@ -125,16 +126,35 @@ def test_the_list_is_paginated(
     assert second["next"] is None
 
 
-def test_a_page_size_above_100_is_capped(
-    api: APIClient, customer_shopper: CustomerShopper, products: dict[str, Product]
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ({"pageSize": 101}, "pageSize", "A whole number from 1 to 100."),
+        ({"pageSize": "abc"}, "pageSize", "A whole number from 1 to 100."),
+        ({"page": 0}, "page", 'A whole number from 1 to 999999999, or "last".'),
+    ],
+    ids=["size above 100", "size not a number", "page 0"],
+)
+def test_a_page_or_size_out_of_range_is_400_naming_it(
+    api: APIClient,
+    carted_customer: CustomerSession,
+    query: dict[str, Any],
+    field: str,
+    message: str,
 ) -> None:
-    ada = customer_shopper("auth0|ada", email=CUSTOMER_EMAIL)
-    place_orders(api, ada, 1)
+    answer = api.get(ORDERS_URL, query, **carted_customer.headers())
 
-    answer = api.get(ORDERS_URL, {"pageSize": 1000}, **ada.headers())
-
-    assert answer.status_code == 200
-    assert answer.json()["count"] == 1
+    assert_problem(
+        answer,
+        problem(
+            "query_parameter_invalid",
+            "Invalid query parameter",
+            400,
+            message,
+            1043,
+            [{"field": field, "code": "query_parameter_invalid", "message": message}],
+        ),
+    )
 
 
 def test_a_page_past_the_end_is_404(api: APIClient, carted_customer: CustomerSession) -> None:
