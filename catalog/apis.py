@@ -63,6 +63,7 @@ class ProductListApi(_CatalogApi):
             **problems(
                 _400="page or pageSize is not a whole number in range (named in errors[]).",
                 _404="No such page.",
+                _414="The request target (path and query) is too long.",
             ),
         },
         tags=["catalog"],

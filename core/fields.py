@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+
+class ClosedSerializer(serializers.Serializer):
+    """An input that names its fields and refuses any other (400, ``unknown_field``) rather than
+    ignoring it, where an ignored field would change what the request means: a misspelt
+    ``expectedTotal`` would skip the check it asks for. Its schema says so
+    (``additionalProperties: false``, core.openapi)."""
+
+    unknown_field_message = "Not a field of this request."
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(str(name) for name in data if name not in self.fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [self.unknown_field_message] for name in unknown},
+                    code="unknown_field",
+                )
+        return super().to_internal_value(data)
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -15,6 +38,25 @@ class StrictIntegerField(serializers.IntegerField):
 
     def to_internal_value(self, data: Any) -> int:
         if type(data) is not int:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": MONEY_PATTERN})
+class MoneyField(serializers.DecimalField):
+    """An amount as the API writes it, a decimal string ("43.00", "43" or "43.5"), never below
+    zero: no JSON number (a float cannot be trusted to the cent), no exponent, no sign, no NaN."""
+
+    default_error_messages = {"invalid": 'An amount as a string of digits, such as "43.00".'}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_digits=14, decimal_places=2, min_value=Decimal("0"), **kwargs)
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if not isinstance(data, str) or not re.fullmatch(MONEY_PATTERN, data):
             self.fail("invalid")
         return super().to_internal_value(data)
 

@@ -6,7 +6,7 @@ An endpoint reads the key with ``idempotency_key_read`` and runs its work throug
 ``idempotent_perform``, which returns the answer to send: the work's own, or the stored one.
 
 - **The key** (header ``Idempotency-Key``) is required: 1-255 printable ASCII characters (space
-  to tilde), chosen by the client, the same on every retry of one request.
+  to tilde, not only spaces), chosen by the client, the same on every retry of one request.
 - **Scope.** Records are kept per (tenant, caller, key): another caller's equal key is another
   request. The request itself is a SHA-256 of the operation (e.g. ``orders.checkout``) and the
   canonical JSON of the body; the same key with another request is a 422 (1052), nothing done.
@@ -48,7 +48,10 @@ from core.models import IdempotencyRecord
 KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
-_KEY = re.compile(rf"[\x20-\x7e]{{1,{MAX_KEY_LENGTH}}}")
+# Printable ASCII with at least one character other than a space (servers strip the spaces
+# around a header's value, so a key of spaces only arrives empty).
+KEY_PATTERN = r"^[\x20-\x7e]*[\x21-\x7e][\x20-\x7e]*$"
+_KEY = re.compile(KEY_PATTERN)
 # PostgreSQL's SQLSTATE for a lock wait that outlasted lock_timeout.
 _LOCK_NOT_AVAILABLE = "55P03"
 
@@ -69,7 +72,7 @@ def idempotency_key_read(raw_key: str | None) -> str:
         raise DomainError.for_field(
             errors.IDEMPOTENCY_KEY_MISSING, KEY_HEADER, "An Idempotency-Key header is required."
         )
-    if not _KEY.fullmatch(raw_key):
+    if len(raw_key) > MAX_KEY_LENGTH or not _KEY.fullmatch(raw_key):
         raise DomainError.for_field(
             errors.IDEMPOTENCY_KEY_INVALID,
             KEY_HEADER,

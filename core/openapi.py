@@ -4,7 +4,10 @@ authentication schemes are documented where their classes are (identity.http.ope
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import Direction, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -69,3 +72,15 @@ class AutoSchema(openapi.AutoSchema):
         if not owner or "<locals>" in owner:
             return super().get_serializer_name(serializer, direction)
         return owner.removesuffix("Api").replace(".", "") + name
+
+
+class ClosedSerializerScheme(OpenApiSerializerExtension):
+    """A ``core.fields.ClosedSerializer`` refuses fields it does not name: its schema says so."""
+
+    target_class = "core.fields.ClosedSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_basic_serializer(self.target, direction)
+        schema["additionalProperties"] = False
+        return schema

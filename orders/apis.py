@@ -4,9 +4,6 @@ written against the platform call: the same view and contract, POST only."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from django.http import HttpResponse
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -22,8 +19,10 @@ from rest_framework.views import APIView
 from carts.apis import CART_LINE
 from core.bodies import Body, BodyField, moment, money
 from core.errors import DomainError
+from core.fields import ClosedSerializer, MoneyField
 from core.idempotency import (
     KEY_HEADER,
+    KEY_PATTERN,
     MAX_KEY_LENGTH,
     REPLAYED_HEADER,
     IdempotentAnswer,
@@ -92,6 +91,14 @@ _AUTH_ERRORS = problems(
 )
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     name=KEY_HEADER,
+    # Spaces at either end are no part of a header's value (RFC 9110 section 5.5): a key needs
+    # one other character.
+    type={
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_KEY_LENGTH,
+        "pattern": KEY_PATTERN,
+    },
     location=OpenApiParameter.HEADER,
     required=True,
     description=(
@@ -140,28 +147,18 @@ class OrdersApi(_ShopperOrdersApi):
 
     schema = _CheckoutSchema()
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(ClosedSerializer):
+        """The checkout's body: both fields optional (a guest needs the e-mail), no other."""
+
+        unknown_field_message = "Not a field of a checkout."
+
         email = serializers.EmailField(
             required=False, max_length=254, help_text="Required for a guest."
         )
-        expectedTotal = serializers.DecimalField(
-            max_digits=14,
-            decimal_places=2,
-            min_value=0,
+        expectedTotal = MoneyField(
             required=False,
             help_text="The total the shopper saw; another total is a 409 with the new one.",
         )
-
-        def to_internal_value(self, data: Any) -> Any:
-            # Refused rather than ignored: a misspelt expectedTotal would skip the price check.
-            if isinstance(data, Mapping):
-                unknown = sorted(str(name) for name in data if name not in self.fields)
-                if unknown:
-                    raise serializers.ValidationError(
-                        {name: ["Not a field of a checkout."] for name in unknown},
-                        code="unknown_field",
-                    )
-            return super().to_internal_value(data)
 
     @extend_schema(
         # The operation id comes from _CheckoutSchema: one per path.
@@ -250,6 +247,7 @@ class OrdersApi(_ShopperOrdersApi):
             **problems(
                 _400="page or pageSize is not a whole number in range (named in errors[]).",
                 _404="No such page.",
+                _414="The request target (path and query) is too long.",
             ),
         },
         tags=["orders"],

@@ -344,6 +344,9 @@ def test_a_guest_needs_an_e_mail(api: APIClient, carted_guest: Shopper) -> None:
     assert tables_snapshot() == before
 
 
+AMOUNT_INVALID = 'An amount as a string of digits, such as "43.00".'
+
+
 @pytest.mark.parametrize(
     ("body", "error"),
     [
@@ -354,22 +357,38 @@ def test_a_guest_needs_an_e_mail(api: APIClient, carted_guest: Shopper) -> None:
         ),
         pytest.param(
             {"email": GUEST_EMAIL, "expectedTotal": "forty-three"},
-            ("expectedTotal", "invalid", "A valid number is required."),
+            ("expectedTotal", "invalid", AMOUNT_INVALID),
             id="total-text",
         ),
         pytest.param(
             {"email": GUEST_EMAIL, "expectedTotal": "-1.00"},
-            ("expectedTotal", "min_value", "Ensure this value is greater than or equal to 0."),
+            ("expectedTotal", "invalid", AMOUNT_INVALID),
             id="total-negative",
         ),
         pytest.param(
             {"email": GUEST_EMAIL, "expectedTotal": "43.001"},
-            (
-                "expectedTotal",
-                "max_decimal_places",
-                "Ensure that there are no more than 2 decimal places.",
-            ),
+            ("expectedTotal", "invalid", AMOUNT_INVALID),
             id="total-cents",
+        ),
+        pytest.param(
+            {"email": GUEST_EMAIL, "expectedTotal": ""},
+            ("expectedTotal", "invalid", AMOUNT_INVALID),
+            id="total-empty",
+        ),
+        pytest.param(
+            {"email": GUEST_EMAIL, "expectedTotal": 43.0},
+            ("expectedTotal", "invalid", AMOUNT_INVALID),
+            id="total-number",
+        ),
+        pytest.param(
+            {"email": GUEST_EMAIL, "expectedTotal": "4.3e1"},
+            ("expectedTotal", "invalid", AMOUNT_INVALID),
+            id="total-exponent",
+        ),
+        pytest.param(
+            {"email": GUEST_EMAIL, "expectedTotal": "NaN"},
+            ("expectedTotal", "invalid", AMOUNT_INVALID),
+            id="total-nan",
         ),
         pytest.param(
             {"email": GUEST_EMAIL, "expected_total": "43.00"},

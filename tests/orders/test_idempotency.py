@@ -94,8 +94,8 @@ def test_a_checkout_without_a_key_is_400(
 
 @pytest.mark.parametrize(
     "key",
-    ["k" * 256, "tab\there", "del\x7f", "caf\u00e9", "line\x00"],
-    ids=["256 characters", "tab", "DEL", "non-ASCII", "NUL"],
+    ["k" * 256, "tab\there", "del\x7f", "caf\u00e9", "line\x00", "   "],
+    ids=["256 characters", "tab", "DEL", "non-ASCII", "NUL", "spaces only"],
 )
 def test_a_key_that_is_not_printable_ascii_or_too_long_is_400(
     api: APIClient, carted_guest: Shopper, key: str
