@@ -36,6 +36,7 @@ from tests.identity.jwks_server import provider_key_generate, x5c_certificate
 from tests.identity.oauth_token_attacks_common import (
     BASE64URL_ALPHABET,
     Kind,
+    access_sign,
     assert_accepted,
     assert_refused_everywhere,
     context_of,
@@ -54,7 +55,6 @@ from tests.identity.tokens_helpers import (
     real_key,
     recorded_side_effects,
     segments,
-    sign,
     without,
 )
 
@@ -76,7 +76,7 @@ def test_the_real_token_of_each_kind_is_accepted(api: APIClient, kind: Kind) -> 
 
 def test_claims_signed_here_with_the_real_key_are_accepted(api: APIClient, kind: Kind) -> None:
     # the forgeries below differ from these tokens only by what they forge
-    assert_accepted(api, kind, sign(kind.claims()))
+    assert_accepted(api, kind, access_sign(kind.claims()))
 
 
 def test_claims_signed_with_pyjwt_and_the_keyrings_active_key_are_accepted(
@@ -206,7 +206,7 @@ def test_an_hmac_keyed_with_a_public_key_pem_is_refused(api: APIClient, kind: Ki
 
 def test_a_token_signed_with_the_context_key_is_refused(api: APIClient, kind: Kind) -> None:
     # given the kind's claims signed with the real context key, under that key's kid
-    forged = sign(kind.claims(), key=real_key("context"))
+    forged = access_sign(kind.claims(), key=real_key("context"))
 
     # when / then
     assert_refused_everywhere(api, kind, forged, 2010)
@@ -227,7 +227,7 @@ def test_a_malformed_kid_is_refused_without_a_query_a_file_or_a_process(
     # given a working session (the keyring is loaded) and a token naming a hostile kid
     marker = tmp_path / "pwned"
     kid = kid.replace(MARKER, str(marker))
-    assert_accepted(api, kind, sign(kind.claims()))
+    assert_accepted(api, kind, access_sign(kind.claims()))
     forged = hmac_signed(header_for("access", real_key("access"), kid=kid), kind.claims(), secret)
     keys_before = list(SigningKey.objects.order_by("pk").values())
 
