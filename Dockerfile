@@ -1,6 +1,7 @@
 # Production image: gunicorn behind your load balancer, admin static files served by whitenoise.
-# Configure with environment variables (README "Configuration"); SECRET_KEY and DATABASE_URL
-# are required, REDIS_URL is required as soon as more than one process serves the API.
+# Configure with environment variables (README "Configuration"); SECRET_KEY, DATABASE_URL,
+# SECRETS_ENCRYPTION_KEYS and TOKEN_ISSUER (the API's public https URL) are required, REDIS_URL
+# is required as soon as more than one process serves the API.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -16,12 +17,15 @@ RUN groupadd --system app && useradd --system --gid app --home-dir /app --no-cre
 
 COPY pyproject.toml ./
 COPY commerceapi ./commerceapi
+COPY core ./core
 COPY identity ./identity
 COPY catalog ./catalog
 COPY carts ./carts
 COPY manage.py ./
 RUN pip install . \
     && SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/unused.sqlite3 \
+       SECRETS_ENCRYPTION_KEYS=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
+       TOKEN_ISSUER=https://collectstatic.invalid \
        python manage.py collectstatic --no-input \
     && chown -R app:app /app
 

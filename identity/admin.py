@@ -167,7 +167,7 @@ class IdentityProviderForm(forms.ModelForm):
         for name, value in cleaned.items():
             setattr(candidate, name, value)
         try:
-            if not candidate.algorithms:
+            if "algorithms" in cleaned and not cleaned["algorithms"]:
                 provider_settings_complete(candidate)
                 cleaned["algorithms"] = self.algorithms_advertised = candidate.algorithms
             provider_settings_check(candidate)

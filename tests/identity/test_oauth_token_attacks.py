@@ -29,7 +29,7 @@ import jwt
 import pytest
 from rest_framework.test import APIClient
 
-from identity.credentials.keyring import keyring_get
+from identity.credentials.keyring import keyring_get, signing_key_rotate
 from identity.models import SigningKey, SigningKeyPurpose
 from tests.conftest import shopper_headers
 from tests.identity.jwks_server import provider_key_generate, x5c_certificate
@@ -52,6 +52,7 @@ from tests.identity.tokens_helpers import (
     header_for,
     hmac_signed,
     loopback_server,
+    public_key_forms,
     real_key,
     recorded_side_effects,
     segments,
@@ -187,6 +188,31 @@ def test_an_algorithm_other_than_the_keys_own_is_refused(
     header, claims, _ = segments(kind.token)
     forged = hmac_signed({**header, "alg": alg}, claims, real_key("access").secret, digest)
     assert_refused_everywhere(api, kind, forged, 2010)
+
+
+@pytest.mark.parametrize("algorithm", ["ES256", "RS256", "EdDSA"])
+def test_an_hmac_keyed_with_the_published_public_key_is_refused(
+    api: APIClient, kind: Kind, algorithm: str
+) -> None:
+    # given the access key of this algorithm (ES256: the default one), whose public half
+    # /.well-known/jwks.json publishes, and the kind's claims it signs, accepted
+    if algorithm != "ES256":
+        signing_key_rotate(purpose=SigningKeyPurpose.ACCESS, algorithm=algorithm)
+    key = real_key("access")
+    assert key.algorithm == algorithm
+    assert key.kid in {jwk["kid"] for jwk in api.get("/.well-known/jwks.json").json()["keys"]}
+    honest = access_sign(kind.claims())
+    assert_accepted(api, kind, honest)
+    header, claims, _ = segments(honest)
+
+    for public_key in public_key_forms(key):
+        for alg, digest in (("HS256", "sha256"), ("HS512", "sha512"), (algorithm, "sha256")):
+            # when the claims are HMAC-signed with the public key, as HMAC or claiming the
+            # key's own algorithm
+            forged = hmac_signed({**header, "alg": alg}, claims, public_key, digest)
+
+            # then the key's own algorithm decides, and the forgery is refused
+            assert_refused_everywhere(api, kind, forged, 2010)
 
 
 def test_an_rs256_token_of_an_attackers_key_is_refused(api: APIClient, kind: Kind) -> None:
