@@ -1,7 +1,8 @@
 # Production image: gunicorn behind your load balancer, admin static files served by whitenoise.
 # Configure with environment variables (README "Configuration"); SECRET_KEY, DATABASE_URL,
-# SECRETS_ENCRYPTION_KEYS and TOKEN_ISSUER (the API's public https URL) are required, REDIS_URL
-# is required as soon as more than one process serves the API.
+# SECRETS_ENCRYPTION_KEYS and TOKEN_ISSUER (the API's public https URL) are required, and so is
+# REDIS_URL unless SINGLE_PROCESS=true (then WEB_CONCURRENCY=1; the cache is then a table of the
+# database: run `python manage.py createcachetable` once).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -16,6 +17,7 @@ WORKDIR /app
 RUN groupadd --system app && useradd --system --gid app --home-dir /app --no-create-home app
 
 COPY pyproject.toml ./
+COPY gunicorn.conf.py ./
 COPY commerceapi ./commerceapi
 COPY core ./core
 COPY identity ./identity
@@ -23,7 +25,7 @@ COPY catalog ./catalog
 COPY carts ./carts
 COPY manage.py ./
 RUN pip install . \
-    && SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/unused.sqlite3 \
+    && SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/unused.sqlite3 SINGLE_PROCESS=true \
        SECRETS_ENCRYPTION_KEYS=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
        TOKEN_ISSUER=https://collectstatic.invalid \
        python manage.py collectstatic --no-input \
@@ -36,4 +38,5 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
     CMD python -c "import os, urllib.request as u; host = os.environ.get('ALLOWED_HOSTS', 'localhost').split(',')[0].strip().lstrip('.') or 'localhost'; u.urlopen(u.Request('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), headers={'Host': host}), timeout=2)"
 
 # Run `python manage.py migrate` once per release (a job or an init container), not here.
-CMD ["sh", "-c", "exec gunicorn commerceapi.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY} --access-logfile - --forwarded-allow-ips='*'"]
+# Workers (WEB_CONCURRENCY), request limits and the worker class: gunicorn.conf.py.
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "commerceapi.wsgi:application", "--access-logfile", "-", "--forwarded-allow-ips", "*"]

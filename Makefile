@@ -19,6 +19,7 @@ install: $(STAMP)
 
 migrate: $(STAMP)
 	$(BIN)/python manage.py migrate --no-input -v 0
+	$(BIN)/python manage.py createcachetable
 
 # The served address is the issuer of the tokens and of the OAuth metadata (RFC 8414).
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)

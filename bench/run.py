@@ -54,7 +54,9 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
-WORKERS = _env_int("BENCH_WORKERS", 2)
+# Several workers need the shared cache (Redis); without BENCH_REDIS_URL one worker runs, on
+# the database's cache table, as a production single process would (SINGLE_PROCESS=true).
+WORKERS = _env_int("BENCH_WORKERS", 2 if os.environ.get("BENCH_REDIS_URL") else 1)
 THREADS = _env_int("BENCH_THREADS", 2)
 CONNECTIONS = _env_int("BENCH_CONNECTIONS", 16)
 # Measured seconds per scenario, in ROUNDS runs of equal length.
@@ -385,16 +387,18 @@ def server_environment(url: str) -> dict[str, str]:
     )
     if os.environ.get("BENCH_REDIS_URL"):
         environment["REDIS_URL"] = os.environ["BENCH_REDIS_URL"]
+    else:
+        environment["SINGLE_PROCESS"] = "true"
     return environment
 
 
 def gunicorn_command(fd: int) -> list[str]:
     return [
         GUNICORN,
+        "--config=gunicorn.conf.py",
         "commerceapi.wsgi:application",
         f"--bind=fd://{fd}",
         f"--workers={WORKERS}",
-        "--worker-class=sync",
         "--backlog=2048",
         "--graceful-timeout=5",
         "--log-level=warning",
@@ -705,7 +709,11 @@ def machine_description(run: Run) -> list[str]:
         cpu = found[1] if found else cpu
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
     wrk_name = wrk_version.stdout.split(" [")[0] if wrk_version.stdout else "wrk"
-    cache = "Redis (BENCH_REDIS_URL)" if os.environ.get("BENCH_REDIS_URL") else "local memory"
+    cache = (
+        "Redis (BENCH_REDIS_URL)"
+        if os.environ.get("BENCH_REDIS_URL")
+        else "the database's cache table (SINGLE_PROCESS)"
+    )
     load_command = wrk_command(f"http://{HOST}:PORT/PATH", ROUND_SECONDS)
     return [
         f"- Machine: {os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}; "
@@ -802,6 +810,7 @@ def prepare(environment: dict[str, str]) -> dict[str, object]:
         env=environment,
         check=True,
     )
+    subprocess.run([PYTHON, "manage.py", "createcachetable"], cwd=ROOT, env=environment, check=True)
     seeded = subprocess.run(
         [PYTHON, str(BENCH / "seed.py")],
         cwd=ROOT,

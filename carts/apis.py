@@ -231,7 +231,19 @@ class CartMigrateApi(_ShopperApi):
     permission_classes = [IsCustomer, HasScope]
 
     class InputSerializer(serializers.Serializer):
+        """The request as documented: the anonymous session's token proves the id."""
+
         anonymousId = serializers.UUIDField()
+        anonymousToken = serializers.CharField(
+            max_length=MAX_TOKEN_LENGTH,
+            help_text="The anonymous session's token (an expired one within the renewal "
+            "window too). Only a storefront app with the compat anonymous-id policy may "
+            "omit it.",
+        )
+
+    class TolerantInputSerializer(InputSerializer):
+        """What is read: the token may be missing, for the compat policy to decide."""
+
         anonymousToken = serializers.CharField(
             required=False, allow_blank=True, max_length=MAX_TOKEN_LENGTH
         )
@@ -252,7 +264,7 @@ class CartMigrateApi(_ShopperApi):
         tags=["cart"],
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.TolerantInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         principal = principal_of(request)
         tenant_id, anonymous_id = principal.tenant_id, str(serializer.validated_data["anonymousId"])

@@ -25,12 +25,11 @@ class CartOwner:
     def is_anonymous(self) -> bool:
         return self.customer_id is None
 
-    def open_cart_filter(self) -> Q:
+    def carts_filter(self) -> Q:
+        """The owner's carts, whatever their status."""
         if self.customer_id is not None:
-            return Q(tenant_id=self.tenant_id, customer_id=self.customer_id, status="open")
-        return Q(
-            tenant_id=self.tenant_id,
-            anonymous_id=self.anonymous_id,
-            customer_id__isnull=True,
-            status="open",
-        )
+            return Q(tenant_id=self.tenant_id, customer_id=self.customer_id)
+        return Q(tenant_id=self.tenant_id, anonymous_id=self.anonymous_id, customer_id__isnull=True)
+
+    def open_cart_filter(self) -> Q:
+        return self.carts_filter() & Q(status="open")

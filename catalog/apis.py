@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +12,7 @@ from catalog.models import Product
 from catalog.selectors import product_get, product_list
 from core.errors import DomainError
 from core.openapi import problems
+from core.pagination import StrictPageNumberPagination
 from identity.http.authentication import (
     BearerAuthentication,
     StorefrontKeyAuthentication,
@@ -40,12 +40,6 @@ class ProductOutputSerializer(serializers.ModelSerializer):
         return product.stock is None or product.stock > 0
 
 
-class ProductPagination(PageNumberPagination):
-    page_size = 20
-    page_size_query_param = "pageSize"
-    max_page_size = 100
-
-
 class _CatalogApi(APIView):
     authentication_classes = [StorefrontKeyAuthentication, BearerAuthentication]
     permission_classes = [HasScope]
@@ -62,15 +56,7 @@ class ProductListApi(_CatalogApi):
 
     @extend_schema(
         operation_id="product_list",
-        parameters=[
-            OpenApiParameter("page", int, description="Page number, from 1."),
-            OpenApiParameter(
-                "pageSize",
-                int,
-                description=f"Products per page (default {ProductPagination.page_size}, "
-                f"at most {ProductPagination.max_page_size}).",
-            ),
-        ],
+        parameters=StrictPageNumberPagination.openapi_parameters("products"),
         responses={
             200: inline_serializer(
                 name="ProductPage",
@@ -82,13 +68,16 @@ class ProductListApi(_CatalogApi):
                 },
             ),
             **_ERRORS,
-            **problems(_404="No such page."),
+            **problems(
+                _400="page or pageSize is not a whole number in range (named in errors[]).",
+                _404="No such page.",
+            ),
         },
         tags=["catalog"],
     )
     def get(self, request: Request) -> Response:
         products: QuerySet[Product] = product_list(tenant_id=principal_of(request).tenant_id)
-        paginator = ProductPagination()
+        paginator = StrictPageNumberPagination()
         page = paginator.paginate_queryset(products, request, view=self)
         return paginator.get_paginated_response(ProductOutputSerializer(page, many=True).data)
 

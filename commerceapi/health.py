@@ -1,9 +1,11 @@
-"""/healthz: the process answers. /readyz: the database and the cache answer too."""
+"""/healthz: the process answers. /readyz: the database and the cache answer too, and which
+cache backs revocation and throttling (and whether other processes see it)."""
 
 from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -22,6 +24,7 @@ def readyz(request: HttpRequest) -> HttpResponse:
         {
             "status": "ok" if ready else "unavailable",
             "checks": {k: "ok" if v else "down" for k, v in checks.items()},
+            "cache": cache_description(),
         },
         status=200 if ready else 503,
     )
@@ -44,3 +47,18 @@ def _cache_ok() -> bool:
     except Exception:  # any client failure means "not ready", never a 500
         logger.warning("readiness: cache unreachable", exc_info=True)
         return False
+
+
+# What each cache backend is, and who else sees its entries.
+_CACHES = {
+    "django.core.cache.backends.redis.RedisCache": ("redis", "every process using this Redis"),
+    "core.database_cache.DatabaseCache": ("database", "every process using this database"),
+    "django.core.cache.backends.locmem.LocMemCache": ("local-memory", "this process only"),
+}
+
+
+def cache_description() -> dict[str, str]:
+    """The cache that backs revocation, key lookups, throttling and the sign-in lockout."""
+    backend = settings.CACHES["default"]["BACKEND"]
+    kind, shared_by = _CACHES.get(backend, (backend, "unknown"))
+    return {"backend": kind, "sharedBy": shared_by}

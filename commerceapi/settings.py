@@ -1,12 +1,13 @@
 """Settings, read from the environment (see README "Configuration").
 
-Development defaults let ``make run`` work on a bare machine: SQLite, the local-memory cache,
-DEBUG on. With DEBUG off every secret must come from the environment or start-up stops.
+Development defaults let ``make run`` work on a bare machine: SQLite, the database's cache
+table, DEBUG on. With DEBUG off every secret must come from the environment or start-up stops.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -121,8 +122,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The app that holds tenants; carts, catalog and orders refer to tenants through this name.
 TENANT_MODEL = "identity.Tenant"
 
-# --- Cache ----------------------------------------------------------------------------------
+# --- Cache ---------------------------------------------------------------------------------
+# Revocations, key and client lookups, throttles and the sign-in lockout live in the cache, so
+# every API process must see the same one. Redis (REDIS_URL) is shared by any number of
+# processes on any number of machines. Without it the cache is a table of the database
+# (core.database_cache; created by ``manage.py createcachetable``), which the processes using
+# that database share: a management command reaches a running server at once. Production
+# (DEBUG off) refuses to start without Redis unless the operator states that one process
+# serves the API (SINGLE_PROCESS=true). The local-memory cache, seen by one process only, is
+# for the test suite, which says so (tests/settings.py).
 REDIS_URL = env_str("REDIS_URL", "")
+SINGLE_PROCESS = env_bool("SINGLE_PROCESS", False)
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -132,7 +143,19 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    if not DEBUG and not SINGLE_PROCESS:
+        raise ImproperlyConfigured(
+            "REDIS_URL is not set. With DEBUG off the API needs a cache that all its processes "
+            "share (revocations, throttles, the sign-in lockout): set REDIS_URL, or set "
+            "SINGLE_PROCESS=true if exactly one process serves the API (one gunicorn worker)."
+        )
+    CACHES = {
+        "default": {
+            "BACKEND": "core.database_cache.DatabaseCache",
+            "LOCATION": "commerceapi_cache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000, "CULL_FREQUENCY": 4},
+        }
+    }
 
 # --- Security -------------------------------------------------------------------------------
 # Fernet keys that encrypt the secrets the API holds (signing keys, third-party apps' secrets):
@@ -190,7 +213,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Bodies are read one way only: UTF-8, within the limit, each JSON key once (core.parsers).
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "core.problems.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "core.openapi.AutoSchema",
     # The client address for throttling is the one the last trusted proxy saw; addresses a
@@ -217,6 +241,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The OAuth endpoints' client authentication (client_secret_basic), which no DRF
+    # authentication class stands for.
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "clientBasic": {
+                "type": "http",
+                "scheme": "basic",
+                "description": "An OAuth client's client_id and client_secret (RFC 6749 2.3.1).",
+            }
+        }
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.openapi_bodies.body_refusals_document",
+    ],
 }
 
 # --- Tokens ---------------------------------------------------------------------------------

@@ -80,6 +80,30 @@ UNSUPPORTED_MEDIA_TYPE = ErrorCode(
     "Unsupported media type",
     "Send the body as application/json.",
 )
+CHARSET_UNSUPPORTED = ErrorCode(
+    1016,
+    "charset_unsupported",
+    415,
+    "Unsupported charset",
+    "Request bodies are UTF-8: send charset=utf-8, or no charset parameter.",
+)
+LENGTH_REQUIRED = ErrorCode(
+    1011,
+    "length_required",
+    411,
+    "Length required",
+    "This server cannot read a chunked body: send the body with a Content-Length.",
+)
+URI_TOO_LONG = ErrorCode(
+    1014, "uri_too_long", 414, "URI too long", "The request target (path and query) is too long."
+)
+HEADERS_TOO_LARGE = ErrorCode(
+    1031,
+    "headers_too_large",
+    431,
+    "Request headers too large",
+    "A request header, or all of them together, exceed the limit.",
+)
 THROTTLED = ErrorCode(
     1029, "throttled", 429, "Too many requests", "Slow down; retry after Retry-After seconds."
 )
@@ -102,6 +126,27 @@ FORBIDDEN = ErrorCode(
 )
 BAD_REQUEST = ErrorCode(
     1040, "bad_request", 400, "Bad request", "The request could not be understood."
+)
+JSON_DUPLICATE_KEY = ErrorCode(
+    1041,
+    "json_duplicate_key",
+    400,
+    "Duplicate JSON key",
+    "An object in the JSON body names the same key twice; send each key once.",
+)
+CONTENT_LENGTH_INVALID = ErrorCode(
+    1042,
+    "content_length_invalid",
+    400,
+    "Invalid Content-Length",
+    "The Content-Length header is not a whole number of bytes.",
+)
+QUERY_PARAMETER_INVALID = ErrorCode(
+    1043,
+    "query_parameter_invalid",
+    400,
+    "Invalid query parameter",
+    "A query parameter has a value the endpoint does not take; see errors[].",
 )
 INTERNAL_ERROR = ErrorCode(
     1500,

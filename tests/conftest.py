@@ -219,6 +219,17 @@ def problem(
     return body
 
 
+# A header of 100 KB is past the request limits: the API refuses it before any decoder sees it.
+HEADERS_TOO_LARGE = problem(
+    "headers_too_large",
+    "Request headers too large",
+    431,
+    "A request header, or all of them together, exceed the limit.",
+    1031,
+)
+OVER_THE_HEADER_LIMIT = {"header-of-100-kb", "token-of-100-kb-of-dots"}
+
+
 def field_error(field: str, code: str, message: str) -> dict[str, str]:
     return {"field": field, "code": code, "message": message}
 

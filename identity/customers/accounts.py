@@ -16,7 +16,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import User
-from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.password_validation import (
+    MinimumLengthValidator,
+    get_default_password_validators,
+    validate_password,
+)
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -36,6 +40,18 @@ MAX_PASSWORD_LENGTH = 1024
 
 def email_normalize(email: str) -> str:
     return email.strip().lower()
+
+
+def password_minimum_length() -> int:
+    """The shortest password the configured validators accept (1 if none says)."""
+    return max(
+        (
+            validator.min_length
+            for validator in get_default_password_validators()
+            if isinstance(validator, MinimumLengthValidator)
+        ),
+        default=1,
+    )
 
 
 def _password_owner(*, email: str, name: str) -> User:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -19,7 +20,12 @@ from core.http import NO_STORE
 from core.openapi import problems
 from core.problems import ProblemAuthenticationFailed, ProblemPermissionDenied
 from identity import errors
-from identity.customers.accounts import customer_sign_out_everywhere, local_account_create
+from identity.customers.accounts import (
+    MAX_PASSWORD_LENGTH,
+    customer_sign_out_everywhere,
+    local_account_create,
+    password_minimum_length,
+)
 from identity.customers.customers import customer_get
 from identity.http.authentication import (
     BearerAuthentication,
@@ -236,8 +242,16 @@ class CustomerRegistrationApi(APIView):
     throttle_classes = [CustomerRegisterAddressThrottle]
 
     class InputSerializer(serializers.Serializer):
-        email = serializers.CharField(max_length=254)
-        password = serializers.CharField(max_length=1024, trim_whitespace=False)
+        email = serializers.EmailField(max_length=254, help_text="Compared in lower case.")
+        # The schema states the rules it can (length, not only digits); the others are in
+        # the description: Django's password validators decide (AUTH_PASSWORD_VALIDATORS).
+        password = serializers.RegexField(
+            r"\D",
+            min_length=password_minimum_length(),
+            max_length=MAX_PASSWORD_LENGTH,
+            trim_whitespace=False,
+            help_text=" ".join(password_validators_help_texts()),
+        )
         name = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
     @extend_schema(

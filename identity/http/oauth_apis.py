@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.http import QueryDict
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
-from rest_framework.parsers import FormParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +21,7 @@ from rest_framework.views import APIView
 from core.bodies import OMITTED, Body, BodyField
 from core.errors import DomainError
 from core.http import NO_STORE
+from core.parsers import StrictFormParser
 from core.problems import security_logger
 from identity.http.throttles import (
     OAuthPasswordAddressThrottle,
@@ -46,6 +46,10 @@ OAuthErrorOutput = inline_serializer(
         "error_description": serializers.CharField(),
     },
 )
+# A confidential client sends its secret by HTTP Basic (client_secret_basic) or in the form
+# (client_secret_post); a public client only its client_id in the form.
+# (drf-spectacular takes security requirements here, though its annotation names strings.)
+CLIENT_AUTHENTICATION: Any = [{"clientBasic": []}, {}]
 _CLIENT_FIELDS = {
     "client_id": serializers.CharField(required=False, help_text="Unless sent by HTTP Basic."),
     "client_secret": serializers.CharField(
@@ -66,15 +70,20 @@ class OAuthApi(APIView):
 
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
-    parser_classes = [FormParser]
+    parser_classes = [StrictFormParser]
     throttle_classes = [OAuthTokenAddressThrottle]
+    # The parameters the endpoint reads; the client's are read by every endpoint.
+    parameters: tuple[str, ...] = ("client_id", "client_secret")
 
     def form(self, request: Request) -> Mapping[str, str]:
-        """The parameters, each at most once (RFC 6749 section 3.2)."""
-        data = cast(QueryDict, request.data)
+        """The endpoint's parameters, each at most once (RFC 6749 section 3.1). Parameters it
+        does not know are ignored, repeated or not, and never named in an answer."""
+        data = request.data
         form: dict[str, str] = {}
-        for name in data:
-            values = data.getlist(name)
+        for name in self.parameters:
+            values = data.getlist(name) if isinstance(data, QueryDict) else []
+            if not values:
+                continue
             if len(values) != 1:
                 raise invalid_request(f"The {name} parameter is repeated.")
             if len(values[0]) > _MAX_PARAMETER_LENGTH:
@@ -168,6 +177,23 @@ TOKEN_RESPONSE = Body(
 class TokenApi(OAuthApi):
     """POST /oauth/token — RFC 6749 section 3.2, RFC 8693."""
 
+    parameters = (
+        *OAuthApi.parameters,
+        "grant_type",
+        "scope",
+        "username",
+        "password",
+        "refresh_token",
+        "subject_token",
+        "subject_token_type",
+        "requested_token_type",
+        "actor_token",
+        "actor_token_type",
+        "audience",
+        "resource",
+        "custom_claims",
+    )
+
     @extend_schema(
         operation_id="oauth_token",
         request={
@@ -192,7 +218,7 @@ class TokenApi(OAuthApi):
             200: TOKEN_RESPONSE.schema,
             **_TOKEN_ERRORS,
         },
-        auth=[],
+        auth=CLIENT_AUTHENTICATION,
         tags=["oauth"],
     )
     def post(self, request: Request) -> Response:
@@ -226,6 +252,8 @@ _TOKEN_PARAMETER = inline_serializer(
 class RevokeApi(OAuthApi):
     """POST /oauth/revoke — RFC 7009. 200 whether or not the token was known."""
 
+    parameters = (*OAuthApi.parameters, "token", "token_type_hint")
+
     @extend_schema(
         operation_id="oauth_revoke",
         request={"application/x-www-form-urlencoded": _TOKEN_PARAMETER},
@@ -233,7 +261,7 @@ class RevokeApi(OAuthApi):
             200: OpenApiResponse(description="Revoked, or not a token of this client."),
             **_TOKEN_ERRORS,
         },
-        auth=[],
+        auth=CLIENT_AUTHENTICATION,
         tags=["oauth"],
     )
     def post(self, request: Request) -> Response:
@@ -248,6 +276,8 @@ class RevokeApi(OAuthApi):
 
 class IntrospectApi(OAuthApi):
     """POST /oauth/introspect — RFC 7662, for confidential clients."""
+
+    parameters = (*OAuthApi.parameters, "token", "token_type_hint")
 
     @extend_schema(
         operation_id="oauth_introspect",
@@ -268,7 +298,7 @@ class IntrospectApi(OAuthApi):
             ),
             **_TOKEN_ERRORS,
         },
-        auth=[],
+        auth=CLIENT_AUTHENTICATION,
         tags=["oauth"],
     )
     def post(self, request: Request) -> Response:

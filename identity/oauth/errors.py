@@ -63,7 +63,16 @@ class OAuthError(Exception):
         return _STATUS.get(self.error, 400)
 
     def body(self) -> dict[str, str]:
-        return {"error": self.error.value, "error_description": self.description}
+        return {"error": self.error.value, "error_description": printable(self.description)}
+
+
+def printable(description: str) -> str:
+    """What RFC 6749 section 5.2 allows in ``error_description`` (%x20-21 / %x23-5B /
+    %x5D-7E): any other character becomes "?"."""
+    return "".join(
+        character if " " <= character <= "~" and character not in '"\\' else "?"
+        for character in description
+    )
 
 
 def oauth_error_of(error: DomainError) -> OAuthError | None:

@@ -109,3 +109,40 @@ def test_a_migration_is_a_constant_number_of_queries(
 
     # then every migration took as many queries as the smallest
     assert len(set(counts.values())) == 1, counts
+
+
+def test_the_migration_locks_open_carts_with_the_status_written_into_the_sql(
+    api: APIClient, storefront: Storefront, customer_shopper: CustomerShopper
+) -> None:
+    # given an anonymous cart and a customer cart to merge it into
+    shopper = anonymous_shopper(api, storefront.key)
+    source = Cart.objects.create(
+        tenant=storefront.tenant,
+        anonymous_id=shopper.anonymous_id,
+        storefront_app_id=storefront.app.public_id,
+    )
+    cart_fill(source, products_create(storefront, "A", 2), 1)
+    customer = customer_shopper("auth0|literal")
+    Cart.objects.create(tenant=storefront.tenant, customer_id=customer.customer_id)
+    executed: list[tuple[str, tuple[object, ...]]] = []
+
+    def record(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        executed.append((sql, tuple(params or ())))
+        return execute(sql, params, many, context)
+
+    # when the migration runs
+    with connection.execute_wrapper(record):
+        answer = migrate(api, customer, proof_of(shopper))
+    assert answer.status_code == 200, answer.content
+
+    # then the carts are locked by a query whose open status is SQL text, not a bound value,
+    # so that a prepared statement's generic plan can use the partial indexes on open carts
+    quote = connection.ops.quote_name
+    status_test = f"{quote(Cart._meta.db_table)}.{quote('status')} = "
+    locks = [(sql, params) for sql, params in executed if status_test in sql]
+    assert locks, executed
+    for sql, params in locks:
+        assert f"{status_test}'open'" in sql
+        assert "open" not in params
+        if connection.vendor == "postgresql":
+            assert "FOR UPDATE" in sql

@@ -16,7 +16,9 @@ from tests.conftest import (
     anonymous_shopper,
     assert_problem,
     bearer_headers,
+    field_error,
     make_storefront,
+    problem,
 )
 from tests.factories import ProductFactory, TenantFactory
 from tests.identity.tokens_helpers import PROBLEMS
@@ -161,15 +163,74 @@ def test_pages_hold_twenty_by_default_and_at_most_a_hundred(api, storefront):
 
     # when
     default = api.get(LIST_URL, **key_headers(storefront)).json()
-    capped = api.get(LIST_URL, {"pageSize": 1000}, **key_headers(storefront)).json()
+    largest = api.get(LIST_URL, {"pageSize": 100}, **key_headers(storefront)).json()
 
     # then
     assert (default["count"], len(default["results"])) == (120, 20)
-    assert (capped["count"], len(capped["results"])) == (120, 100)
-    assert capped["results"][0]["sku"] == "SKU-000"
+    assert (largest["count"], len(largest["results"])) == (120, 100)
+    assert largest["results"][0]["sku"] == "SKU-000"
 
 
-@pytest.mark.parametrize("page", ["2", "0", "-1", "abc", "99999999999999999999"])
+def page_parameter_invalid(name, message):
+    return problem(
+        "query_parameter_invalid",
+        "Invalid query parameter",
+        400,
+        message,
+        1043,
+        [field_error(name, "query_parameter_invalid", message)],
+    )
+
+
+PAGE_SIZE_MESSAGE = "A whole number from 1 to 100."
+PAGE_MESSAGE = 'A whole number from 1 to 999999999, or "last".'
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param("pageSize=abc", id="word"),
+        pytest.param("pageSize=true", id="boolean"),
+        pytest.param("pageSize=-5", id="negative"),
+        pytest.param("pageSize=0", id="zero"),
+        pytest.param("pageSize=101", id="over the maximum"),
+        pytest.param("pageSize=100000", id="far over the maximum"),
+        pytest.param("pageSize=2.0", id="decimal"),
+        pytest.param("pageSize=", id="empty"),
+        pytest.param("pageSize=%EF%BC%95", id="fullwidth digit"),
+        pytest.param("pageSize=2&pageSize=3", id="repeated"),
+    ],
+)
+def test_an_invalid_page_size_is_a_400_naming_it(api, storefront, products, query):
+    # when
+    answer = api.get(f"{LIST_URL}?{query}", **key_headers(storefront))
+
+    # then it is refused, not silently replaced by the default
+    assert_problem(answer, page_parameter_invalid("pageSize", PAGE_SIZE_MESSAGE))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param("page=abc", id="word"),
+        pytest.param("page=true", id="boolean"),
+        pytest.param("page=-5", id="negative"),
+        pytest.param("page=0", id="zero"),
+        pytest.param("page=1000000000", id="over the maximum"),
+        pytest.param("page=99999999999999999999", id="too many digits"),
+        pytest.param("page=", id="empty"),
+        pytest.param("page=1&page=1", id="repeated"),
+    ],
+)
+def test_an_invalid_page_is_a_400_naming_it(api, storefront, products, query):
+    # when
+    answer = api.get(f"{LIST_URL}?{query}", **key_headers(storefront))
+
+    # then
+    assert_problem(answer, page_parameter_invalid("page", PAGE_MESSAGE))
+
+
+@pytest.mark.parametrize("page", ["2", "100000"])
 def test_a_page_that_does_not_exist_is_a_404_problem(api, storefront, products, page):
     # when
     answer = api.get(LIST_URL, {"page": page}, **key_headers(storefront))

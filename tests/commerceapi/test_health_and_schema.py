@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.core.management import call_command
 from django.db import OperationalError, connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from drf_spectacular.drainage import GENERATOR_STATS
 from rest_framework.test import APIClient
@@ -35,9 +39,63 @@ def test_readyz_checks_the_database_and_the_cache(db):
     # when
     answer = APIClient().get("/readyz")
 
-    # then
+    # then it also says which cache backs revocation and throttling (the suite's own)
     assert answer.status_code == 200
-    assert answer.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
+    assert answer.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "cache": "ok"},
+        "cache": SUITE_CACHE,
+    }
+
+
+SUITE_CACHE = (
+    {"backend": "redis", "sharedBy": "every process using this Redis"}
+    if settings.REDIS_URL
+    else {"backend": "local-memory", "sharedBy": "this process only"}
+)
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("backend", "location", "described"),
+    [
+        pytest.param(
+            "core.database_cache.DatabaseCache",
+            "commerceapi_cache",
+            {"backend": "database", "sharedBy": "every process using this database"},
+            id="database",
+        ),
+        pytest.param(
+            "django.core.cache.backends.redis.RedisCache",
+            "redis://127.0.0.1:{port}/0",
+            {"backend": "redis", "sharedBy": "every process using this Redis"},
+            id="redis",
+        ),
+        pytest.param(
+            "django.core.cache.backends.locmem.LocMemCache",
+            "",
+            {"backend": "local-memory", "sharedBy": "this process only"},
+            id="local memory",
+        ),
+    ],
+)
+def test_readyz_names_the_cache_behind_revocation_and_throttling(db, backend, location, described):
+    # given the API configured with this cache (a Redis that is not there, for its name only)
+    caches = {"default": {"BACKEND": backend, "LOCATION": location.format(port=closed_port())}}
+    with override_settings(CACHES=caches):
+        call_command("createcachetable")  # only the database cache has a table to create
+
+        # when
+        answer = APIClient(raise_request_exception=False).get("/readyz")
+
+    # then it names the cache and who shares it, reachable or not
+    assert answer.json()["cache"] == described
+    assert answer.status_code == (503 if backend.endswith("RedisCache") else 200)
 
 
 class BrokenCache:
@@ -75,7 +133,11 @@ def test_readyz_is_503_when_the_cache_is_down(db, monkeypatch, cache):
 
     # then
     assert answer.status_code == 503
-    assert answer.json() == {"status": "unavailable", "checks": {"database": "ok", "cache": "down"}}
+    assert answer.json() == {
+        "status": "unavailable",
+        "checks": {"database": "ok", "cache": "down"},
+        "cache": SUITE_CACHE,
+    }
 
 
 def test_readyz_is_503_when_the_database_is_down(db, monkeypatch):
@@ -87,7 +149,11 @@ def test_readyz_is_503_when_the_database_is_down(db, monkeypatch):
 
     # then
     assert answer.status_code == 503
-    assert answer.json() == {"status": "unavailable", "checks": {"database": "down", "cache": "ok"}}
+    assert answer.json() == {
+        "status": "unavailable",
+        "checks": {"database": "down", "cache": "ok"},
+        "cache": SUITE_CACHE,
+    }
 
 
 # --- the schema -----------------------------------------------------------------------------
@@ -244,3 +310,72 @@ def test_the_docs_page_uses_only_local_assets(db):
     assert any(asset.endswith("swagger-ui-bundle.js") for asset in assets)
     assert all(asset.startswith("/static/") for asset in assets), assets
     assert "/api/schema/" in html
+
+
+BODY_OPERATIONS = [
+    ("/commerceapi/authentication/", "post"),
+    ("/commerceapi/cart/lines", "post"),
+    ("/commerceapi/cart/lines/{sku}", "patch"),
+    ("/commerceapi/cart/migrate", "post"),
+    ("/commerceapi/customers", "post"),
+    ("/oauth/token", "post"),
+    ("/oauth/revoke", "post"),
+    ("/oauth/introspect", "post"),
+]
+
+
+def test_every_operation_taking_a_body_documents_its_refusals(schema):
+    # given every operation of the schema with a request body, whatever app it comes from
+    with_body = {
+        (path, method): operation
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if "requestBody" in operation
+    }
+    assert set(with_body) >= set(BODY_OPERATIONS)
+
+    # then each documents a body too large (413) and in another charset (415), as problems
+    for (path, method), operation in with_body.items():
+        for status in ("413", "415"):
+            assert operation["responses"][status]["content"] == {
+                "application/problem+json": {"schema": PROBLEM_REF}
+            }, (path, method, status)
+        assert "400" in operation["responses"], (path, method)
+
+
+def test_the_migration_documents_its_token_as_required(schema):
+    operation = schema["paths"]["/commerceapi/cart/migrate"]["post"]
+    body = resolve(schema, operation["requestBody"]["content"]["application/json"]["schema"])
+    assert body["required"] == ["anonymousId", "anonymousToken"]
+    assert body["properties"]["anonymousToken"]["minLength"] == 1
+
+
+def test_registration_documents_its_email_and_password_rules(schema):
+    operation = schema["paths"]["/commerceapi/customers"]["post"]
+    body = resolve(schema, operation["requestBody"]["content"]["application/json"]["schema"])
+    email, password = body["properties"]["email"], body["properties"]["password"]
+    assert (email["format"], email["maxLength"]) == ("email", 254)
+    assert (password["minLength"], password["maxLength"], password["pattern"]) == (8, 1024, r"\D")
+    for rule in ("too similar", "at least 8 characters", "commonly used", "entirely numeric"):
+        assert rule in password["description"]
+
+
+def test_page_parameters_document_their_bounds(schema):
+    parameters = {
+        parameter["name"]: parameter["schema"]
+        for parameter in schema["paths"]["/commerceapi/products"]["get"]["parameters"]
+    }
+    assert parameters["pageSize"] == {"type": "integer", "minimum": 1, "maximum": 100}
+    assert parameters["page"] == {
+        "oneOf": [
+            {"type": "integer", "minimum": 1, "maximum": 999_999_999},
+            {"type": "string", "enum": ["last"]},
+        ]
+    }
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])
+def test_the_oauth_endpoints_document_client_authentication(schema, path):
+    # HTTP Basic for a confidential client, or nothing but the form for a public one
+    assert schema["paths"][path]["post"]["security"] == [{"clientBasic": []}, {}]
+    assert schema["components"]["securitySchemes"]["clientBasic"]["scheme"] == "basic"

@@ -36,6 +36,7 @@ _FROM_THE_TEST = {
     "SECRETS_ENCRYPTION_KEYS",
     "TOKEN_ISSUER",
     "PUBLIC_BASE_URL",
+    "SINGLE_PROCESS",
 }
 # What production needs besides the ones a test is about.
 PRODUCTION = {
@@ -44,7 +45,12 @@ PRODUCTION = {
     "DATABASE_URL": "postgres://user@db.internal:5432/shop",
     "SECRETS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
     "TOKEN_ISSUER": "https://api.shop.example",
+    "REDIS_URL": "redis://cache.internal:6379/1",
 }
+
+
+def production_without(*names: str) -> dict[str, str]:
+    return {name: value for name, value in PRODUCTION.items() if name not in names}
 
 
 def start(**environment: str) -> subprocess.CompletedProcess[str]:
@@ -108,6 +114,33 @@ def test_without_debug_and_with_its_secrets_it_starts():
     assert loaded["cookies_secure"] is True
     assert loaded["issuer"] == loaded["base_url"] == "https://api.shop.example"
     assert loaded["encryption_keys"] == [PRODUCTION["SECRETS_ENCRYPTION_KEYS"]]
+    assert loaded["cache"] == "django.core.cache.backends.redis.RedisCache"
+
+
+@pytest.mark.parametrize("single_process", [None, "false"], ids=["unset", "false"])
+def test_without_debug_several_processes_need_a_shared_cache(single_process):
+    # given production settings without REDIS_URL, and no single process stated
+    environment = production_without("REDIS_URL")
+    if single_process is not None:
+        environment["SINGLE_PROCESS"] = single_process
+
+    # when
+    process = start(**environment)
+
+    # then it does not start: each process would keep revocations and throttles to itself
+    assert process.returncode != 0
+    assert "ImproperlyConfigured: REDIS_URL is not set." in process.stderr
+    assert "SINGLE_PROCESS=true" in process.stderr
+    assert process.stdout == ""
+
+
+def test_without_debug_a_stated_single_process_runs_on_the_database_cache():
+    # when the operator states that one process serves the API
+    loaded = started(start(**production_without("REDIS_URL"), SINGLE_PROCESS="true"))
+
+    # then it starts on the database's cache table, which management commands share
+    assert loaded["debug"] is False
+    assert loaded["cache"] == "core.database_cache.DatabaseCache"
 
 
 @pytest.mark.parametrize("keys", [None, "", " , "], ids=["unset", "empty", "blank"])
@@ -211,7 +244,8 @@ def test_in_development_it_starts_with_safe_defaults():
     assert loaded["debug"] is True
     assert loaded["secret"] == "development-only-secret-key-not-for-production"
     assert loaded["database"] == "django.db.backends.sqlite3"
-    assert loaded["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    # the cache that every process of this database shares (make run's server and commands)
+    assert loaded["cache"] == "core.database_cache.DatabaseCache"
     assert loaded["num_proxies"] == 0
     assert loaded["proxy_ssl"] is None
     assert loaded["issuer"] == "http://127.0.0.1:8000"
@@ -241,6 +275,7 @@ def test_services_and_proxies_come_from_the_environment():
         ("DEBUG", "maybe", "DEBUG must be true or false, not 'maybe'."),
         ("TRUSTED_PROXY_COUNT", "-1", "TRUSTED_PROXY_COUNT must be at least 0, not -1."),
         ("TRUSTED_PROXY_COUNT", "one", "TRUSTED_PROXY_COUNT must be a whole number, not 'one'."),
+        ("SINGLE_PROCESS", "perhaps", "SINGLE_PROCESS must be true or false, not 'perhaps'."),
     ],
 )
 def test_a_malformed_setting_stops_start_up_naming_it(name, value, message):

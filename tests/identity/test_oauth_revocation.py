@@ -17,11 +17,9 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from typing import IO, Any
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from rest_framework.test import APIClient
 
 from identity.models import Customer
@@ -50,6 +48,7 @@ from tests.identity.oauth_revocation_common import (
     revoke_committed,
 )
 from tests.identity.tokens_helpers import PROBLEMS, assert_unauthorized
+from tests.servers import suite_database_url
 
 # --- Revoking access tokens -----------------------------------------------------------------
 
@@ -355,24 +354,12 @@ print(json.dumps({"after": answer, "seconds": time.monotonic() - started}), flus
 """
 
 
-def _database_url() -> str:
-    """The URL of the test database this process uses (its name is not DATABASE_URL's)."""
-    database = connection.settings_dict
-    user = quote(database["USER"] or "", safe="")
-    password = quote(database["PASSWORD"] or "", safe="")
-    credentials = f"{user}:{password}@" if password else f"{user}@"
-    return (
-        f"postgres://{credentials}{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}"
-        f"/{quote(database['NAME'], safe='')}"
-    )
-
-
 @pytest.fixture
 def api_process() -> Iterator[subprocess.Popen[str]]:
     """Another API process on the same database and Redis, reading tokens from its stdin."""
     environment = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": suite_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "DJANGO_SETTINGS_MODULE": "commerceapi.settings",
     }
