@@ -1,7 +1,8 @@
 # Production image: gunicorn behind your load balancer, admin static files served by whitenoise.
-# Configure with environment variables (README "Configuration"); SECRET_KEY and DATABASE_URL
-# are required, and so is REDIS_URL unless SINGLE_PROCESS=true (then WEB_CONCURRENCY=1; the
-# cache is then a table of the database: run `python manage.py createcachetable` once).
+# Configure with environment variables (README "Configuration"); SECRET_KEY, DATABASE_URL,
+# SECRETS_ENCRYPTION_KEYS and TOKEN_ISSUER (the API's public https URL) are required, and so is
+# REDIS_URL unless SINGLE_PROCESS=true (then WEB_CONCURRENCY=1; the cache is then a table of the
+# database: run `python manage.py createcachetable` once).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -25,6 +26,8 @@ COPY carts ./carts
 COPY manage.py ./
 RUN pip install . \
     && SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/unused.sqlite3 SINGLE_PROCESS=true \
+       SECRETS_ENCRYPTION_KEYS=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
+       TOKEN_ISSUER=https://collectstatic.invalid \
        python manage.py collectstatic --no-input \
     && chown -R app:app /app
 

@@ -21,8 +21,10 @@ migrate: $(STAMP)
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py createcachetable
 
+# The served address is the issuer of the tokens and of the OAuth metadata (RFC 8414).
+run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: migrate
-	$(BIN)/python manage.py demo_seed --api http://$(HOST):$(PORT)
+	$(BIN)/python manage.py demo_seed --api $(PUBLIC_BASE_URL)
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP)

@@ -15,6 +15,7 @@ the run could not be made. bench/README.md describes the knobs (BENCH_* variable
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 import os
@@ -386,6 +387,9 @@ def server_environment(url: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="commerceapi.settings",
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
+        # A Fernet key (32 random bytes, url-safe base64) for the secrets stored encrypted.
+        SECRETS_ENCRYPTION_KEYS=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        TOKEN_ISSUER=f"https://{HOST}",
         ALLOWED_HOSTS=HOST,
         DATABASE_URL=url,
         THROTTLE_ANONYMOUS_TOKEN_PER_ADDRESS=UNTHROTTLED_RATE,
@@ -735,7 +739,7 @@ def machine_description(run: Run) -> list[str]:
         f"machine; per scenario a {WARMUP_SECONDS} s warm-up, then {ROUNDS} rounds of "
         f"{ROUND_SECONDS} s taking the scenarios in turn",
         f"- Server: `{relative(shlex.join(run.server_command))}` "
-        f"(DEBUG=false, random SECRET_KEY, ALLOWED_HOSTS={HOST})",
+        f"(DEBUG=false, random SECRET_KEY and SECRETS_ENCRYPTION_KEYS, ALLOWED_HOSTS={HOST})",
         f"- Load command: `{relative(shlex.join(load_command))}`",
         *(f"- {note}" for note in run.notes),
     ]

@@ -12,7 +12,15 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from commerceapi.env import env_bool, env_int, env_list, env_str, require
+from commerceapi.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    fernet_keys,
+    issuer_url,
+    require,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -151,6 +159,9 @@ else:
     }
 
 # --- Security -------------------------------------------------------------------------------
+# Fernet keys that encrypt the secrets the API holds (signing keys, third-party apps' secrets):
+# the first encrypts, all decrypt (README "Secrets at rest").
+SECRETS_ENCRYPTION_KEYS = fernet_keys("SECRETS_ENCRYPTION_KEYS", debug=DEBUG, secret_key=SECRET_KEY)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -252,10 +263,29 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Tokens ---------------------------------------------------------------------------------
-TOKEN_ISSUER = env_str("TOKEN_ISSUER", "commerceapi")
+# The API's public address (e.g. https://api.shop.example): the OAuth metadata's endpoints are
+# under it. Unset, it is the issuer.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "").rstrip("/")
+# The iss of our tokens and the metadata's issuer (RFC 8414): an https URL, the metadata's own
+# address; development derives it from PUBLIC_BASE_URL (``make run`` sets it) or uses
+# http://127.0.0.1:8000.
+TOKEN_ISSUER = issuer_url("TOKEN_ISSUER", debug=DEBUG, public_base_url=PUBLIC_BASE_URL)
+if PUBLIC_BASE_URL and PUBLIC_BASE_URL != TOKEN_ISSUER:
+    raise ImproperlyConfigured(
+        f"PUBLIC_BASE_URL {PUBLIC_BASE_URL!r} and TOKEN_ISSUER {TOKEN_ISSUER!r} differ: the "
+        "issuer must be the address the OAuth metadata is served at (RFC 8414); set one of them."
+    )
+PUBLIC_BASE_URL = TOKEN_ISSUER
 TOKEN_AUDIENCE = env_str("TOKEN_AUDIENCE", "commerceapi:storefront")
-# Algorithm of newly created signing keys: HS256 (default), RS256, ES256 or EdDSA.
-TOKEN_SIGNING_ALGORITHM = env_str("TOKEN_SIGNING_ALGORITHM", "HS256")
+# Algorithm of new keys for the tokens third parties verify (the token service's access tokens,
+# published at /.well-known/jwks.json): ES256 (default), RS256 or EdDSA. Anonymous tokens and
+# customer contexts, which only the API verifies, are always HS256.
+TOKEN_SIGNING_ALGORITHM = env_str("TOKEN_SIGNING_ALGORITHM", "ES256")
+if TOKEN_SIGNING_ALGORITHM not in ("ES256", "RS256", "EdDSA"):
+    raise ImproperlyConfigured(
+        f"TOKEN_SIGNING_ALGORITHM {TOKEN_SIGNING_ALGORITHM!r}: use ES256, RS256 or EdDSA (the "
+        "tokens it signs are verified by third parties with the published public keys)."
+    )
 # How long an expired anonymous token still proves possession of its anonymous id.
 ANONYMOUS_RENEWAL_WINDOW_SECONDS = env_int("ANONYMOUS_RENEWAL_WINDOW_SECONDS", 30 * 24 * 3600)
 CUSTOMER_CONTEXT_MAX_LIFETIME_SECONDS = env_int(
@@ -281,9 +311,10 @@ PASSWORD_LOCKOUT_SECONDS = env_int("PASSWORD_LOCKOUT_SECONDS", 900, minimum=1)
 OAUTH_CUSTOM_CLAIMS_MAX_BYTES = env_int("OAUTH_CUSTOM_CLAIMS_MAX_BYTES", 2048, minimum=2)
 # Lifetime of a current-customer token for third-party apps.
 CURRENT_CUSTOMER_TOKEN_SECONDS = env_int("CURRENT_CUSTOMER_TOKEN_SECONDS", 900, minimum=60)
-# The API's public address for the metadata document (e.g. https://api.shop.example); empty:
-# the address of the request.
-PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "").rstrip("/")
+# A refresh token used once may be presented again by the same client within this many seconds
+# (a retry after a lost answer) and gets the same answer again, once; later it revokes the
+# sign-in.
+REFRESH_TOKEN_REUSE_GRACE_SECONDS = env_int("REFRESH_TOKEN_REUSE_GRACE_SECONDS", 5)
 
 # --- Carts ----------------------------------------------------------------------------------
 CART_MAX_LINES = env_int("CART_MAX_LINES", 100, minimum=1)

@@ -27,7 +27,11 @@ from identity.customers.accounts import (
     local_account_set_password,
 )
 from identity.customers.customers import customer_set_active
-from identity.customers.providers import provider_save, provider_settings_check
+from identity.customers.providers import (
+    provider_save,
+    provider_settings_check,
+    provider_settings_complete,
+)
 from identity.models import (
     Customer,
     CustomerIdentity,
@@ -154,12 +158,18 @@ class IdentityProviderForm(forms.ModelForm):
             "is_enabled",
         ]
 
+    # Set by ``clean`` when the algorithms were left to the provider's advertised ones.
+    algorithms_advertised: list[str] | None = None
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         candidate = copy.copy(self.instance)
         for name, value in cleaned.items():
             setattr(candidate, name, value)
         try:
+            if "algorithms" in cleaned and not cleaned["algorithms"]:
+                provider_settings_complete(candidate)
+                cleaned["algorithms"] = self.algorithms_advertised = candidate.algorithms
             provider_settings_check(candidate)
         except ValidationError as error:
             self.add_error(None, error)
@@ -178,6 +188,12 @@ class IdentityProviderAdmin(NoDeleteAdmin):
         self, request: HttpRequest, obj: IdentityProvider, form: Any, change: bool
     ) -> None:
         provider_save(provider=obj)
+        if form.algorithms_advertised:
+            self.message_user(
+                request,
+                f"Allowed algorithms, as the provider advertises them: "
+                f"{', '.join(form.algorithms_advertised)}.",
+            )
 
 
 class CustomerIdentityInline(ReadOnlyInline):

@@ -1,8 +1,8 @@
 """Who may call: tenants, storefront apps with their X-Auth-Keys, our signing keys, revocations.
 
 Secrets are never stored: an X-Auth-Key is kept as a lookup prefix and a SHA-256 hash (the key
-holds 256 random bits, so a slow hash adds nothing). Signing keys are kept because every API
-process must sign and verify with them; see README "Signing keys".
+holds 256 random bits, so a slow hash adds nothing). Signing keys are kept, encrypted, because
+every API process must sign and verify with them; see README "Signing keys".
 """
 
 from __future__ import annotations
@@ -85,7 +85,13 @@ class StorefrontKey(TimestampedModel):
 
 
 class SigningKeyPurpose(models.TextChoices):
-    ACCESS = "access", "Access tokens"
+    """What a key signs. ``access``: the token service's access tokens (customer and client
+    tokens), which third parties verify against /.well-known/jwks.json; ``anonymous``:
+    anonymous shopper tokens; ``context``: customer contexts. Only the API verifies the last
+    two."""
+
+    ACCESS = "access", "Access tokens of the token service"
+    ANONYMOUS = "anonymous", "Anonymous shopper tokens"
     CONTEXT = "context", "Customer contexts"
 
 
@@ -99,8 +105,9 @@ class SigningKey(TimestampedModel):
     kid = models.CharField(max_length=64, unique=True)
     purpose = models.CharField(max_length=16, choices=SigningKeyPurpose.choices)
     algorithm = models.CharField(max_length=16)
-    # HMAC secret (base64url) or PEM private key. Never shown in the admin.
-    secret = models.TextField()
+    # The HMAC secret (base64url) or PEM private key, encrypted (identity.credentials.encryption).
+    # Never shown in the admin.
+    encrypted_secret = models.TextField()
     is_active = models.BooleanField(default=True)
     verify_until = models.DateTimeField(null=True, blank=True)
 
@@ -147,6 +154,7 @@ PROVIDER_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "Ed
 
 
 def _default_algorithms() -> list[str]:
+    """The default of migration 0003; providers now default to what they advertise."""
     return ["RS256"]
 
 
@@ -172,7 +180,12 @@ class IdentityProvider(TimestampedModel):
     discovery_url = models.URLField(max_length=500, blank=True)
     jwks_uri = models.URLField(max_length=500, blank=True)
     public_key_pem = models.TextField(blank=True)
-    algorithms = models.JSONField(default=_default_algorithms)
+    algorithms = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Allowed signing algorithms (asymmetric only); empty: the ones the provider "
+        "advertises in its discovery document or JWKS (or its public key's), chosen on save.",
+    )
     subject_claim = models.CharField(
         max_length=64,
         blank=True,
@@ -314,15 +327,16 @@ class OAuthClient(TimestampedModel):
 class OAuthClientSecret(models.Model):
     """A client secret: a lookup prefix and a SHA-256 hash. Several are live during a rotation.
 
-    A third-party app's secret is also kept (``signing_secret``): it is the HMAC key of the
-    current-customer tokens the API signs for that app, so the API must hold it, as it holds its
-    own signing keys. Other kinds' secrets are never stored.
+    A third-party app's secret is also kept, encrypted (``encrypted_signing_secret``, see
+    identity.credentials.encryption): it is the HMAC key of the current-customer tokens the API
+    signs for that app, so the API must hold it, as it holds its own signing keys. Other kinds'
+    secrets are never stored.
     """
 
     client = models.ForeignKey(OAuthClient, on_delete=models.CASCADE, related_name="secrets")
     prefix = models.CharField(max_length=16, unique=True)
     secret_hash = models.CharField(max_length=64)
-    signing_secret = models.TextField(blank=True)
+    encrypted_signing_secret = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
 
@@ -378,7 +392,12 @@ class OAuthGrant(models.Model):
 
 
 class RefreshToken(models.Model):
-    """A refresh token, stored as a lookup prefix and a hash; used once, then replaced."""
+    """A refresh token, stored as a lookup prefix and a hash; used once, then replaced.
+
+    The answer its use returned is kept for the reuse grace (``replay_answer``), encrypted with
+    a key derived from the token itself, which is stored nowhere: only its holder can have that
+    answer again (identity.credentials.refresh).
+    """
 
     grant = models.ForeignKey(OAuthGrant, on_delete=models.CASCADE, related_name="refresh_tokens")
     prefix = models.CharField(max_length=16, unique=True)
@@ -386,6 +405,8 @@ class RefreshToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    replay_answer = models.TextField(blank=True)
+    replayed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.prefix}…"

@@ -81,7 +81,7 @@ def _ensure_signing_keys(django_db_blocker: Any) -> None:
     with django_db_blocker.unblock():
         for purpose in SigningKeyPurpose.values:
             if not SigningKey.objects.filter(purpose=purpose, is_active=True).exists():
-                signing_key_create(purpose=purpose, algorithm="HS256")
+                signing_key_create(purpose=purpose)
 
 
 @dataclass

@@ -39,6 +39,9 @@ _NOT_INHERITED = {
     "SECRET_KEY",
     "SINGLE_PROCESS",
     "WEB_CONCURRENCY",
+    "SECRETS_ENCRYPTION_KEYS",
+    "TOKEN_ISSUER",
+    "PUBLIC_BASE_URL",
 }
 
 
@@ -47,6 +50,10 @@ def project_environment(**variables: str) -> dict[str, str]:
     settings module, plus ``variables``."""
     environment = {name: value for name, value in os.environ.items() if name not in _NOT_INHERITED}
     environment["DJANGO_SETTINGS_MODULE"] = "commerceapi.settings"
+    # It shares the suite's database, whose stored secrets the suite's keys encrypted; with
+    # DEBUG off it needs an https issuer of its own (no token goes from the suite to it).
+    environment["SECRETS_ENCRYPTION_KEYS"] = ",".join(settings.SECRETS_ENCRYPTION_KEYS)
+    environment["TOKEN_ISSUER"] = "https://api.test.invalid"
     environment.update(variables)
     return environment
 

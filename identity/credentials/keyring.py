@@ -7,11 +7,18 @@ per ``UNKNOWN_KID_COOLDOWN_SECONDS``. Verifying a token therefore needs no query
 
 A ``kid`` is only a dictionary key: it must match ``KID_FORMAT`` and is never used as a path,
 a URL or in SQL.
+
+Each purpose has its algorithms (``PURPOSE_ALGORITHMS``): the token service's access tokens,
+which third parties verify with the published public keys, are signed asymmetrically
+(``TOKEN_SIGNING_ALGORITHM``, ES256 by default); anonymous tokens and customer contexts, which
+only the API verifies, with HS256. Key material is stored encrypted
+(identity.credentials.encryption) and decrypted and parsed once per process.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import secrets
 import threading
@@ -27,7 +34,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from identity.credentials.encryption import secret_decrypt, secret_encrypt
 from identity.models import (
+    ACCESS_TOKEN_MAX_SECONDS,
     ANONYMOUS_TOKEN_DEFAULT_SECONDS,
     SigningKey,
     SigningKeyPurpose,
@@ -38,6 +47,12 @@ RELOAD_SECONDS = 30.0
 UNKNOWN_KID_COOLDOWN_SECONDS = 5.0
 KID_FORMAT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SUPPORTED_ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
+ASYMMETRIC_ALGORITHMS = ("ES256", "RS256", "EdDSA")
+PURPOSE_ALGORITHMS: dict[str, tuple[str, ...]] = {
+    SigningKeyPurpose.ACCESS: ASYMMETRIC_ALGORITHMS,
+    SigningKeyPurpose.ANONYMOUS: ("HS256",),
+    SigningKeyPurpose.CONTEXT: ("HS256",),
+}
 
 
 class KeyringEmpty(Exception):
@@ -56,15 +71,21 @@ class KeyringKey:
     verify_until: float | None = None
 
 
+@functools.lru_cache(maxsize=256)
+def _key_material(kid: str, algorithm_name: str, encrypted_secret: str) -> tuple[Any, Any]:
+    """The signing and verifying key of a stored key: decrypted and parsed once per process."""
+    algorithm = jwt.get_algorithm_by_name(algorithm_name)
+    material = secret_decrypt(encrypted_secret)
+    if algorithm_name.startswith("HS"):
+        secret = base64.urlsafe_b64decode(material.encode() + b"==")
+        key = algorithm.prepare_key(secret)
+        return key, key
+    private_key = serialization.load_pem_private_key(material.encode(), password=None)
+    return private_key, private_key.public_key()
+
+
 def _prepare(row: SigningKey) -> KeyringKey:
-    algorithm = jwt.get_algorithm_by_name(row.algorithm)
-    if row.algorithm.startswith("HS"):
-        secret = base64.urlsafe_b64decode(row.secret.encode() + b"==")
-        signing_key = verifying_key = algorithm.prepare_key(secret)
-    else:
-        private_key = serialization.load_pem_private_key(row.secret.encode(), password=None)
-        signing_key = private_key
-        verifying_key = private_key.public_key()
+    signing_key, verifying_key = _key_material(row.kid, row.algorithm, row.encrypted_secret)
     return KeyringKey(
         kid=row.kid,
         purpose=row.purpose,
@@ -162,6 +183,7 @@ def keyring_verifying_key(kid: str, purpose: str) -> KeyringKey | None:
 
 def keyring_clear_cache() -> None:
     _cache.clear()
+    _key_material.cache_clear()
 
 
 def signing_key_material(algorithm: str) -> str:
@@ -184,28 +206,45 @@ def signing_key_material(algorithm: str) -> str:
     ).decode()
 
 
+def purpose_algorithm(purpose: str, algorithm: str | None = None) -> str:
+    """The algorithm of a new key for ``purpose``: ``algorithm`` if the purpose allows it;
+    without one, ``TOKEN_SIGNING_ALGORITHM`` for access tokens and HS256 for the others."""
+    if purpose not in PURPOSE_ALGORITHMS:
+        raise ValueError(f"unknown purpose {purpose!r}; use one of {SigningKeyPurpose.values}")
+    allowed = PURPOSE_ALGORITHMS[purpose]
+    if algorithm is None:
+        algorithm = (
+            settings.TOKEN_SIGNING_ALGORITHM if purpose == SigningKeyPurpose.ACCESS else "HS256"
+        )
+    if algorithm not in allowed:
+        raise ValueError(f"{purpose} keys are {' or '.join(allowed)}, not {algorithm!r}")
+    return algorithm
+
+
 def signing_key_create(*, purpose: str, algorithm: str | None = None) -> SigningKey:
     """A new active key for ``purpose``; the caller retires the previous one first."""
-    algorithm = algorithm or settings.TOKEN_SIGNING_ALGORITHM
+    algorithm = purpose_algorithm(purpose, algorithm)
     return SigningKey.objects.create(
         kid=secrets.token_urlsafe(12),
         purpose=purpose,
         algorithm=algorithm,
-        secret=signing_key_material(algorithm),
+        encrypted_secret=secret_encrypt(signing_key_material(algorithm)),
         is_active=True,
     )
 
 
 def longest_token_life(purpose: str) -> timedelta:
     """How long after its retirement a key may still have to verify a token it signed."""
+    if purpose == SigningKeyPurpose.CONTEXT:
+        return timedelta(seconds=settings.CUSTOMER_CONTEXT_MAX_LIFETIME_SECONDS)
+    if purpose == SigningKeyPurpose.ACCESS:
+        return timedelta(seconds=ACCESS_TOKEN_MAX_SECONDS)
     longest_anonymous = max(
         StorefrontApp.objects.order_by("-anonymous_token_lifetime_seconds").values_list(
             "anonymous_token_lifetime_seconds", flat=True
         )[:1]
         or [ANONYMOUS_TOKEN_DEFAULT_SECONDS]
     )
-    if purpose == SigningKeyPurpose.CONTEXT:
-        return timedelta(seconds=settings.CUSTOMER_CONTEXT_MAX_LIFETIME_SECONDS)
     return timedelta(seconds=longest_anonymous + settings.ANONYMOUS_RENEWAL_WINDOW_SECONDS)
 
 
@@ -215,8 +254,7 @@ def signing_key_rotate(*, purpose: str, algorithm: str | None = None) -> Signing
     No downtime: tokens signed by the old key verify until ``verify_until``; processes that
     have not reloaded yet learn the new ``kid`` the first time they see it.
     """
-    if purpose not in SigningKeyPurpose.values:
-        raise ValueError(f"unknown purpose {purpose!r}; use one of {SigningKeyPurpose.values}")
+    purpose_algorithm(purpose, algorithm)  # refuses an unknown purpose or algorithm first
     now: datetime = timezone.now()
     with transaction.atomic():
         retiring = list(

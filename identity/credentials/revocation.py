@@ -94,7 +94,8 @@ def _ends(value: str, issued_at: float | None) -> bool:
         return True
     if value == _NOT_REVOKED or not value.isdigit():
         return False
-    return issued_at is None or issued_at * 1000 <= int(value)
+    # round: a moment given to the millisecond as a float (12.345) is that millisecond exactly.
+    return issued_at is None or round(issued_at * 1000) <= int(value)
 
 
 def revoked_keys(keys: Iterable[str], *, issued_at: float | None = None) -> set[str]:

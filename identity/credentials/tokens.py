@@ -51,6 +51,10 @@ CLAIM_SCOPE = "scope"
 CLAIM_ACTOR = "act"
 # The sign-in (refresh-token family) an access token belongs to; revoking it ends the token.
 CLAIM_GRANT = "grant"
+# ``iat`` to the millisecond (an integer, epoch milliseconds) beside the integer ``iat`` of RFC
+# 7519, so that "sign out everywhere" tells a token issued just before it from one issued just
+# after, in the same second.
+CLAIM_ISSUED_AT_MS = "iat_ms"
 # The most delegations (nested ``act`` claims) a token may carry.
 MAX_ACTOR_DEPTH = 8
 # Custom claims of a token exchange live under this one claim, never beside the reserved ones.
@@ -114,7 +118,7 @@ class KeyringTokenBackend(TokenBackend):
 
     def encode(self, payload: dict[str, Any]) -> str:
         key = keyring_get().active(self.purpose)
-        claims = {**payload, "iss": self.issuer, "aud": self.audience}
+        claims = {**payload, "iss": settings.TOKEN_ISSUER, "aud": settings.TOKEN_AUDIENCE}
         return jwt.encode(
             claims,
             key.signing_key,
@@ -150,8 +154,8 @@ class KeyringTokenBackend(TokenBackend):
                 parsed,
                 key.verifying_key,
                 algorithm=key.algorithm,
-                audience=self.audience,
-                issuer=str(self.issuer),
+                audience=settings.TOKEN_AUDIENCE,
+                issuer=settings.TOKEN_ISSUER,
                 leeway=self.get_leeway().total_seconds(),
                 options={"require": _REQUIRED_CLAIMS, "verify_exp": self.verify_exp},
             )

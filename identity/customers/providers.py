@@ -32,6 +32,7 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -146,6 +147,108 @@ def provider_settings_check(provider: IdentityProvider) -> None:
         raise ValidationError({"issuer": f"Entra ID v2 issuers look like {example}."})
 
 
+# The algorithm a JWK without ``alg`` is used with, by its key type (and curve).
+_ALGORITHM_OF_KEY_TYPE: dict[tuple[Any, Any], str] = {
+    ("RSA", None): "RS256",
+    ("EC", "P-256"): "ES256",
+    ("EC", "P-384"): "ES384",
+    ("OKP", "Ed25519"): "EdDSA",
+}
+
+
+def _allowed(advertised: Any) -> list[str]:
+    """The advertised names we accept, in the allow-list's order (only strings count)."""
+    names = {name for name in advertised if isinstance(name, str)}
+    return [algorithm for algorithm in PROVIDER_ALGORITHMS if algorithm in names]
+
+
+def _jwks_algorithms(document: Any) -> set[str]:
+    """The algorithms of a JWKS's signing keys: each key's ``alg``, else its key type's."""
+    entries = document.get("keys") if isinstance(document, dict) else None
+    found: set[str] = set()
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or entry.get("use") not in (None, "sig"):
+            continue
+        algorithm = entry.get("alg")
+        if algorithm is None:
+            curve = entry.get("crv") if entry.get("kty") != "RSA" else None
+            algorithm = _ALGORITHM_OF_KEY_TYPE.get((entry.get("kty"), curve))
+        if isinstance(algorithm, str):
+            found.add(algorithm)
+    return found
+
+
+def _public_key_algorithms(public_key_pem: str) -> set[str]:
+    """The algorithm of a PEM public key's type; none for what is not one (the settings check
+    then says so)."""
+    try:
+        public_key = serialization.load_pem_public_key(public_key_pem.encode())
+    except (ValueError, TypeError):
+        return set()
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return {"RS256"}
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return {{"secp256r1": "ES256", "secp384r1": "ES384"}.get(public_key.curve.name, "")}
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        return {"EdDSA"}
+    return set()
+
+
+def provider_algorithms_advertised(provider: IdentityProvider) -> list[str]:
+    """The asymmetric algorithms a provider says it signs with, intersected with
+    ``PROVIDER_ALGORITHMS``: its discovery document's ``id_token_signing_alg_values_supported``
+    and the ``alg`` of its JWKS keys (a key without one: its key type's), or its public key's
+    type. A ``ValidationError`` on ``algorithms`` when it cannot be read or names none of ours.
+    """
+    advertised: set[Any] = set()
+    try:
+        if provider.public_key_pem:
+            advertised = _public_key_algorithms(provider.public_key_pem)
+        else:
+            jwks_uri = provider.jwks_uri
+            if provider.discovery_url:
+                document = _fetch_json(provider.discovery_url)
+                if not isinstance(document, dict) or document.get("issuer") != provider.issuer:
+                    raise ProviderUnavailable("the discovery document names another issuer")
+                supported = document.get("id_token_signing_alg_values_supported")
+                advertised |= set(supported) if isinstance(supported, list) else set()
+                discovered = document.get("jwks_uri")
+                if not isinstance(discovered, str) or not discovered_jwks_uri_allowed(
+                    discovered, discovery_url=provider.discovery_url
+                ):
+                    raise ProviderUnavailable("the discovery document has no https jwks_uri")
+                jwks_uri = discovered
+            advertised |= _jwks_algorithms(_fetch_json(jwks_uri))
+    except (ProviderUnavailable, ValueError, TypeError) as error:
+        raise ValidationError(
+            {"algorithms": f"Could not read the provider's algorithms ({error}); name them."}
+        ) from None
+    allowed = _allowed(advertised)
+    if not allowed:
+        shown = ", ".join(sorted(str(name) for name in advertised)) or "none"
+        raise ValidationError(
+            {
+                "algorithms": f"The provider advertises no algorithm we accept (it names: "
+                f"{shown}; we accept {', '.join(PROVIDER_ALGORITHMS)})."
+            }
+        )
+    return allowed
+
+
+def provider_settings_complete(provider: IdentityProvider) -> None:
+    """Fill in what the operator left to the provider: without algorithms, the advertised ones
+    (``provider_algorithms_advertised``). Needs one key source; the checks come after."""
+    sources = [provider.discovery_url, provider.jwks_uri, provider.public_key_pem]
+    if provider.algorithms or sum(map(bool, sources)) != 1:
+        return
+    for field_name in ("discovery_url", "jwks_uri"):
+        if getattr(provider, field_name):
+            provider_url_check(getattr(provider, field_name), field_name)
+    if provider.public_key_pem and not _public_key_algorithms(provider.public_key_pem):
+        return  # not a key we read: provider_settings_check names the problem
+    provider.algorithms = provider_algorithms_advertised(provider)
+
+
 def provider_set_enabled(*, provider: IdentityProvider, is_enabled: bool) -> IdentityProvider:
     """Enable a provider (its settings are validated first) or disable it.
 
@@ -170,8 +273,12 @@ def provider_set_enabled(*, provider: IdentityProvider, is_enabled: bool) -> Ide
 
 
 def provider_save(*, provider: IdentityProvider) -> IdentityProvider:
-    """Validate and save a provider; disabling it ends its customers' sessions at once."""
+    """Validate and save a provider; disabling it ends its customers' sessions at once.
+
+    Without algorithms, the provider's advertised ones are chosen first
+    (``provider_settings_complete``)."""
     provider.full_clean()
+    provider_settings_complete(provider)
     provider_settings_check(provider)
     with transaction.atomic():
         provider.save()
@@ -350,20 +457,19 @@ def _jwks_uri(config: ProviderConfig) -> str:
         jwks_uri = document.get("jwks_uri")
         if not isinstance(jwks_uri, str):
             raise ProviderUnavailable("discovery document has no jwks_uri")
-        # https, or plain http on loopback only when the discovery URL itself is on loopback
-        # (a development provider): a remote document must not point us at our own host.
-        scheme = urllib.parse.urlsplit(jwks_uri).scheme
-        if not (
-            scheme == "https"
-            or (
-                scheme == "http"
-                and is_loopback_url(jwks_uri)
-                and is_loopback_url(config.discovery_url)
-            )
-        ):
+        if not discovered_jwks_uri_allowed(jwks_uri, discovery_url=config.discovery_url):
             raise ProviderUnavailable("discovery names a jwks_uri that is not https")
         cache.set(cache_key, jwks_uri, JWKS_CACHE_SECONDS)
     return str(jwks_uri)
+
+
+def discovered_jwks_uri_allowed(jwks_uri: str, *, discovery_url: str) -> bool:
+    """https, or plain http on loopback only when the discovery URL itself is on loopback (a
+    development provider): a remote document must not point us at our own host."""
+    scheme = urllib.parse.urlsplit(jwks_uri).scheme
+    return scheme == "https" or (
+        scheme == "http" and is_loopback_url(jwks_uri) and is_loopback_url(discovery_url)
+    )
 
 
 def _parse_jwks(document: Any) -> dict[str, Any]:
@@ -496,6 +602,34 @@ def provider_key(config: ProviderConfig, *, kid: Any, algorithm: str) -> Any:
 
 
 # --- Tokens -----------------------------------------------------------------------------------
+
+
+def _loggable(value: Any) -> str:
+    """A value from an unverified token, fit for a log line: quoted, escaped, at most 80
+    characters."""
+    return repr(str(value)[:80])
+
+
+def provider_token_refused(
+    token: ParsedToken, *, reason: str, provider: ProviderConfig | None = None
+) -> None:
+    """Log why a token that is not ours was refused: the provider (or the issuer no provider
+    has), the reason, the header's ``alg`` and ``kid``; never the token."""
+    header = token.header if isinstance(token.header, dict) else {}
+    issuer = token.payload.get("iss")
+    logger.warning(
+        "refused a token of identity provider %s (issuer %s): %s; alg %s, kid %s",
+        provider.name if provider is not None else "(none)",
+        _loggable(issuer),
+        reason,
+        _loggable(header.get("alg")),
+        _loggable(header.get("kid")),
+        extra={
+            "provider": provider.public_id if provider is not None else "",
+            "tenant_id": provider.tenant_id if provider is not None else None,
+            "refusal": reason,
+        },
+    )
 
 
 @dataclass(frozen=True)

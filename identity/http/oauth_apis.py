@@ -330,9 +330,10 @@ class MetadataApi(APIView):
 
     @extend_schema(operation_id="oauth_metadata", auth=[], tags=["oauth"], responses={200: dict})
     def get(self, request: Request) -> Response:
-        base_url = settings.PUBLIC_BASE_URL or request.build_absolute_uri("/").rstrip("/")
         return Response(
-            authorization_server_metadata(issuer=settings.TOKEN_ISSUER, base_url=base_url),
+            authorization_server_metadata(
+                issuer=settings.TOKEN_ISSUER, base_url=settings.PUBLIC_BASE_URL
+            ),
             headers=PUBLIC_DOCUMENT,
         )
 

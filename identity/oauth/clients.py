@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from identity.credentials.encryption import secret_encrypt
 from identity.credentials.revocation import client_revocation_key, revocation_add, revocation_remove
 from identity.credentials.secrets import secret_hash, secret_issue, secret_matches, secret_prefix
 from identity.credentials.tokens import CLIENT_ID_FORMAT
@@ -167,7 +168,9 @@ def _secret_create(client: OAuthClient) -> str:
         client=client,
         prefix=issued.prefix,
         secret_hash=issued.secret_hash,
-        signing_secret=issued.value if client.kind == OAuthClientKind.THIRD_PARTY_APP else "",
+        encrypted_signing_secret=(
+            secret_encrypt(issued.value) if client.kind == OAuthClientKind.THIRD_PARTY_APP else ""
+        ),
     )
     return issued.value
 

@@ -16,6 +16,7 @@ import time
 import jwt
 from django.conf import settings
 
+from identity.credentials.encryption import secret_decrypt
 from identity.credentials.tokens import CLIENT_ID_FORMAT
 from identity.models import Customer, OAuthClient, OAuthClientKind, OAuthClientSecret
 from identity.tenancy.client_records import client_live_secrets
@@ -38,7 +39,7 @@ def third_party_app_get(*, tenant_id: int, client_id: str) -> OAuthClient | None
 
 def current_customer_signing_secret(app: OAuthClient) -> OAuthClientSecret | None:
     """The secret that signs the app's tokens now: the oldest live one."""
-    live = [row for row in client_live_secrets(app) if row.signing_secret]
+    live = [row for row in client_live_secrets(app) if row.encrypted_signing_secret]
     return live[-1] if live else None
 
 
@@ -64,7 +65,7 @@ def current_customer_token(*, app: OAuthClient, customer: Customer) -> str | Non
     }
     return jwt.encode(
         claims,
-        signing.signing_secret,
+        secret_decrypt(signing.encrypted_signing_secret),
         algorithm="HS256",
         headers={"kid": signing.prefix, "typ": "JWT"},
     )

@@ -43,7 +43,9 @@ def authorization_server_metadata(*, issuer: str, base_url: str) -> dict[str, An
         "introspection_endpoint": f"{base_url}/oauth/introspect",
         "jwks_uri": f"{base_url}/.well-known/jwks.json",
         "grant_types_supported": list(GrantType.values),
-        "response_types_supported": [],
+        # RFC 8414 requires the member; there is no authorization endpoint, so no response type
+        # returns any credential: "none" (OAuth 2.0 Multiple Response Type Encoding Practices).
+        "response_types_supported": ["none"],
         "scopes_supported": list(ALL_SCOPES),
         "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,

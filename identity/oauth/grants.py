@@ -16,6 +16,7 @@ Scopes only narrow: a requested scope outside what the client, and the subject, 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -26,7 +27,7 @@ from django.conf import settings
 from core.errors import DomainError
 from identity import errors
 from identity.credentials.kinds import AnonymousAccessToken, ClientAccessToken, CustomerAccessToken
-from identity.credentials.refresh import grant_create, refresh_rotate
+from identity.credentials.refresh import RefreshAnswer, grant_create, refresh_rotate
 from identity.credentials.tokens import (
     CLAIM_ACTOR,
     CLAIM_CUSTOM,
@@ -55,6 +56,8 @@ class IssuedTokens:
     access_token: str
     expires_in: int
     scope: str
+    # Epoch seconds; 0 where the answer does not need it.
+    expires_at: int = 0
     refresh_token: str = ""
     issued_token_type: str = ""
 
@@ -114,6 +117,7 @@ def customer_token_issue(
     return IssuedTokens(
         access_token=encoded,
         expires_in=max(0, int(token["exp"]) - now),
+        expires_at=int(token["exp"]),
         scope=scope_format(scopes),
     )
 
@@ -194,24 +198,33 @@ def refresh_token_grant(*, client: OAuthClient, form: Mapping[str, str]) -> Issu
     _require_grant(client, GrantType.REFRESH_TOKEN)
     raw_token = _param(form, "refresh_token", required=True)
     assert raw_token is not None
-    narrowed: list[frozenset[str]] = []
 
-    def scope_check(grant: OAuthGrant) -> None:
-        # Checked once the token is known to be usable and before it is used up, so a refused
-        # scope costs no rotation (and a reused token still revokes its family).
+    def respond(grant: OAuthGrant, refresh_token: str) -> RefreshAnswer:
+        # Inside the rotation: a refused scope rotates nothing (and a reused token still
+        # revokes its family, before this is reached).
         granted = scope_parse(grant.scope) or frozenset()
-        narrowed.append(_narrow(form, granted & frozenset(client.scopes)))
+        access = customer_token_issue(
+            client=client,
+            customer_id=str(grant.customer.public_id),
+            scopes=_narrow(form, granted & frozenset(client.scopes)),
+            grant_id=str(grant.public_id),
+            not_after=int(grant.expires_at.timestamp()),
+        )
+        return RefreshAnswer(
+            access_token=access.access_token,
+            expires_at=access.expires_at,
+            scope=access.scope,
+            refresh_token=refresh_token,
+        )
 
-    issued = refresh_rotate(client=client, raw_token=raw_token, grant_check=scope_check)
-    scopes = narrowed[0]
-    access = customer_token_issue(
-        client=client,
-        customer_id=str(issued.grant.customer.public_id),
-        scopes=scopes,
-        grant_id=str(issued.grant.public_id),
-        not_after=int(issued.grant.expires_at.timestamp()),
+    answer = refresh_rotate(client=client, raw_token=raw_token, respond=respond)
+    return IssuedTokens(
+        access_token=answer.access_token,
+        expires_in=max(0, answer.expires_at - int(time.time())),
+        expires_at=answer.expires_at,
+        scope=answer.scope,
+        refresh_token=answer.refresh_token,
     )
-    return replace(access, refresh_token=issued.refresh_token)
 
 
 @dataclass(frozen=True)

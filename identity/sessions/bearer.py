@@ -33,6 +33,7 @@ from identity.customers.providers import (
     ProviderTokenRejected,
     ProviderUnavailable,
     provider_for_issuer,
+    provider_token_refused,
     provider_token_verify,
 )
 from identity.principal import SHOPPER_KINDS, Principal, PrincipalKind
@@ -70,20 +71,29 @@ def _own_bearer(token: ParsedToken) -> VerifiedBearer:
 
 
 def _provider_bearer(token: ParsedToken, tenant_id: int | None) -> VerifiedBearer:
+    """A provider's token, verified; every refusal is logged with its reason (never the
+    token)."""
     issuer = token.payload.get("iss")
     if not isinstance(issuer, str):
+        provider_token_refused(token, reason="no issuer")
         raise DomainError(errors.TOKEN_INVALID)
     try:
         provider = provider_for_issuer(issuer=issuer, tenant_id=tenant_id)
     except AmbiguousIssuer:
+        provider_token_refused(token, reason="issuer trusted by several tenants: tenant unknown")
         raise DomainError(errors.TENANT_UNDETERMINED) from None
     if provider is None:
+        provider_token_refused(token, reason="issuer of no enabled provider of the tenant")
         raise DomainError(errors.PROVIDER_UNKNOWN)
     try:
         identity = provider_token_verify(provider, token)
-    except ProviderUnavailable:
+    except ProviderUnavailable as unavailable:
+        provider_token_refused(
+            token, reason=f"provider unavailable: {unavailable}", provider=provider
+        )
         raise DomainError(errors.PROVIDER_UNAVAILABLE) from None
     except ProviderTokenRejected as rejected:
+        provider_token_refused(token, reason=str(rejected), provider=provider)
         if rejected.id_token:
             raise DomainError(errors.ID_TOKEN_REFUSED) from None
         code = errors.TOKEN_EXPIRED if rejected.expired else errors.TOKEN_INVALID

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -20,25 +21,41 @@ START = (
     "'proxy_ssl': settings.SECURE_PROXY_SSL_HEADER, "
     "'cache': settings.CACHES['default']['BACKEND'], "
     "'database': settings.DATABASES['default']['ENGINE'], "
-    "'cookies_secure': settings.SESSION_COOKIE_SECURE}))"
+    "'cookies_secure': settings.SESSION_COOKIE_SECURE, "
+    "'issuer': settings.TOKEN_ISSUER, 'base_url': settings.PUBLIC_BASE_URL, "
+    "'encryption_keys': settings.SECRETS_ENCRYPTION_KEYS}))"
 )
+
+
+_FROM_THE_TEST = {
+    "SECRET_KEY",
+    "DEBUG",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "TRUSTED_PROXY_COUNT",
+    "SECRETS_ENCRYPTION_KEYS",
+    "TOKEN_ISSUER",
+    "PUBLIC_BASE_URL",
+    "SINGLE_PROCESS",
+}
+# What production needs besides the ones a test is about.
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "a-production-secret-from-the-environment",
+    "DATABASE_URL": "postgres://user@db.internal:5432/shop",
+    "SECRETS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    "TOKEN_ISSUER": "https://api.shop.example",
+    "REDIS_URL": "redis://cache.internal:6379/1",
+}
+
+
+def production_without(*names: str) -> dict[str, str]:
+    return {name: value for name, value in PRODUCTION.items() if name not in names}
 
 
 def start(**environment: str) -> subprocess.CompletedProcess[str]:
     """Start Django in a fresh interpreter with this environment (and no inherited secrets)."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name
-        not in {
-            "SECRET_KEY",
-            "DEBUG",
-            "DATABASE_URL",
-            "REDIS_URL",
-            "TRUSTED_PROXY_COUNT",
-            "SINGLE_PROCESS",
-        }
-    }
+    env = {name: value for name, value in os.environ.items() if name not in _FROM_THE_TEST}
     env.update(DJANGO_SETTINGS_MODULE="commerceapi.settings", **environment)
     return subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
         [sys.executable, "-c", START],
@@ -79,36 +96,31 @@ def test_without_debug_a_missing_secret_key_stops_start_up(secret):
 
 def test_without_debug_a_missing_database_url_stops_start_up():
     # when
-    process = start(DEBUG="false", SECRET_KEY="a-production-secret-from-the-environment")
+    process = start(**{name: value for name, value in PRODUCTION.items() if name != "DATABASE_URL"})
 
     # then production does not fall back to a SQLite file of its own
     assert process.returncode != 0
     assert "ImproperlyConfigured: DATABASE_URL is not set." in process.stderr
 
 
-PRODUCTION = {
-    "DEBUG": "false",
-    "SECRET_KEY": "a-production-secret-from-the-environment",
-    "DATABASE_URL": "postgres://user@db.internal:5432/shop",
-}
-
-
-def test_without_debug_and_with_its_services_it_starts():
+def test_without_debug_and_with_its_secrets_it_starts():
     # when
-    process = start(**PRODUCTION, REDIS_URL="redis://cache.internal:6379/1")
+    process = start(**PRODUCTION)
 
     # then
     loaded = started(process)
     assert loaded["debug"] is False
     assert loaded["secret"] == "a-production-secret-from-the-environment"
     assert loaded["cookies_secure"] is True
+    assert loaded["issuer"] == loaded["base_url"] == "https://api.shop.example"
+    assert loaded["encryption_keys"] == [PRODUCTION["SECRETS_ENCRYPTION_KEYS"]]
     assert loaded["cache"] == "django.core.cache.backends.redis.RedisCache"
 
 
 @pytest.mark.parametrize("single_process", [None, "false"], ids=["unset", "false"])
 def test_without_debug_several_processes_need_a_shared_cache(single_process):
     # given production settings without REDIS_URL, and no single process stated
-    environment = dict(PRODUCTION)
+    environment = production_without("REDIS_URL")
     if single_process is not None:
         environment["SINGLE_PROCESS"] = single_process
 
@@ -124,11 +136,104 @@ def test_without_debug_several_processes_need_a_shared_cache(single_process):
 
 def test_without_debug_a_stated_single_process_runs_on_the_database_cache():
     # when the operator states that one process serves the API
-    loaded = started(start(**PRODUCTION, SINGLE_PROCESS="true"))
+    loaded = started(start(**production_without("REDIS_URL"), SINGLE_PROCESS="true"))
 
     # then it starts on the database's cache table, which management commands share
     assert loaded["debug"] is False
     assert loaded["cache"] == "core.database_cache.DatabaseCache"
+
+
+@pytest.mark.parametrize("keys", [None, "", " , "], ids=["unset", "empty", "blank"])
+def test_without_debug_missing_encryption_keys_stop_start_up(keys):
+    # given production without the keys that encrypt stored secrets
+    environment = {
+        name: value for name, value in PRODUCTION.items() if name != "SECRETS_ENCRYPTION_KEYS"
+    }
+    if keys is not None:
+        environment["SECRETS_ENCRYPTION_KEYS"] = keys
+
+    # when
+    process = start(**environment)
+
+    # then
+    assert process.returncode != 0
+    assert "ImproperlyConfigured: SECRETS_ENCRYPTION_KEYS is not set." in process.stderr
+    assert "Fernet.generate_key()" in process.stderr
+    assert process.stdout == ""
+
+
+def test_a_malformed_encryption_key_stops_start_up_naming_its_position():
+    # when the second of two keys is no Fernet key
+    keys = f"{Fernet.generate_key().decode()},not-a-fernet-key"
+    process = start(**{**PRODUCTION, "SECRETS_ENCRYPTION_KEYS": keys})
+
+    # then
+    assert process.returncode != 0
+    assert "SECRETS_ENCRYPTION_KEYS: key 2 is not a Fernet key" in process.stderr
+    assert "not-a-fernet-key" not in process.stderr
+
+
+@pytest.mark.parametrize(
+    ("issuer", "problem"),
+    [
+        (None, "TOKEN_ISSUER is not set. It is required when DEBUG is off"),
+        ("commerceapi", "TOKEN_ISSUER 'commerceapi' is not a URL"),
+        ("http://api.shop.example", "must use https"),
+        ("http://127.0.0.1:8000", "must use https"),
+        ("https://api.shop.example/oauth", "must be a bare origin"),
+        ("https://api.shop.example?x=1", "must be a bare origin"),
+        ("https://api.shop.example#top", "must be a bare origin"),
+    ],
+)
+def test_without_debug_an_issuer_that_is_not_an_https_origin_stops_start_up(issuer, problem):
+    # given production with this TOKEN_ISSUER (None: unset)
+    environment = {name: value for name, value in PRODUCTION.items() if name != "TOKEN_ISSUER"}
+    if issuer is not None:
+        environment["TOKEN_ISSUER"] = issuer
+
+    # when
+    process = start(**environment)
+
+    # then
+    assert process.returncode != 0
+    assert "ImproperlyConfigured: TOKEN_ISSUER" in process.stderr
+    assert problem in process.stderr
+    assert process.stdout == ""
+
+
+def test_public_base_url_and_an_issuer_elsewhere_stop_start_up():
+    # when the metadata would be served at another address than the issuer's
+    process = start(**PRODUCTION, PUBLIC_BASE_URL="https://shop.example")
+
+    # then
+    assert process.returncode != 0
+    assert "PUBLIC_BASE_URL 'https://shop.example' and TOKEN_ISSUER" in process.stderr
+
+
+@pytest.mark.parametrize(
+    ("environment", "issuer"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"PUBLIC_BASE_URL": "http://127.0.0.1:8123"}, "http://127.0.0.1:8123"),
+        ({"PUBLIC_BASE_URL": "http://localhost:8123/"}, "http://localhost:8123"),
+        ({"TOKEN_ISSUER": "https://api.shop.example"}, "https://api.shop.example"),
+    ],
+)
+def test_in_development_the_issuer_is_the_served_address(environment, issuer):
+    # when
+    loaded = started(start(**environment))
+
+    # then the issuer is the served address, and the metadata is served there
+    assert loaded["issuer"] == loaded["base_url"] == issuer
+
+
+def test_in_development_plain_http_is_for_loopback_only():
+    # when
+    process = start(PUBLIC_BASE_URL="http://shop.example:8000")
+
+    # then
+    assert process.returncode != 0
+    assert "must use https (plain http only on a loopback host" in process.stderr
 
 
 def test_in_development_it_starts_with_safe_defaults():
@@ -143,6 +248,8 @@ def test_in_development_it_starts_with_safe_defaults():
     assert loaded["cache"] == "core.database_cache.DatabaseCache"
     assert loaded["num_proxies"] == 0
     assert loaded["proxy_ssl"] is None
+    assert loaded["issuer"] == "http://127.0.0.1:8000"
+    assert len(loaded["encryption_keys"]) == 1  # derived from the development SECRET_KEY
 
 
 def test_services_and_proxies_come_from_the_environment():

@@ -13,6 +13,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from carts.models import Cart
+from identity.credentials.encryption import secret_decrypt
 from identity.models import SigningKey
 from tests.conftest import (
     Storefront,
@@ -41,7 +42,7 @@ def verified(token: str, *, verify_exp: bool = True) -> tuple[dict[str, Any], di
     row = SigningKey.objects.get(kid=header["kid"])
     claims = jwt.decode(
         token,
-        b64url_decode(row.secret),
+        b64url_decode(secret_decrypt(row.encrypted_secret)),
         algorithms=["HS256"],
         audience=settings.TOKEN_AUDIENCE,
         issuer=settings.TOKEN_ISSUER,

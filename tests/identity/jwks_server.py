@@ -219,6 +219,10 @@ class JwksServer:
         # What the discovery document says; tests may make it lie.
         self.discovery_issuer: str | None = None
         self.discovery_jwks_uri: str | None = None
+        # id_token_signing_alg_values_supported: the keys' algorithms unless set (None: omitted
+        # when ``advertise_algorithms`` is off).
+        self.advertised_algorithms: list[Any] | None = None
+        self.advertise_algorithms = True
         self.keys: list[ProviderKey] = []
         self.signing_key = self.add_key(algorithm)
         self.publish_alg = True
@@ -259,15 +263,21 @@ class JwksServer:
         return {"keys": [key.public_jwk(with_alg=self.publish_alg) for key in self.keys]}
 
     def discovery_document(self) -> dict[str, Any]:
-        return {
+        document = {
             "issuer": self.discovery_issuer or self.issuer,
             "jwks_uri": self.discovery_jwks_uri or self.jwks_uri,
             "authorization_endpoint": self.url + "/authorize",
             "token_endpoint": self.url + "/token",
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": sorted({k.algorithm for k in self.keys}),
         }
+        if self.advertise_algorithms:
+            document["id_token_signing_alg_values_supported"] = (
+                self.advertised_algorithms
+                if self.advertised_algorithms is not None
+                else sorted({key.algorithm for key in self.keys})
+            )
+        return document
 
     # --- tokens ---
 

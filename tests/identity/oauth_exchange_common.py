@@ -89,6 +89,7 @@ def customer_claims(
         "token_type": "customer_access",
         "exp": now + 600,
         "iat": now,
+        "iat_ms": now * 1000,
         "jti": uuid.uuid4().hex,
         "sub": str(customer.public_id),
         "tenant": storefront.tenant.pk,

@@ -15,16 +15,18 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from identity.customers.accounts import local_account_create
-from identity.models import Customer
+from identity.models import Customer, SigningKeyPurpose
 from tests.conftest import Storefront, bearer_headers, shopper_headers, tables_snapshot
 from tests.identity.oauth_helpers import Client, context_for, password_tokens, token_request
 from tests.identity.tokens_helpers import (
     CART_URL,
     CONTEXT_URL,
     PROBLEMS,
+    RealKey,
     add_to_cart,
     assert_refused_unchanged,
     assert_unauthorized,
+    sign,
 )
 
 PRODUCTS_URL = "/commerceapi/products"
@@ -69,6 +71,7 @@ class Kind:
             claims = {
                 "token_type": "customer_access",
                 **common,
+                "iat_ms": now * 1000,
                 "sub": str(self.customer.public_id),
                 "scope": "cart:read cart:write catalog:read customer:read",
             }
@@ -121,6 +124,18 @@ def kind(
         other,
         integration,
     )
+
+
+def access_sign(
+    claims: dict[str, Any],
+    *,
+    purpose: str = SigningKeyPurpose.ACCESS,
+    key: RealKey | None = None,
+    **header_changes: Any,
+) -> str:
+    """``claims`` signed as the token service signs its tokens: with the real access key and
+    its (asymmetric) algorithm, or with the key of ``purpose``."""
+    return sign(claims, purpose=purpose, key=key, **header_changes)
 
 
 def context_of(api: APIClient, raw_bearer: str) -> Any:

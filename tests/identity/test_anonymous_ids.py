@@ -192,7 +192,7 @@ def _context_token(api: APIClient, storefront: Storefront, anonymous_id: str) ->
 
 def _wrongly_signed(api: APIClient, storefront: Storefront, anonymous_id: str) -> str:
     # the real kid, a guessed secret
-    guessed = RealKey(kid=real_key(SigningKeyPurpose.ACCESS).kid, secret=b"guessed-secret")
+    guessed = RealKey(kid=real_key(SigningKeyPurpose.ANONYMOUS).kid, secret=b"guessed-secret")
     claims = anonymous_claims(storefront, anonymous_id=anonymous_id, lifetime=600)
     return sign(claims, key=guessed, typ="JWT")
 

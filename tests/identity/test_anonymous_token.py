@@ -78,7 +78,7 @@ def test_issue_without_body_answers_the_contract_with_a_new_id(api, storefront):
 
 def test_token_header_and_claims(api, storefront):
     # given
-    active = SigningKey.objects.get(purpose=SigningKeyPurpose.ACCESS, is_active=True)
+    active = SigningKey.objects.get(purpose=SigningKeyPurpose.ANONYMOUS, is_active=True)
 
     # when
     body = issue(api, storefront.key).json()

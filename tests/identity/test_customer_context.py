@@ -311,7 +311,7 @@ def test_a_key_rotation_keeps_bearers_and_contexts_minted_before_it(
     old_context_kid = segments(carted.context)[0]["kid"]
 
     # when both keys are rotated
-    new_access = signing_key_rotate(purpose=SigningKeyPurpose.ACCESS)
+    new_access = signing_key_rotate(purpose=SigningKeyPurpose.ANONYMOUS)
     new_context = signing_key_rotate(purpose=CONTEXT)
 
     # then the old bearer and context still work, and new ones are signed with the new keys

@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from identity.credentials.encryption import secret_encrypt
 from identity.credentials.keyring import signing_key_material
 from identity.models import SigningKey
 from tests.conftest import (
@@ -64,7 +65,7 @@ def retired_context_key() -> RealKey:
         kid=secrets.token_urlsafe(12),
         purpose=CONTEXT,
         algorithm="HS256",
-        secret=secret,
+        encrypted_secret=secret_encrypt(secret),
         is_active=False,
         verify_until=timezone.now() - timedelta(seconds=1),
     )
@@ -75,7 +76,8 @@ def retired_context_key() -> RealKey:
     "signer",
     [
         "access-key",
-        "access-secret-under-the-context-kid",
+        "anonymous-key",
+        "anonymous-secret-under-the-context-kid",
         "unknown-kid",
         "random-secret-under-the-context-kid",
         "retired-key",
@@ -90,11 +92,15 @@ def test_a_context_signed_with_another_key_is_refused(
     # given the shopper's context claims signed with some key other than the context key's
     header, claims, _ = segments(carted.context)
     access = real_key("access")
+    anonymous = real_key("anonymous")
     context_key = real_key(CONTEXT)
     random_secret = secrets.token_bytes(32)
     forged = {
         "access-key": lambda: sign(claims, purpose=CONTEXT, key=access),
-        "access-secret-under-the-context-kid": lambda: hmac_signed(header, claims, access.secret),
+        "anonymous-key": lambda: sign(claims, purpose=CONTEXT, key=anonymous),
+        "anonymous-secret-under-the-context-kid": lambda: hmac_signed(
+            header, claims, anonymous.secret
+        ),
         "unknown-kid": lambda: hmac_signed(
             {**header, "kid": secrets.token_urlsafe(12)}, claims, random_secret
         ),

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from identity.credentials.encryption import secret_decrypt
 from identity.credentials.keyring import signing_key_rotate
 from identity.models import Customer, SigningKey, SigningKeyPurpose
 from tests.identity.oauth_helpers import (
@@ -50,15 +51,25 @@ def jwks_get(api: APIClient) -> dict[str, Any]:
 
 
 @pytest.mark.django_db
-def test_an_hmac_keyring_publishes_no_keys(api: APIClient) -> None:
-    # given the default keyring: HS256 keys only
-    assert set(SigningKey.objects.values_list("algorithm", flat=True)) == {"HS256"}
+def test_the_default_keyring_publishes_its_es256_access_key_and_no_hmac_key(
+    api: APIClient,
+) -> None:
+    # given the default keyring: an ES256 access key, HS256 anonymous and context keys
+    assert dict(SigningKey.objects.values_list("purpose", "algorithm")) == {
+        "access": "ES256",
+        "anonymous": "HS256",
+        "context": "HS256",
+    }
+    access = SigningKey.objects.get(purpose=SigningKeyPurpose.ACCESS)
 
     # when a verifier fetches the key set
     body = jwks_get(api)
 
-    # then it is empty: an HMAC key is a secret
-    assert body == {"keys": []}
+    # then it holds the access key's public half, and no HMAC key (those are secrets)
+    assert [(jwk["kid"], jwk["alg"], jwk["kty"]) for jwk in body["keys"]] == [
+        (access.kid, "ES256", "EC")
+    ]
+    assert set(body["keys"][0]) == PUBLIC_MEMBERS["ES256"] | OUR_MEMBERS
 
 
 @pytest.mark.django_db
@@ -73,15 +84,17 @@ def test_an_asymmetric_key_is_published_without_its_private_parts(
     body = jwks_get(api)
 
     # then the key's public half is there, named by kid, and nothing private
-    assert [jwk["kid"] for jwk in body["keys"]] == [key.kid]
-    jwk = body["keys"][0]
+    published = {jwk["kid"]: jwk for jwk in body["keys"]}
+    assert key.kid in published
+    jwk = published[key.kid]
     assert set(jwk) == PUBLIC_MEMBERS[algorithm] | OUR_MEMBERS
     assert not set(jwk) & PRIVATE_MEMBERS
     assert jwk.get("key_ops", ["verify"]) == ["verify"]
     assert (jwk["alg"], jwk["use"]) == (algorithm, "sig")
     assert jwk["kty"] == {"RS256": "RSA", "ES256": "EC", "EdDSA": "OKP"}[algorithm]
     # and it is the public key of the stored private one
-    private_key = jwt.get_algorithm_by_name(algorithm).prepare_key(key.secret)
+    material = secret_decrypt(key.encrypted_secret)
+    private_key = jwt.get_algorithm_by_name(algorithm).prepare_key(material)
     published = jwt.PyJWK(jwk).key
     assert public_pem(published) == public_pem(private_key.public_key())
 
@@ -94,25 +107,19 @@ def public_pem(key: Any) -> bytes:
 
 @pytest.mark.django_db
 def test_during_a_rotation_both_keys_are_listed(api: APIClient) -> None:
-    # given an RS256 key, then another RS256 key rotated in after it
+    # given the first ES256 key, then an RS256 key rotated in after it, then another
+    default = SigningKey.objects.get(purpose=SigningKeyPurpose.ACCESS)
     first = signing_key_rotate(purpose=SigningKeyPurpose.ACCESS, algorithm="RS256")
     second = signing_key_rotate(purpose=SigningKeyPurpose.ACCESS, algorithm="RS256")
 
     # when a verifier fetches the key set
     body = jwks_get(api)
 
-    # then both kids are listed, so tokens of either verify
-    assert sorted(jwk["kid"] for jwk in body["keys"]) == sorted([first.kid, second.kid])
-    assert {jwk["alg"] for jwk in body["keys"]} == {"RS256"}
-
-
-@pytest.mark.django_db
-def test_customer_context_keys_are_published_too(api: APIClient) -> None:
-    # given an asymmetric key for customer contexts
-    key = signing_key_rotate(purpose=SigningKeyPurpose.CONTEXT, algorithm="ES256")
-
-    # then it is listed with the others
-    assert [jwk["kid"] for jwk in jwks_get(api)["keys"]] == [key.kid]
+    # then every kid that still verifies is listed, so tokens of each verify
+    assert sorted(jwk["kid"] for jwk in body["keys"]) == sorted(
+        [default.kid, first.kid, second.kid]
+    )
+    assert sorted(jwk["alg"] for jwk in body["keys"]) == ["ES256", "RS256", "RS256"]
 
 
 @pytest.mark.parametrize("algorithm", ["RS256", "ES256", "EdDSA"])
@@ -146,24 +153,24 @@ def test_a_token_minted_after_rotation_verifies_with_the_published_key(
 
 def test_a_third_party_verifies_our_token_with_pyjwkclient_over_http(
     live_server: Any,
+    settings: Any,
     sales_channel: Client,
     customer: Customer,
 ) -> None:
-    # given access tokens signed by an RS256 key, and the API serving on loopback
-    signing_key_rotate(purpose=SigningKeyPurpose.ACCESS, algorithm="RS256")
+    # given the default keyring (ES256 access keys), and the API serving on loopback there
+    settings.TOKEN_ISSUER = settings.PUBLIC_BASE_URL = live_server.url
     api = APIClient()
     access_token = password_tokens(api, sales_channel)["access_token"]
 
     # when a third party finds the key set from the metadata and fetches it over HTTP
     metadata = api.get(METADATA_URLS[0]).json()
-    jwks_uri = metadata["jwks_uri"].replace("http://testserver", live_server.url)
-    signing_key = jwt.PyJWKClient(jwks_uri).get_signing_key_from_jwt(access_token)
+    signing_key = jwt.PyJWKClient(metadata["jwks_uri"]).get_signing_key_from_jwt(access_token)
 
     # then the token verifies with it
     claims = jwt.decode(
         access_token,
         signing_key.key,
-        algorithms=["RS256"],
+        algorithms=["ES256"],
         audience=settings.TOKEN_AUDIENCE,
         issuer=settings.TOKEN_ISSUER,
     )
@@ -181,7 +188,7 @@ def metadata_for(base_url: str) -> dict[str, Any]:
         "introspection_endpoint": f"{base_url}/oauth/introspect",
         "jwks_uri": f"{base_url}/.well-known/jwks.json",
         "grant_types_supported": GRANTS,
-        "response_types_supported": [],
+        "response_types_supported": ["none"],
         "scopes_supported": [
             "catalog:read",
             "cart:read",
@@ -216,18 +223,19 @@ def metadata_for(base_url: str) -> dict[str, Any]:
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", METADATA_URLS)
 def test_metadata_names_the_issuer_and_absolute_endpoints(api: APIClient, url: str) -> None:
-    # when a client reads the metadata (no PUBLIC_BASE_URL: the request's own origin)
+    # when a client reads the metadata (in development the issuer is the served address)
     answer = api.get(url)
 
-    # then the whole document, public and cacheable
+    # then the whole document, public and cacheable, at the issuer's address
     assert answer.status_code == 200, answer.content
     assert answer["Cache-Control"] == PUBLIC_DOCUMENT
-    assert answer.json() == metadata_for("http://testserver")
+    assert settings.TOKEN_ISSUER == settings.PUBLIC_BASE_URL == "http://127.0.0.1:8000"
+    assert answer.json() == metadata_for(settings.TOKEN_ISSUER)
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", METADATA_URLS)
-def test_public_base_url_overrides_the_request_origin(
+def test_the_metadata_names_the_public_address_whatever_the_host(
     api: APIClient, settings: Any, url: str
 ) -> None:
     # given the API behind a proxy at its public address
@@ -248,7 +256,7 @@ def test_public_base_url_overrides_the_request_origin(
 def test_every_advertised_endpoint_answers(api: APIClient) -> None:
     # given the metadata
     body = api.get(METADATA_URLS[0]).json()
-    origin = "http://testserver"
+    origin = settings.PUBLIC_BASE_URL
 
     # when each advertised endpoint is called the way it is meant to be (and without
     # credentials)

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from identity.credentials.encryption import secret_decrypt
 from identity.models import (
     Customer,
     GrantType,
@@ -222,21 +223,20 @@ def test_a_client_secret_is_stored_hashed(api: APIClient, integration: Client) -
     assert random_part not in text
     assert stored.prefix == prefix
     assert stored.secret_hash == hashlib.sha256(integration.secret.encode()).hexdigest()
-    assert stored.signing_secret == ""
+    assert stored.encrypted_signing_secret == ""
     # and it authenticates
     assert authenticates(api, integration.client_id, integration.secret).status_code == 200
 
 
-def test_a_third_party_apps_secret_is_kept_only_as_its_signing_secret(
+def test_a_third_party_apps_secret_is_kept_only_encrypted_as_its_signing_secret(
     loyalty_app: Client,
 ) -> None:
     # given
     stored = OAuthClientSecret.objects.get()
 
-    # then the secret is the signing secret, and nowhere else
-    assert stored.signing_secret == loyalty_app.secret
+    # then the secret is the signing secret, encrypted, and in clear nowhere
+    assert secret_decrypt(stored.encrypted_signing_secret) == loyalty_app.secret
     assert stored.secret_hash == hashlib.sha256(loyalty_app.secret.encode()).hexdigest()
-    OAuthClientSecret.objects.update(signing_secret="")
     assert loyalty_app.secret.split("_", 2)[2] not in _database_text()
 
 

@@ -81,6 +81,7 @@ def test_exchanging_a_customer_token_gives_a_token_acting_for_that_customer(
         "token_type": "customer_access",
         "exp": claims["exp"],
         "iat": claims["iat"],
+        "iat_ms": claims["iat_ms"],
         "jti": claims["jti"],
         "sub": str(customer.public_id),
         "tenant": storefront.tenant.pk,

@@ -40,7 +40,8 @@ from tests.identity.oauth_helpers import (
     password_tokens,
     token_request,
 )
-from tests.identity.tokens_helpers import real_key, sign
+from tests.identity.oauth_token_attacks_common import access_sign
+from tests.identity.tokens_helpers import real_key
 
 # --- Invalid subject tokens -----------------------------------------------------------------------
 
@@ -62,7 +63,7 @@ def _garbage(world: World) -> str:
 
 def _expired(world: World) -> str:
     now = int(time.time())
-    return sign(
+    return access_sign(
         customer_claims(
             world.storefront, world.customer, world.sales_channel, iat=now - 1000, exp=now - 100
         )
@@ -211,7 +212,7 @@ def test_hand_signed_subject_token_is_accepted_when_honest(
 ) -> None:
     """The forged subject tokens above differ from this one only in what they forge."""
     # given a customer token signed by hand with the real key, as the API signs one
-    honest = sign(customer_claims(storefront, customer, sales_channel))
+    honest = access_sign(customer_claims(storefront, customer, sales_channel))
 
     # when the ERP exchanges it
     body = exchanged(api, integration, honest)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -75,7 +76,11 @@ def test_a_refresh_token_rotates(api: APIClient, sales_channel: Client, customer
 
 
 def test_a_reused_refresh_token_revokes_the_whole_sign_in(
-    api: APIClient, sales_channel: Client, customer: Any, django_capture_on_commit_callbacks: Any
+    api: APIClient,
+    sales_channel: Client,
+    customer: Any,
+    django_capture_on_commit_callbacks: Any,
+    clock: Any,
 ) -> None:
     # given a sign-in rotated once, with both access tokens in use
     first = password_tokens(api, sales_channel)
@@ -85,7 +90,9 @@ def test_a_reused_refresh_token_revokes_the_whole_sign_in(
     assert api.get(CART_URL, **first_headers).status_code == 200
     assert api.get(CART_URL, **second_headers).status_code == 200
 
-    # when the used refresh token comes again (the revocation reaches the cache on commit)
+    # when the used refresh token comes again after the reuse grace (the revocation reaches
+    # the cache on commit)
+    clock(settings.REFRESH_TOKEN_REUSE_GRACE_SECONDS + 1)
     with django_capture_on_commit_callbacks(execute=True):
         answer = refresh(api, sales_channel, first["refresh_token"])
 

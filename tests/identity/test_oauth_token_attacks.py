@@ -29,13 +29,14 @@ import jwt
 import pytest
 from rest_framework.test import APIClient
 
-from identity.credentials.keyring import keyring_get
+from identity.credentials.keyring import keyring_get, signing_key_rotate
 from identity.models import SigningKey, SigningKeyPurpose
 from tests.conftest import shopper_headers
 from tests.identity.jwks_server import provider_key_generate, x5c_certificate
 from tests.identity.oauth_token_attacks_common import (
     BASE64URL_ALPHABET,
     Kind,
+    access_sign,
     assert_accepted,
     assert_refused_everywhere,
     context_of,
@@ -51,10 +52,10 @@ from tests.identity.tokens_helpers import (
     header_for,
     hmac_signed,
     loopback_server,
+    public_key_forms,
     real_key,
     recorded_side_effects,
     segments,
-    sign,
     without,
 )
 
@@ -76,7 +77,7 @@ def test_the_real_token_of_each_kind_is_accepted(api: APIClient, kind: Kind) -> 
 
 def test_claims_signed_here_with_the_real_key_are_accepted(api: APIClient, kind: Kind) -> None:
     # the forgeries below differ from these tokens only by what they forge
-    assert_accepted(api, kind, sign(kind.claims()))
+    assert_accepted(api, kind, access_sign(kind.claims()))
 
 
 def test_claims_signed_with_pyjwt_and_the_keyrings_active_key_are_accepted(
@@ -189,6 +190,31 @@ def test_an_algorithm_other_than_the_keys_own_is_refused(
     assert_refused_everywhere(api, kind, forged, 2010)
 
 
+@pytest.mark.parametrize("algorithm", ["ES256", "RS256", "EdDSA"])
+def test_an_hmac_keyed_with_the_published_public_key_is_refused(
+    api: APIClient, kind: Kind, algorithm: str
+) -> None:
+    # given the access key of this algorithm (ES256: the default one), whose public half
+    # /.well-known/jwks.json publishes, and the kind's claims it signs, accepted
+    if algorithm != "ES256":
+        signing_key_rotate(purpose=SigningKeyPurpose.ACCESS, algorithm=algorithm)
+    key = real_key("access")
+    assert key.algorithm == algorithm
+    assert key.kid in {jwk["kid"] for jwk in api.get("/.well-known/jwks.json").json()["keys"]}
+    honest = access_sign(kind.claims())
+    assert_accepted(api, kind, honest)
+    header, claims, _ = segments(honest)
+
+    for public_key in public_key_forms(key):
+        for alg, digest in (("HS256", "sha256"), ("HS512", "sha512"), (algorithm, "sha256")):
+            # when the claims are HMAC-signed with the public key, as HMAC or claiming the
+            # key's own algorithm
+            forged = hmac_signed({**header, "alg": alg}, claims, public_key, digest)
+
+            # then the key's own algorithm decides, and the forgery is refused
+            assert_refused_everywhere(api, kind, forged, 2010)
+
+
 def test_an_rs256_token_of_an_attackers_key_is_refused(api: APIClient, kind: Kind) -> None:
     header, claims, _ = segments(kind.token)
     attacker = provider_key_generate("RS256")
@@ -206,7 +232,7 @@ def test_an_hmac_keyed_with_a_public_key_pem_is_refused(api: APIClient, kind: Ki
 
 def test_a_token_signed_with_the_context_key_is_refused(api: APIClient, kind: Kind) -> None:
     # given the kind's claims signed with the real context key, under that key's kid
-    forged = sign(kind.claims(), key=real_key("context"))
+    forged = access_sign(kind.claims(), key=real_key("context"))
 
     # when / then
     assert_refused_everywhere(api, kind, forged, 2010)
@@ -227,7 +253,7 @@ def test_a_malformed_kid_is_refused_without_a_query_a_file_or_a_process(
     # given a working session (the keyring is loaded) and a token naming a hostile kid
     marker = tmp_path / "pwned"
     kid = kid.replace(MARKER, str(marker))
-    assert_accepted(api, kind, sign(kind.claims()))
+    assert_accepted(api, kind, access_sign(kind.claims()))
     forged = hmac_signed(header_for("access", real_key("access"), kid=kid), kind.claims(), secret)
     keys_before = list(SigningKey.objects.order_by("pk").values())
 

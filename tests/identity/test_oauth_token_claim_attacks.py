@@ -28,6 +28,7 @@ from tests.identity.oauth_token_attacks_common import (
     REGISTER_URL,
     SHOPPER_REQUIRED_CODE,
     Kind,
+    access_sign,
     assert_accepted,
     assert_catalog_unauthorized,
     assert_refused_everywhere,
@@ -45,11 +46,10 @@ from tests.identity.tokens_helpers import (
     assert_refused_unchanged,
     assert_unauthorized,
     header_for,
-    hmac_signed,
+    key_signed,
     malformed_shapes,
     real_key,
     segments,
-    sign,
     without,
 )
 
@@ -67,8 +67,8 @@ def test_a_token_missing_a_required_claim_is_refused(
     api: APIClient, kind: Kind, claim: str
 ) -> None:
     claims = kind.claims()
-    assert_accepted(api, kind, sign(claims))
-    forged = sign(without(claims, claim))
+    assert_accepted(api, kind, access_sign(claims))
+    forged = access_sign(without(claims, claim))
     if claim != "iss":
         assert_refused_everywhere(api, kind, forged, 2010)
         return
@@ -85,7 +85,7 @@ def test_an_expired_token_is_refused_as_expired(
     api: APIClient, kind: Kind, seconds_ago: int
 ) -> None:
     now = int(time.time())
-    expired = sign(kind.claims(iat=now - seconds_ago - 60, exp=now - seconds_ago))
+    expired = access_sign(kind.claims(iat=now - seconds_ago - 60, exp=now - seconds_ago))
     assert_refused_everywhere(api, kind, expired, 2011)
 
 
@@ -94,7 +94,7 @@ def test_a_token_not_yet_valid_is_refused(
     api: APIClient, kind: Kind, changes: dict[str, int]
 ) -> None:
     now = int(time.time())
-    future = sign(kind.claims(**{name: now + delta for name, delta in changes.items()}))
+    future = access_sign(kind.claims(**{name: now + delta for name, delta in changes.items()}))
     assert_refused_everywhere(api, kind, future, 2010)
 
 
@@ -109,7 +109,7 @@ def test_a_token_not_yet_valid_is_refused(
 )
 def test_a_crit_header_is_refused(api: APIClient, kind: Kind, crit: dict[str, Any]) -> None:
     header, claims, _ = segments(kind.token)
-    forged = hmac_signed({**header, **crit}, claims, real_key("access").secret)
+    forged = key_signed({**header, **crit}, claims, real_key("access"))
     assert_refused_everywhere(api, kind, forged, 2010)
 
 
@@ -121,7 +121,7 @@ def test_a_wrong_typ_header_is_refused(api: APIClient, kind: Kind, typ: Any) -> 
     header = header_for("access", real_key("access"), typ=typ)
     if typ is None:
         header = without(header, "typ")
-    forged = hmac_signed(header, kind.claims(), real_key("access").secret)
+    forged = key_signed(header, kind.claims(), real_key("access"))
 
     # when / then
     assert_refused_everywhere(api, kind, forged, 2010)
@@ -145,7 +145,7 @@ def test_a_token_claiming_another_kind_is_refused(
     # given the kind's claims under another kind's name, signed for real
     if token_type == "the-other-token-service-kind":
         token_type = "client_access" if kind.name == "customer" else "customer_access"
-    forged = sign(kind.claims(token_type=token_type))
+    forged = access_sign(kind.claims(token_type=token_type))
 
     # when / then
     assert_refused_everywhere(api, kind, forged, 2010)
@@ -155,7 +155,7 @@ def test_a_customer_token_typed_as_a_context_and_signed_by_the_context_key_is_re
     api: APIClient, kind: Kind
 ) -> None:
     # given the kind's claims as a context would be signed: context key and context typ
-    forged = sign(kind.claims(), purpose=SigningKeyPurpose.CONTEXT)
+    forged = access_sign(kind.claims(), purpose=SigningKeyPurpose.CONTEXT)
 
     # when / then
     assert_refused_everywhere(api, kind, forged, 2010)
@@ -163,7 +163,7 @@ def test_a_customer_token_typed_as_a_context_and_signed_by_the_context_key_is_re
 
 def test_a_client_token_naming_a_customer_as_subject_is_refused(api: APIClient, kind: Kind) -> None:
     # given a client token whose sub is a customer's, not the client's
-    forged = sign(
+    forged = access_sign(
         kind.claims(token_type="client_access", sub=str(kind.customer.public_id)),
     )
 
@@ -210,7 +210,7 @@ def test_any_claim_set_to_nonsense_is_refused_or_ignored(
     api: APIClient, kind: Kind, claim: str, value: Any
 ) -> None:
     # given the kind's claims with one set to an odd value, signed with the real key
-    forged = sign(kind.claims(**{claim: value}))
+    forged = access_sign(kind.claims(**{claim: value}))
     before = tables_snapshot()
 
     # when it asks for a context, and reads the catalog
@@ -249,7 +249,7 @@ def test_control_characters_and_long_values_in_key_claims_are_refused_or_ignored
     changes = {claim: value}
     if kind.name == "client" and claim == "client_id":
         changes["sub"] = value
-    forged = sign(kind.claims(**changes))
+    forged = access_sign(kind.claims(**changes))
 
     # when it asks for a context and reads the catalog
     minted = context_of(api, forged)
@@ -269,7 +269,7 @@ def test_unknown_and_privileged_scopes_grant_nothing(
     # given a token of the kind, signed for real, whose scope names only unknown privileges
     # (and known ones spelled otherwise) besides cart:read
     scope = "admin is_staff * cart:write:all CART:WRITE catalog:* customers:create:all cart:read"
-    token = sign(kind.claims(scope=scope))
+    token = access_sign(kind.claims(scope=scope))
     anonymous = api.post("/commerceapi/authentication/", None, HTTP_X_AUTH_KEY=storefront.key)
     assert anonymous.status_code == 200
     before = tables_snapshot()
@@ -327,7 +327,7 @@ def test_extra_claims_in_a_validly_signed_token_are_ignored(
         "app": str(other_storefront.app.public_id),
         "email": kind.other_customer.email,
     }
-    token = sign(kind.claims(**extras))
+    token = access_sign(kind.claims(**extras))
 
     # when / then: it is exactly the token without them
     assert_accepted(api, kind, token)
@@ -352,7 +352,7 @@ def test_extra_claims_in_a_validly_signed_token_are_ignored(
 
 def canonical_with_dash_or_underscore(kind: Kind) -> str:
     while True:
-        token = sign(kind.claims())
+        token = access_sign(kind.claims())
         if set(token.rsplit(".", 1)[1]) & {"-", "_"}:
             return token
 

@@ -63,7 +63,10 @@ def test_idp_add_registers_a_static_public_key(
 
     # then it is saved exactly so, enabled, with the safe defaults
     provider = IdentityProvider.objects.get()
-    assert output == f"added identity provider acme/my-idp (issuer {ISSUER})\n"
+    assert output == (
+        f"added identity provider acme/my-idp (issuer {ISSUER})\n"
+        "allowed algorithms: RS256, PS256 (as given)\n"
+    )
     assert provider.tenant == storefront.tenant
     assert (provider.name, provider.issuer, provider.flavor) == ("my-idp", ISSUER, "generic")
     assert provider.audiences == ["my-api", "my-other-api"]
@@ -75,19 +78,24 @@ def test_idp_add_registers_a_static_public_key(
     assert provider.is_enabled is True
 
 
-def test_idp_add_defaults_to_rs256(storefront: Storefront, public_key_file: Path) -> None:
-    # when no algorithm is given
-    idp_add("--audience", "my-api", "--public-key-file", str(public_key_file))
+def test_idp_add_defaults_to_the_public_keys_algorithm(
+    storefront: Storefront, public_key_file: Path
+) -> None:
+    # when no algorithm is given for an RSA public key
+    output = idp_add("--audience", "my-api", "--public-key-file", str(public_key_file))
 
-    # then RS256 alone is allowed
+    # then RS256 alone is allowed, and the command says so
     assert IdentityProvider.objects.get().algorithms == ["RS256"]
+    assert output.endswith("allowed algorithms: RS256 (advertised by the provider)\n")
 
 
 def test_idp_add_accepts_an_http_jwks_uri_on_loopback(storefront: Storefront) -> None:
-    # when a JWKS URI on the loopback host is given over http
-    idp_add("--audience", "my-api", "--jwks-uri", "http://127.0.0.1:9/jwks.json")
+    # when a JWKS URI on the loopback host is given over http, with its algorithm
+    idp_add(
+        "--audience", "my-api", "--jwks-uri", "http://127.0.0.1:9/jwks.json", "--algorithm", "RS256"
+    )
 
-    # then it is saved (no fetch happens when adding)
+    # then it is saved (no fetch happens when adding with the algorithms named)
     provider = IdentityProvider.objects.get()
     assert provider.jwks_uri == "http://127.0.0.1:9/jwks.json"
     assert provider.public_key_pem == ""
@@ -238,6 +246,8 @@ def test_idp_list_shows_each_provider_with_its_state_and_key_source(
         "https://beta.eu.auth0.com/.well-known/jwks.json",
         "--flavor",
         "auth0",
+        "--algorithm",
+        "RS256",
     )
     run_command("idp_disable", "--tenant", "beta", "--name", "auth0")
 

@@ -347,6 +347,7 @@ def _provider(storefront: Storefront, **fields: Any) -> IdentityProvider:
         "issuer": f"https://idp.example/{uuid.uuid4().hex[:8]}",
         "audiences": ["api://shop"],
         "jwks_uri": "https://idp.example/jwks.json",
+        "algorithms": ["RS256"],
     }
     values.update(fields)
     return IdentityProvider(**values)

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 import identity.credentials.keyring
 from carts.models import Cart
-from identity.models import SigningKey, SigningKeyPurpose
+from identity.models import ACCESS_TOKEN_MAX_SECONDS, SigningKey, SigningKeyPurpose
 from tests.conftest import (
     Shopper,
     anonymous_shopper,
@@ -24,6 +24,7 @@ from tests.conftest import (
     shopper_headers,
 )
 from tests.factories import StorefrontAppFactory
+from tests.identity.oauth_helpers import password_tokens
 from tests.identity.tokens_helpers import (
     CART_URL,
     CONTEXT_URL,
@@ -79,7 +80,8 @@ def test_rotate_makes_a_new_active_key_for_every_purpose(db):
         retired = SigningKey.objects.get(kid=before[purpose])
         assert retired.is_active is False
         assert retired.verify_until is not None
-        assert f"{purpose}: new active key {after[purpose]} (HS256)" in out
+        algorithm = "ES256" if purpose == SigningKeyPurpose.ACCESS else "HS256"
+        assert f"{purpose}: new active key {after[purpose]} ({algorithm})" in out
     assert SigningKey.objects.filter(is_active=True).count() == len(SigningKeyPurpose.values)
 
 
@@ -94,9 +96,13 @@ def test_a_retired_key_verifies_as_long_as_its_tokens_can_be_presented(db, store
     # when
     rotate()
 
-    # then access tokens: the longest lifetime plus the renewal window
-    access = SigningKey.objects.get(kid=before[SigningKeyPurpose.ACCESS])
+    # then anonymous tokens: the longest lifetime plus the renewal window
+    anonymous = SigningKey.objects.get(kid=before[SigningKeyPurpose.ANONYMOUS])
     expected = timedelta(seconds=10800 + settings.ANONYMOUS_RENEWAL_WINDOW_SECONDS)
+    assert started + expected <= anonymous.verify_until <= timezone.now() + expected
+    # and the token service's access tokens: the longest an access token lives
+    access = SigningKey.objects.get(kid=before[SigningKeyPurpose.ACCESS])
+    expected = timedelta(seconds=ACCESS_TOKEN_MAX_SECONDS)
     assert started + expected <= access.verify_until <= timezone.now() + expected
     # and contexts: their longest lifetime
     context = SigningKey.objects.get(kid=before[SigningKeyPurpose.CONTEXT])
@@ -143,7 +149,7 @@ def test_a_token_and_context_minted_before_rotation_stay_valid_after_it(
     rotate()
 
     # then the old token and context still work, for reading the cart and minting a context
-    assert (active_kid("access"), active_kid("context")) != old_kids
+    assert (active_kid("anonymous"), active_kid("context")) != old_kids
     cart = api.get(CART_URL, **shopper.headers())
     assert cart.status_code == 200, cart.content
     assert [line["sku"] for line in cart.json()["lines"]] == ["MUG"]
@@ -167,7 +173,7 @@ def test_new_tokens_carry_the_new_kid(api, storefront):
     shopper = anonymous_shopper(api, storefront.key)
 
     # then
-    assert kid_of(shopper.token) == active_kid(SigningKeyPurpose.ACCESS)
+    assert kid_of(shopper.token) == active_kid(SigningKeyPurpose.ANONYMOUS)
     assert kid_of(shopper.context) == active_kid(SigningKeyPurpose.CONTEXT)
     assert api.get(CART_URL, **shopper.headers()).status_code == 200
 
@@ -231,8 +237,8 @@ def test_a_process_that_has_not_reloaded_learns_a_new_kid_on_first_sight(
     monkeypatch.setattr(
         identity.credentials.keyring._cache, "_last_unknown_kid_reload", float("-inf")
     )
-    rotate("--purpose", "access")
-    new_key = real_key(SigningKeyPurpose.ACCESS)
+    rotate("--purpose", "anonymous")
+    new_key = real_key(SigningKeyPurpose.ANONYMOUS)
 
     # when a token of the new key arrives
     token = sign(anonymous_claims(storefront, lifetime=600), key=new_key)
@@ -242,15 +248,48 @@ def test_a_process_that_has_not_reloaded_learns_a_new_kid_on_first_sight(
     assert answer.status_code == 200, answer.content
 
 
-def test_an_asymmetric_key_can_be_rotated_in(api, storefront):
-    # when
-    rotate("--purpose", "access", "--algorithm", "ES256")
-    shopper = anonymous_shopper(api, storefront.key)
+def test_access_keys_are_es256_by_default_and_another_asymmetric_one_can_be_rotated_in(
+    api, storefront, sales_channel, customer
+):
+    # given the default keyring: an ES256 access key
+    assert jwt.get_unverified_header(password_tokens(api, sales_channel)["access_token"]) == {
+        "alg": "ES256",
+        "kid": active_kid("access"),
+        "typ": "at+jwt",
+    }
 
-    # then
-    header = jwt.get_unverified_header(shopper.token)
-    assert header == {"alg": "ES256", "kid": active_kid("access"), "typ": "at+jwt"}
-    assert api.get(CART_URL, **shopper.headers()).status_code == 200
+    # when an RS256 access key is rotated in
+    out = rotate("--purpose", "access", "--algorithm", "RS256")
+
+    # then customer tokens are RS256 and work; anonymous tokens stay HS256
+    assert f"access: new active key {active_kid('access')} (RS256)" in out
+    token = password_tokens(api, sales_channel)["access_token"]
+    assert jwt.get_unverified_header(token) == {
+        "alg": "RS256",
+        "kid": active_kid("access"),
+        "typ": "at+jwt",
+    }
+    assert api.get(CONTEXT_URL, **bearer_headers(token)).status_code == 200
+    shopper = anonymous_shopper(api, storefront.key)
+    assert jwt.get_unverified_header(shopper.token)["alg"] == "HS256"
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("--purpose", "anonymous", "--algorithm", "ES256"),
+        ("--purpose", "context", "--algorithm", "RS256"),
+        ("--purpose", "access", "--algorithm", "HS256"),
+    ],
+)
+def test_each_purpose_keeps_its_kind_of_algorithm(db, arguments):
+    # given
+    kids = set(SigningKey.objects.values_list("kid", flat=True))
+
+    # when / then: only the access keys are asymmetric, and always
+    with pytest.raises(CommandError):
+        rotate(*arguments)
+    assert set(SigningKey.objects.values_list("kid", flat=True)) == kids
 
 
 # --- keys are parsed once -------------------------------------------------------------------

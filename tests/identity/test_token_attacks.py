@@ -23,10 +23,8 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from rest_framework.test import APIClient
 
-from identity.credentials.keyring import signing_key_rotate
 from identity.models import SigningKey, SigningKeyPurpose
 from tests.conftest import (
     Shopper,
@@ -53,6 +51,7 @@ from tests.identity.tokens_helpers import (
     header_for,
     hmac_signed,
     loopback_server,
+    public_key_forms,
     real_key,
     recorded_side_effects,
     segments,
@@ -180,7 +179,7 @@ def test_an_algorithm_other_than_the_keys_own_is_refused(
 ) -> None:
     # given the shopper's claims signed with the real secret, under another algorithm
     header, claims, _ = segments(carted.token)
-    forged = hmac_signed({**header, "alg": alg}, claims, real_key("access").secret, digest)
+    forged = hmac_signed({**header, "alg": alg}, claims, real_key("anonymous").secret, digest)
 
     # when / then
     assert_refused_everywhere(api, forged, carted.context, 2010)
@@ -207,41 +206,36 @@ def test_an_hmac_keyed_with_a_public_key_pem_is_refused(api: APIClient, carted: 
     assert_refused_everywhere(api, forged, carted.context, 2010)
 
 
-def rs256_public_key_forms(row: SigningKey) -> list[bytes]:
-    """The public half of an RS256 keyring key in the forms a published key is copied in."""
-    private_key = serialization.load_pem_private_key(row.secret.encode(), password=None)
-    pem = private_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    der = private_key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    pkcs1 = private_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.PKCS1
-    )
-    return [pem, pem.rstrip(b"\n"), der, pkcs1]
-
-
-def test_with_an_asymmetric_keyring_an_hmac_keyed_with_its_public_key_is_refused(
+def test_an_hmac_keyed_with_the_published_access_key_is_refused(
     api: APIClient, storefront: Storefront, products: dict[str, Any]
 ) -> None:
-    # given an RS256 access key, and a shopper whose token it signed
-    row = signing_key_rotate(purpose=SigningKeyPurpose.ACCESS, algorithm="RS256")
+    # given a shopper's HS256 token, and the access key whose public half the JWKS publishes
     shopper = anonymous_shopper(api, storefront.key)
     assert add_to_cart(api, shopper.headers()).status_code == 200
     header, claims, _ = segments(shopper.token)
-    assert header["alg"] == "RS256"
-    assert header["kid"] == row.kid
+    assert header["alg"] == "HS256"
+    assert header["kid"] == real_key(SigningKeyPurpose.ANONYMOUS).kid
+    published = real_key(SigningKeyPurpose.ACCESS)
+    assert published.algorithm == "ES256"
 
-    for public_key in rs256_public_key_forms(row):
-        for alg in ("HS256", "RS256"):
-            # when the claims are HMAC-signed with the public key, as HS256 or claiming RS256
-            forged = hmac_signed({**header, "alg": alg}, claims, public_key)
+    for public_key in public_key_forms(published):
+        for kid in (header["kid"], published.kid):
+            for alg in ("HS256", published.algorithm):
+                # when the claims are HMAC-signed with the public key, under either kid
+                forged = hmac_signed({**header, "kid": kid, "alg": alg}, claims, public_key)
 
-            # then the key's own algorithm decides, and the forgery is refused
-            assert_refused_everywhere(api, forged, shopper.context, 2010)
-    forged = assemble({**header, "alg": "none"}, claims, "")
-    assert_refused_everywhere(api, forged, shopper.context, 2010)
+                # then the named key and its own algorithm decide, and the forgery is refused
+                assert_refused_everywhere(api, forged, shopper.context, 2010)
+
+
+def test_an_anonymous_token_signed_with_the_access_key_is_refused(
+    api: APIClient, storefront: Storefront, carted: Shopper
+) -> None:
+    # given an anonymous token's claims properly signed with the (asymmetric) access key
+    forged = sign(anonymous_claims(storefront), purpose=SigningKeyPurpose.ACCESS)
+
+    # when / then: a key of another purpose signs no anonymous token
+    assert_refused_everywhere(api, forged, carted.context, 2010)
 
 
 # --- kid ------------------------------------------------------------------------------------
@@ -263,7 +257,9 @@ def test_a_malformed_kid_is_refused_without_a_query_a_file_or_a_process(
     context = context_of(api, honest).json()["customerContext"]
     assert api.get(CART_URL, **shopper_headers(honest, context)).status_code == 200
     forged = hmac_signed(
-        header_for("access", real_key("access"), kid=kid), anonymous_claims(storefront), secret
+        header_for("anonymous", real_key("anonymous"), kid=kid),
+        anonymous_claims(storefront),
+        secret,
     )
     keys_before = list(SigningKey.objects.order_by("pk").values())
 
@@ -303,11 +299,11 @@ def test_a_real_kid_with_a_trailing_newline_is_malformed_and_costs_no_query(
     api: APIClient, storefront: Storefront, django_assert_num_queries: Any
 ) -> None:
     # given a working session, and its claims signed with the real key under "<kid>\n"
-    key = real_key("access")
+    key = real_key("anonymous")
     honest = sign(anonymous_claims(storefront), key=key)
     assert context_of(api, honest).status_code == 200
     forged = hmac_signed(
-        header_for("access", key, kid=key.kid + "\n"), anonymous_claims(storefront), key.secret
+        header_for("anonymous", key, kid=key.kid + "\n"), anonymous_claims(storefront), key.secret
     )
 
     # when it is presented
@@ -326,7 +322,7 @@ def test_unknown_well_formed_kids_reload_the_keyring_at_most_once(
     assert context_of(api, honest).status_code == 200
     forgeries = [
         hmac_signed(
-            header_for("access", real_key("access"), kid=secrets.token_urlsafe(12)),
+            header_for("anonymous", real_key("anonymous"), kid=secrets.token_urlsafe(12)),
             anonymous_claims(storefront),
             secrets.token_bytes(32),
         )
@@ -401,7 +397,7 @@ def test_a_header_choosing_the_key_is_refused_without_an_outbound_request(
             ),
             # Even our own signature does not make such a header acceptable.
             "real-key-jku": hmac_signed(
-                {**header, "jku": f"{server.url}/jwks.json"}, claims, real_key("access").secret
+                {**header, "jku": f"{server.url}/jwks.json"}, claims, real_key("anonymous").secret
             ),
         }[attack]
 

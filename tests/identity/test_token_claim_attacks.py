@@ -105,7 +105,7 @@ def test_a_token_not_yet_valid_is_refused(
 def test_a_crit_header_is_refused(api: APIClient, carted: Shopper, crit: dict[str, Any]) -> None:
     # given the shopper's claims signed for real under a header with crit
     header, claims, _ = segments(carted.token)
-    forged = hmac_signed({**header, **crit}, claims, real_key("access").secret)
+    forged = hmac_signed({**header, **crit}, claims, real_key("anonymous").secret)
 
     # when / then
     assert_refused_everywhere(api, forged, carted.context, 2010)
@@ -118,7 +118,7 @@ def test_a_wrong_typ_header_is_refused(api: APIClient, carted: Shopper, typ: Any
     forged = hmac_signed(
         without({**header, "typ": typ}, *(["typ"] if typ is None else [])),
         claims,
-        real_key("access").secret,
+        real_key("anonymous").secret,
     )
 
     # when / then

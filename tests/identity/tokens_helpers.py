@@ -1,9 +1,10 @@
 """Our own tokens, honest and forged, for the token attack tests.
 
 Claims are written out here rather than minted by the token classes, so that every claim and
-header can be changed; tokens are signed by hand (HMAC over the raw segments) with the keyring's
-real keys, read from ``SigningKey``, or with whatever key an attack needs. A test that forges a
-token first shows that the same token, unforged, is accepted.
+header can be changed; tokens are signed by hand over the raw segments (HMAC, or the keyring's
+asymmetric algorithm) with the keyring's real keys, read from ``SigningKey``, or with whatever
+key an attack needs. A test that forges a token first shows that the same token, unforged, is
+accepted.
 """
 
 from __future__ import annotations
@@ -25,10 +26,14 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.conf import settings
+from jwt.algorithms import get_default_algorithms
 from rest_framework.test import APIClient
 
 from identity import errors
+from identity.credentials.encryption import secret_decrypt
 from identity.credentials.tokens import bearer_hash
 from identity.models import SigningKey, SigningKeyPurpose
 from tests.conftest import Storefront, assert_problem, shopper_headers, tables_snapshot
@@ -218,37 +223,89 @@ def hmac_signed(
 
 @dataclass(frozen=True)
 class RealKey:
+    """A key of the keyring. ``secret`` is what an HMAC would be keyed with: an HMAC key's
+    secret, or, for an asymmetric key, its public key in PEM (all an attacker has; a verifier
+    confusing the two would accept that HMAC)."""
+
     kid: str
     secret: bytes
+    algorithm: str = "HS256"
+    private_key: Any = None
+
+    @property
+    def public_key(self) -> Any:
+        return self.private_key.public_key()
 
 
 def real_key(purpose: str) -> RealKey:
-    """The active HS256 key of ``purpose``, as every API process holds it."""
+    """The active key of ``purpose``, as every API process holds it (decrypted)."""
     row = SigningKey.objects.get(purpose=purpose, is_active=True)
-    assert row.algorithm == "HS256"
-    return RealKey(kid=row.kid, secret=b64url_decode(row.secret))
+    material = secret_decrypt(row.encrypted_secret)
+    if row.algorithm == "HS256":
+        return RealKey(kid=row.kid, secret=b64url_decode(material))
+    private_key = serialization.load_pem_private_key(material.encode(), password=None)
+    public_pem = private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return RealKey(kid=row.kid, secret=public_pem, algorithm=row.algorithm, private_key=private_key)
+
+
+def public_key_forms(key: RealKey) -> list[bytes]:
+    """The public half of an asymmetric keyring key in every form a verifier confusing it with
+    an HMAC secret might use: PEM (with and without its last newline), DER, the JWK that
+    /.well-known/jwks.json publishes, and the key type's raw form (PKCS#1, an EC point)."""
+    public_key = key.public_key
+    pem = public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    der = public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    jwk = get_default_algorithms()[key.algorithm].to_jwk(public_key).encode()
+    if isinstance(public_key, rsa.RSAPublicKey):
+        raw = public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1)
+    elif isinstance(public_key, ec.EllipticCurvePublicKey):
+        raw = public_key.public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+    else:
+        raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return [pem, pem.rstrip(b"\n"), der, jwk, raw]
 
 
 def _typ(purpose: str) -> str:
-    return ACCESS_TYP if purpose == SigningKeyPurpose.ACCESS else CONTEXT_TYP
+    return CONTEXT_TYP if purpose == SigningKeyPurpose.CONTEXT else ACCESS_TYP
 
 
 def header_for(purpose: str, key: RealKey, **changes: Any) -> dict[str, Any]:
     """The header we would write; a change to ``None`` removes that header."""
-    header = {"alg": "HS256", "kid": key.kid, "typ": _typ(purpose), **changes}
+    header = {"alg": key.algorithm, "kid": key.kid, "typ": _typ(purpose), **changes}
     return {name: value for name, value in header.items() if value is not None}
+
+
+def key_signed(header: dict[str, Any], payload: dict[str, Any], key: RealKey) -> str:
+    """Signed over the raw segments with ``key``'s own algorithm, whatever ``alg`` the header
+    claims."""
+    if key.algorithm == "HS256":
+        return hmac_signed(header, payload, key.secret)
+    signing_input = f"{b64url_json(header)}.{b64url_json(payload)}"
+    implementation = get_default_algorithms()[key.algorithm]
+    signature = implementation.sign(signing_input.encode(), key.private_key)
+    return f"{signing_input}.{b64url(signature)}"
 
 
 def sign(
     claims: dict[str, Any],
     *,
-    purpose: str = SigningKeyPurpose.ACCESS,
+    purpose: str = SigningKeyPurpose.ANONYMOUS,
     key: RealKey | None = None,
     **header_changes: Any,
 ) -> str:
-    """``claims`` signed as we sign them: HS256 with the real key of ``purpose``."""
+    """``claims`` signed as we sign them: with the real key of ``purpose`` and its algorithm
+    (HS256 for anonymous tokens and contexts, the keyring's asymmetric one for access
+    tokens)."""
     key = key or real_key(purpose)
-    return hmac_signed(header_for(purpose, key, **header_changes), claims, key.secret)
+    return key_signed(header_for(purpose, key, **header_changes), claims, key)
 
 
 @contextmanager

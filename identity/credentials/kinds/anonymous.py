@@ -38,7 +38,7 @@ class AnonymousAccessToken(BearerToken):
 
     token_type = "anonymous"
     lifetime = timedelta(seconds=ANONYMOUS_TOKEN_DEFAULT_SECONDS)
-    backend = KeyringTokenBackend(purpose=SigningKeyPurpose.ACCESS, typ="at+jwt")
+    backend = KeyringTokenBackend(purpose=SigningKeyPurpose.ANONYMOUS, typ="at+jwt")
     principal_kind = PrincipalKind.ANONYMOUS
 
     def verify_claims(self) -> None:
@@ -97,7 +97,9 @@ class AnonymousRenewalProof(AnonymousAccessToken):
     """An anonymous token presented to keep its id: accepted up to the renewal window after
     it expired (see README "Anonymous ids")."""
 
-    backend = KeyringTokenBackend(purpose=SigningKeyPurpose.ACCESS, typ="at+jwt", verify_exp=False)
+    backend = KeyringTokenBackend(
+        purpose=SigningKeyPurpose.ANONYMOUS, typ="at+jwt", verify_exp=False
+    )
 
     def check_exp(self, claim: str = "exp", current_time: Any = None) -> None:
         window = timedelta(seconds=settings.ANONYMOUS_RENEWAL_WINDOW_SECONDS)

@@ -132,7 +132,7 @@ class BearerToken(KeyringToken, BearerKind):
             kind=type(self),
             tenant_id=payload[CLAIM_TENANT],
             expires_at=int(payload["exp"]),
-            issued_at=float(payload["iat"]),
+            issued_at=self.issued_at(),
             token_id=str(payload["jti"]),
             oauth_client_id=payload.get(CLAIM_CLIENT, ""),
             grant_id=payload.get(CLAIM_GRANT, ""),
@@ -144,6 +144,10 @@ class BearerToken(KeyringToken, BearerKind):
     def bearer_of(self) -> dict[str, Any]:
         """``subject_id``, ``client_id`` and ``scopes`` of the bearer."""
         raise NotImplementedError
+
+    def issued_at(self) -> float:
+        """When the token was issued, in epoch seconds, as precisely as the kind says."""
+        return float(self.payload["iat"])
 
     def scopes_claimed(self, default: frozenset[str]) -> frozenset[str]:
         """The token's ``scope``, or ``default`` without one; unknown names mean nothing."""

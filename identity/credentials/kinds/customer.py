@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rest_framework_simplejwt.exceptions import TokenError
@@ -17,6 +17,7 @@ from identity.credentials.tokens import (
     CLAIM_CLIENT,
     CLAIM_CUSTOM,
     CLAIM_GRANT,
+    CLAIM_ISSUED_AT_MS,
     CLAIM_SCOPE,
     CLAIM_SUBJECT,
     CLAIM_TENANT,
@@ -28,6 +29,8 @@ from identity.credentials.tokens import (
 )
 from identity.models import SigningKeyPurpose
 from identity.principal import PrincipalKind
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def customer_revocation_keys(customer_id: str) -> dict[str, ErrorCode]:
@@ -56,10 +59,15 @@ class CustomerAccessToken(BearerToken):
     principal_kind = PrincipalKind.CUSTOMER
 
     def set_iat(self, claim: str = "iat", at_time: datetime | None = None) -> None:
-        # To the millisecond (RFC 7519 allows fractions), so that "sign out everywhere" can
-        # tell a token issued just before it from one issued just after, in the same second.
+        # ``iat`` an integer NumericDate (RFC 7519; verifiers such as Authlib refuse a fraction
+        # above their own clock as "issued in the future"), the millisecond in ``iat_ms``.
         moment = at_time or self.current_time
-        self.payload[claim] = round(moment.timestamp(), 3)
+        milliseconds = (moment - _EPOCH) // timedelta(milliseconds=1)
+        self.payload[claim] = milliseconds // 1000
+        self.payload[CLAIM_ISSUED_AT_MS] = milliseconds
+
+    def issued_at(self) -> float:
+        return int(self.payload[CLAIM_ISSUED_AT_MS]) / 1000
 
     def verify_claims(self) -> None:
         if not is_uuid_string(self.payload.get(CLAIM_SUBJECT)):
@@ -68,6 +76,9 @@ class CustomerAccessToken(BearerToken):
             raise TokenError("jti claim malformed")
         if not is_database_id(self.payload.get(CLAIM_TENANT)):
             raise TokenError("tenant claim malformed")
+        issued_ms = self.payload.get(CLAIM_ISSUED_AT_MS)
+        if type(issued_ms) is not int or issued_ms // 1000 != self.payload.get("iat"):
+            raise TokenError("iat_ms claim malformed")
         oauth_claims_check(self.payload, required=True)
         if CLAIM_APP in self.payload and not is_uuid_string(self.payload[CLAIM_APP]):
             raise TokenError("app claim malformed")

@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from catalog.services import product_upsert
+from identity.credentials.encryption import secret_decrypt
 from identity.customers.accounts import local_account_create, local_account_set_password
 from identity.customers.providers import provider_save
 from identity.models import (
@@ -257,7 +258,9 @@ class Command(BaseCommand):
     @staticmethod
     def _signing_secret(client: OAuthClient) -> str:
         signing = current_customer_signing_secret(client)
-        return signing.signing_secret if signing else "(none: rotate one in the admin)"
+        if signing is None:
+            return "(none: rotate one in the admin)"
+        return secret_decrypt(signing.encrypted_signing_secret)
 
     @staticmethod
     def _customer(tenant: Tenant) -> None:

@@ -34,7 +34,8 @@ class Command(BaseCommand):
             "--algorithm",
             action="append",
             choices=PROVIDER_ALGORITHMS,
-            help="Allowed algorithm (repeatable; default RS256).",
+            help="Allowed algorithm (repeatable). Default: the asymmetric ones the provider "
+            "advertises (discovery document, JWKS, or the public key's type) that we accept.",
         )
         parser.add_argument(
             "--flavor", choices=ProviderFlavor.values, default=ProviderFlavor.GENERIC
@@ -66,7 +67,7 @@ class Command(BaseCommand):
             discovery_url=options["discovery_url"],
             jwks_uri=options["jwks_uri"],
             public_key_pem=public_key_pem,
-            algorithms=options["algorithm"] or ["RS256"],
+            algorithms=options["algorithm"] or [],
             subject_claim=options["subject_claim"],
             leeway_seconds=options["leeway"],
             refuse_id_tokens=not options["accept_id_tokens"],
@@ -76,3 +77,5 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from None
         self.stdout.write(f"added identity provider {provider} (issuer {provider.issuer})")
+        chosen = "as given" if options["algorithm"] else "advertised by the provider"
+        self.stdout.write(f"allowed algorithms: {', '.join(provider.algorithms)} ({chosen})")

@@ -25,14 +25,18 @@ class Command(BaseCommand):
             "--algorithm",
             choices=SUPPORTED_ALGORITHMS,
             default=None,
-            help="Algorithm of the new key (default: TOKEN_SIGNING_ALGORITHM).",
+            help="Algorithm of the new access key (default: TOKEN_SIGNING_ALGORITHM); anonymous "
+            "and context keys are always HS256.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         purposes = SigningKeyPurpose.values if options["purpose"] == "all" else [options["purpose"]]
         for purpose in purposes:
+            algorithm = options["algorithm"]
+            if options["purpose"] == "all" and purpose != SigningKeyPurpose.ACCESS:
+                algorithm = None
             try:
-                key = signing_key_rotate(purpose=purpose, algorithm=options["algorithm"])
+                key = signing_key_rotate(purpose=purpose, algorithm=algorithm)
             except ValueError as error:
                 raise CommandError(str(error)) from None
             self.stdout.write(f"{purpose}: new active key {key.kid} ({key.algorithm})")
