@@ -15,6 +15,8 @@ urlpatterns = [
     path("commerceapi/", include("carts.urls")),
     path("commerceapi/", include("orders.urls")),
     *order_alias_urlpatterns,
+    path("reseller/", include("identity.http.reseller_urls")),
+    path("reseller/", include("orders.reseller_urls")),
     path("", include("identity.http.oauth_urls")),
     path("customer/current.jwt", CurrentCustomerJwtApi.as_view(), name="current-customer-jwt"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -46,7 +46,12 @@ from identity.models import (
     StorefrontKey,
     Tenant,
 )
-from identity.oauth.clients import client_create, client_save, client_secret_rotate
+from identity.oauth.clients import (
+    client_create,
+    client_save,
+    client_secret_rotate,
+    client_set_active,
+)
 from identity.scopes import DESCRIPTIONS
 from identity.tenancy.storefront import (
     storefront_app_save,
@@ -364,7 +369,7 @@ class OAuthClientAdmin(ServiceFormAdmin):
     list_filter = ("tenant", "kind", "is_active")
     search_fields = ("name", "=client_id")
     inlines = [OAuthClientSecretInline]
-    actions = ["rotate_secret"]
+    actions = ["rotate_secret", "deactivate", "activate"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # Its tokens, grants and secrets were made for this tenant and kind.
@@ -408,6 +413,19 @@ class OAuthClientAdmin(ServiceFormAdmin):
                 f"{client}: client_secret={secret} — copy it now, it is not shown again.",
                 messages.WARNING,
             )
+
+
+    @admin.action(description="Deactivate (its tokens stop at once)")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[OAuthClient]) -> None:
+        for client in queryset:
+            client_set_active(client=client, is_active=False)
+        self.message_user(request, f"Deactivated {len(queryset)} client(s).")
+
+    @admin.action(description="Activate")
+    def activate(self, request: HttpRequest, queryset: QuerySet[OAuthClient]) -> None:
+        for client in queryset:
+            client_set_active(client=client, is_active=True)
+        self.message_user(request, f"Activated {len(queryset)} client(s).")
 
 
 @admin.register(OAuthGrant)

@@ -231,3 +231,37 @@ OAUTH_TEMPORARILY_UNAVAILABLE = ErrorCode(
     "Temporarily unavailable",
     "OAuth endpoints: the subject's identity provider cannot be reached; retry shortly.",
 )
+
+# --- The Reseller surface (2130-2159) --------------------------------------------------------
+RESELLER_TOKEN_REQUIRED = ErrorCode(
+    2130,
+    "reseller_token_required",
+    401,
+    "Reseller token required",
+    "The Reseller surface (/reseller/) takes only a partner's reseller token from Generate "
+    "Token (POST /reseller/token), as Authorization: Bearer; shopper and client tokens, "
+    "X-Auth-Keys and API keys are refused.",
+)
+TOKEN_OF_ANOTHER_SURFACE = ErrorCode(
+    2131,
+    "token_of_another_surface",
+    401,
+    "Token of another surface",
+    "The bearer is a reseller token, which only the Reseller surface (/reseller/) takes; send "
+    "this surface's own credential.",
+)
+RESELLER_CLIENT_INVALID = ErrorCode(
+    2132,
+    "reseller_client_invalid",
+    401,
+    "Invalid partner credentials",
+    "Generate Token: the clientId is no active partner of an active tenant, or the "
+    "clientSecret is wrong or expired.",
+)
+RESELLER_CREDENTIALS_TWICE = ErrorCode(
+    2133,
+    "reseller_credentials_twice",
+    400,
+    "Credentials sent twice",
+    "Generate Token: send the partner's credentials one way, HTTP Basic or the JSON body.",
+)

@@ -87,12 +87,13 @@ class StorefrontKey(TimestampedModel):
 class SigningKeyPurpose(models.TextChoices):
     """What a key signs. ``access``: the token service's access tokens (customer and client
     tokens), which third parties verify against /.well-known/jwks.json; ``anonymous``:
-    anonymous shopper tokens; ``context``: customer contexts. Only the API verifies the last
-    two."""
+    anonymous shopper tokens; ``context``: customer contexts; ``reseller``: partners' tokens
+    of the Reseller surface. Only the API verifies the last three."""
 
     ACCESS = "access", "Access tokens of the token service"
     ANONYMOUS = "anonymous", "Anonymous shopper tokens"
     CONTEXT = "context", "Customer contexts"
+    RESELLER = "reseller", "Reseller tokens (Generate Token)"
 
 
 class SigningKey(TimestampedModel):
@@ -252,12 +253,14 @@ class CustomerIdentity(TimestampedModel):
 
 class OAuthClientKind(models.TextChoices):
     """Who holds the client. A sales channel is public (its id ships in browser or app code);
-    the others are confidential and authenticate with a secret."""
+    the others are confidential and authenticate with a secret. A reseller is a partner
+    account: its client_credentials token is a reseller token, good only on /reseller/."""
 
     SALES_CHANNEL = "sales_channel", "Sales channel (public, no secret)"
     INTEGRATION = "integration", "Integration (server to server)"
     WEBAPP = "webapp", "Web application (server side)"
     THIRD_PARTY_APP = "third_party_app", "Third-party app"
+    RESELLER = "reseller", "Reseller partner (the Reseller surface, /reseller/)"
 
 
 class GrantType(models.TextChoices):

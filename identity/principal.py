@@ -14,6 +14,15 @@ class PrincipalKind(StrEnum):
     API_KEY = "api_key"
 
 
+class Surface(StrEnum):
+    """The four API surfaces; each takes its own credentials only (docs/surfaces.md)."""
+
+    STOREFRONT = "storefront"
+    RESELLER = "reseller"
+    SUPPLIER = "supplier"
+    PAYMENT = "payment"
+
+
 SHOPPER_KINDS = frozenset({PrincipalKind.ANONYMOUS, PrincipalKind.CUSTOMER})
 
 

@@ -16,6 +16,8 @@ CUSTOMER_READ = "customer:read"
 CUSTOMERS_CREATE = "customers:create"
 ORDERS_READ = "orders:read"
 ORDERS_WRITE = "orders:write"
+RESELLER_ORDERS_READ = "reseller:orders:read"
+RESELLER_ORDERS_WRITE = "reseller:orders:write"
 
 ALL_SCOPES = (
     CATALOG_READ,
@@ -25,6 +27,8 @@ ALL_SCOPES = (
     CUSTOMERS_CREATE,
     ORDERS_READ,
     ORDERS_WRITE,
+    RESELLER_ORDERS_READ,
+    RESELLER_ORDERS_WRITE,
 )
 KNOWN_SCOPES = frozenset(ALL_SCOPES)
 DESCRIPTIONS = {
@@ -35,7 +39,11 @@ DESCRIPTIONS = {
     CUSTOMERS_CREATE: "Register customer accounts (POST /commerceapi/customers).",
     ORDERS_READ: "Read the shopper's own orders.",
     ORDERS_WRITE: "Check out the shopper's cart into an order.",
+    RESELLER_ORDERS_READ: "Reseller partners: read the partner's own orders.",
+    RESELLER_ORDERS_WRITE: "Reseller partners: place orders for the partner's customers.",
 }
+# What a reseller partner's client may hold, and only it.
+RESELLER_SCOPES = frozenset({RESELLER_ORDERS_READ, RESELLER_ORDERS_WRITE})
 # What a guest (anonymous) shopper token may hold, and a customer token.
 _SHOPPING = {CATALOG_READ, CART_READ, CART_WRITE, ORDERS_READ, ORDERS_WRITE}
 GUEST_SCOPES = frozenset({*_SHOPPING, CUSTOMERS_CREATE})

@@ -115,7 +115,7 @@ def _shopper_ids(principal: Principal) -> dict[str, str]:
     return {"customer_id": principal.subject_id}
 
 
-def _idempotent_response(answer: IdempotentAnswer) -> HttpResponse:
+def idempotent_response(answer: IdempotentAnswer) -> HttpResponse:
     """The answer as sent the first time, byte for byte; a replay says so."""
     response = HttpResponse(answer.body, status=answer.status, headers=answer.headers)
     if answer.replayed:
@@ -233,7 +233,7 @@ class OrdersApi(_ShopperOrdersApi):
             payload=request.data,
             perform=checkout,
         )
-        return _idempotent_response(answer)
+        return idempotent_response(answer)
 
     @extend_schema(
         operation_id="order_list",

@@ -1,4 +1,4 @@
-"""Error codes of orders (5xxx)."""
+"""Error codes of orders (5xxx) and of partners' orders on the Reseller surface (7xxx)."""
 
 from core.errors import ErrorCode
 
@@ -58,4 +58,21 @@ ORDER_LINES_INVALID = ErrorCode(
     "Invalid order lines",
     "The list of lines is empty, too long, names a SKU twice or holds a quantity below 1; "
     "errors[] says which. Nothing was ordered.",
+)
+
+RESELLER_ORDER_NOT_FOUND = ErrorCode(
+    7001,
+    "reseller_order_not_found",
+    404,
+    "Order not found",
+    "No order of this partner has this number (another partner's or tenant's order is not "
+    "this partner's).",
+)
+RESELLER_ORDER_FILTER_INVALID = ErrorCode(
+    7002,
+    "reseller_order_filter_invalid",
+    400,
+    "Invalid filter",
+    "The status or externalReference filter of the partner's order list is not one the list "
+    "takes; errors[] names the parameter.",
 )

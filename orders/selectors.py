@@ -1,6 +1,6 @@
 """Reads of orders. A shopper reads only their own: a customer's orders by customer id, a
 guest's by the anonymous id of the session it ordered in (and only while no customer owns the
-order)."""
+order); a partner its own, by its id within its tenant."""
 
 from __future__ import annotations
 
@@ -44,4 +44,32 @@ def order_get_for_shopper(
         _shopper_filter(tenant_id=tenant_id, customer_id=customer_id, anonymous_id=anonymous_id),
         number=number.upper(),
     )
+    return _with_lines(orders).first()
+
+
+def order_list_for_partner(
+    *,
+    tenant_id: int,
+    partner_id: str,
+    status: str | None = None,
+    external_reference: str | None = None,
+) -> QuerySet[Order]:
+    """A partner's own orders in its tenant, newest first, with their lines; ``status`` and
+    ``external_reference`` (exact) narrow the list."""
+    if not partner_id:
+        raise ValueError("a partner has an id")
+    orders = Order.objects.filter(tenant_id=tenant_id, partner_id=partner_id)
+    if status is not None:
+        orders = orders.filter(status=status)
+    if external_reference is not None:
+        orders = orders.filter(external_reference=external_reference)
+    return _with_lines(orders.order_by("-placed_at", "-pk"))
+
+
+def order_get_for_partner(*, tenant_id: int, partner_id: str, number: str) -> Order | None:
+    """The partner's order with this number (in any letter case), with its lines; None for
+    another partner's or tenant's order, as for no order at all."""
+    if not partner_id:
+        raise ValueError("a partner has an id")
+    orders = Order.objects.filter(tenant_id=tenant_id, partner_id=partner_id, number=number.upper())
     return _with_lines(orders).first()

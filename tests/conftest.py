@@ -41,6 +41,7 @@ pytest_plugins = (
     "tests.identity.jwks_server",
     "tests.carts.migration_fixtures",
     "tests.identity.oauth_helpers",
+    "tests.identity.reseller_helpers",
     # The fixtures of suites split into several modules by behaviour.
     "tests.carts.cart_api_common",
     "tests.identity.current_customer_common",

@@ -11,7 +11,7 @@ a URL or in SQL.
 Each purpose has its algorithms (``PURPOSE_ALGORITHMS``): the token service's access tokens,
 which third parties verify with the published public keys, are signed asymmetrically
 (``TOKEN_SIGNING_ALGORITHM``, ES256 by default); anonymous tokens and customer contexts, which
-only the API verifies, with HS256. Key material is stored encrypted
+only the API verifies, with HS256, as are partners' reseller tokens. Key material is stored encrypted
 (identity.credentials.encryption) and decrypted and parsed once per process.
 """
 
@@ -52,6 +52,7 @@ PURPOSE_ALGORITHMS: dict[str, tuple[str, ...]] = {
     SigningKeyPurpose.ACCESS: ASYMMETRIC_ALGORITHMS,
     SigningKeyPurpose.ANONYMOUS: ("HS256",),
     SigningKeyPurpose.CONTEXT: ("HS256",),
+    SigningKeyPurpose.RESELLER: ("HS256",),
 }
 
 
@@ -237,7 +238,7 @@ def longest_token_life(purpose: str) -> timedelta:
     """How long after its retirement a key may still have to verify a token it signed."""
     if purpose == SigningKeyPurpose.CONTEXT:
         return timedelta(seconds=settings.CUSTOMER_CONTEXT_MAX_LIFETIME_SECONDS)
-    if purpose == SigningKeyPurpose.ACCESS:
+    if purpose in (SigningKeyPurpose.ACCESS, SigningKeyPurpose.RESELLER):
         return timedelta(seconds=ACCESS_TOKEN_MAX_SECONDS)
     longest_anonymous = max(
         StorefrontApp.objects.order_by("-anonymous_token_lifetime_seconds").values_list(

@@ -14,7 +14,7 @@ from core.problems import ProblemAuthenticationFailed, ProblemException
 from identity import errors
 from identity.principal import Principal, PrincipalKind
 from identity.scopes import CATALOG_READ
-from identity.sessions.bearer import bearer_principal, shopper_principal
+from identity.sessions.bearer import bearer_principal, reseller_principal, shopper_principal
 from identity.tenancy.storefront import StorefrontKeyInfo, storefront_key_resolve
 
 AUTH_KEY_HEADER = "HTTP_X_AUTH_KEY"
@@ -97,6 +97,25 @@ class ShopperAuthentication(BearerAuthentication):
         except DomainError as error:
             raise _as_api_exception(error) from None
         return principal, raw_bearer
+
+
+class ResellerAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <reseller token>``: a partner, on the Reseller surface. Any
+    other scheme (``ApiKey`` too) or token is a 401; X-Auth-Keys are not read here."""
+
+    def authenticate(self, request: Request) -> tuple[Principal, str] | None:
+        header = request.META.get("HTTP_AUTHORIZATION")
+        if header is None:
+            return None
+        raw_token = BearerAuthentication.get_raw_token(header)
+        try:
+            principal = reseller_principal(raw_token)
+        except DomainError as error:
+            raise _as_api_exception(error) from None
+        return principal, raw_token
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'Bearer realm="{REALM}"'
 
 
 def _as_api_exception(error: DomainError) -> Exception:

@@ -52,3 +52,19 @@ class ShopperScheme(OpenApiAuthenticationExtension):
             "bearerFormat": "JWT",
             "description": "A shopper's bearer token, sent together with X-Customer-Context.",
         }
+
+
+class ResellerScheme(OpenApiAuthenticationExtension):
+    """The Reseller surface's bearer: a partner's reseller token from Generate Token."""
+
+    target_class = "identity.http.authentication.ResellerAuthentication"
+    name = "resellerBearer"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "A partner's reseller token from POST /reseller/token (Generate "
+            "Token), valid 15 minutes; no other token is taken on /reseller/.",
+        }

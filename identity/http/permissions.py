@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from core.problems import ProblemAuthenticationFailed, ProblemPermissionDenied
 from identity import errors
 from identity.http.authentication import principal_of
-from identity.principal import Principal
+from identity.principal import Principal, PrincipalKind
 
 
 class HasStorefrontKey(BasePermission):
@@ -63,4 +63,14 @@ class IsCustomer(IsShopper):
             return False
         if principal_of(request).is_anonymous_shopper:
             raise ProblemPermissionDenied(errors.CUSTOMER_REQUIRED)
+        return True
+
+
+class IsPartner(BasePermission):
+    """A reseller partner (its reseller token): 401 ``reseller_token_required`` without one.
+    ResellerAuthentication makes no other kind of Principal."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not isinstance(request.user, Principal) or request.user.kind is not PrincipalKind.PARTNER:
+            raise ProblemAuthenticationFailed(errors.RESELLER_TOKEN_REQUIRED)
         return True

@@ -39,6 +39,7 @@ from identity.scopes import (
     CATALOG_READ,
     CUSTOMER_SCOPES,
     GUEST_SCOPES,
+    RESELLER_SCOPES,
 )
 from identity.tenancy.client_records import (
     ClientRecord,
@@ -56,6 +57,7 @@ ALLOWED_GRANTS: dict[str, frozenset[str]] = {
     OAuthClientKind.INTEGRATION: frozenset(GrantType.values),
     OAuthClientKind.WEBAPP: frozenset(GrantType.values),
     OAuthClientKind.THIRD_PARTY_APP: frozenset({GrantType.CLIENT_CREDENTIALS}),
+    OAuthClientKind.RESELLER: frozenset({GrantType.CLIENT_CREDENTIALS}),
 }
 DEFAULT_GRANTS: dict[str, list[str]] = {
     OAuthClientKind.SALES_CHANNEL: [
@@ -66,12 +68,14 @@ DEFAULT_GRANTS: dict[str, list[str]] = {
     OAuthClientKind.INTEGRATION: [GrantType.CLIENT_CREDENTIALS],
     OAuthClientKind.WEBAPP: [GrantType.PASSWORD, GrantType.REFRESH_TOKEN],
     OAuthClientKind.THIRD_PARTY_APP: [],
+    OAuthClientKind.RESELLER: [GrantType.CLIENT_CREDENTIALS],
 }
 DEFAULT_SCOPES: dict[str, list[str]] = {
     OAuthClientKind.SALES_CHANNEL: sorted(GUEST_SCOPES | CUSTOMER_SCOPES),
     OAuthClientKind.INTEGRATION: [CATALOG_READ],
     OAuthClientKind.WEBAPP: sorted(CUSTOMER_SCOPES),
     OAuthClientKind.THIRD_PARTY_APP: [],
+    OAuthClientKind.RESELLER: sorted(RESELLER_SCOPES),
 }
 
 
@@ -115,6 +119,10 @@ def _client_settings_check(client: OAuthClient) -> None:
         unknown = sorted(set(client.scopes) - set(ALL_SCOPES))
         if unknown:
             problems["scopes"] = f"Unknown scopes: {', '.join(unknown)}; known: {ALL_SCOPES}."
+        elif client.kind == OAuthClientKind.RESELLER and not set(client.scopes) <= RESELLER_SCOPES:
+            problems["scopes"] = f"A reseller holds only {', '.join(sorted(RESELLER_SCOPES))}."
+        elif client.kind != OAuthClientKind.RESELLER and set(client.scopes) & RESELLER_SCOPES:
+            problems["scopes"] = "Only a reseller holds the reseller:… scopes."
     is_sales_channel = client.kind == OAuthClientKind.SALES_CHANNEL
     if is_sales_channel and client.storefront_app_id is None:
         problems["storefront_app"] = "A sales channel needs its storefront app."

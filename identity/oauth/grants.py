@@ -1,7 +1,8 @@
 """The grants of POST /oauth/token (RFC 6749, RFC 8693): who gets which token.
 
 - ``client_credentials``: a sales channel gets a guest token (an anonymous token with a new
-  anonymous id, under its storefront app's settings); a confidential client its own token.
+  anonymous id, under its storefront app's settings); a reseller partner its reseller token
+  (the one Generate Token answers); another confidential client its own token.
 - ``password``: a local customer account's e-mail and password; a customer token and the first
   refresh token of a new sign-in.
 - ``refresh_token``: the refresh token is rotated; the access token's scope may narrow.
@@ -26,7 +27,12 @@ from django.conf import settings
 
 from core.errors import DomainError
 from identity import errors
-from identity.credentials.kinds import AnonymousAccessToken, ClientAccessToken, CustomerAccessToken
+from identity.credentials.kinds import (
+    AnonymousAccessToken,
+    ClientAccessToken,
+    CustomerAccessToken,
+    ResellerAccessToken,
+)
 from identity.credentials.refresh import RefreshAnswer, grant_create, refresh_rotate
 from identity.credentials.tokens import (
     CLAIM_ACTOR,
@@ -133,7 +139,10 @@ def client_credentials_grant(*, client: OAuthClient, form: Mapping[str, str]) ->
     _require_grant(client, GrantType.CLIENT_CREDENTIALS)
     if client.kind != OAuthClientKind.SALES_CHANNEL:
         scopes = _narrow(form, frozenset(client.scopes))
-        token = ClientAccessToken.issue(
+        kind = (
+            ResellerAccessToken if client.kind == OAuthClientKind.RESELLER else ClientAccessToken
+        )
+        token = kind.issue(
             client_id=client.client_id,
             tenant_id=client.tenant_id,
             scope=scope_format(scopes),

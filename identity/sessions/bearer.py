@@ -15,6 +15,9 @@ Two ways to a Principal:
 - ``shopper_principal``: bearer and customer context together (every cart call). The customer
   comes from the context, which is bound to this bearer, so no query is needed; revocation is
   one cache read.
+
+Both are the Storefront surface's: a reseller token is refused there (401, 2131), and
+``reseller_principal`` (the Reseller surface) takes nothing but a reseller token (401, 2130).
 """
 
 from __future__ import annotations
@@ -36,11 +39,17 @@ from identity.customers.providers import (
     provider_token_refused,
     provider_token_verify,
 )
-from identity.principal import SHOPPER_KINDS, Principal, PrincipalKind
+from identity.principal import SHOPPER_KINDS, Principal, PrincipalKind, Surface
 from identity.scopes import CUSTOMER_SCOPES
 from identity.sessions.context import CustomerContext, customer_context_read
 
-__all__ = ["VerifiedBearer", "bearer_principal", "bearer_verify", "shopper_principal"]
+__all__ = [
+    "VerifiedBearer",
+    "bearer_principal",
+    "bearer_verify",
+    "reseller_principal",
+    "shopper_principal",
+]
 
 
 def _is_own(token: ParsedToken) -> bool:
@@ -63,6 +72,14 @@ def own_token_verify(raw_token: str) -> VerifiedBearer:
 
 
 def _own_bearer(token: ParsedToken) -> VerifiedBearer:
+    """One of our tokens of the Storefront surface, verified."""
+    bearer = _own_bearer_verified(token)
+    if bearer.surface is not Surface.STOREFRONT:
+        raise DomainError(errors.TOKEN_OF_ANOTHER_SURFACE)
+    return bearer
+
+
+def _own_bearer_verified(token: ParsedToken) -> VerifiedBearer:
     try:
         return own_bearer_verify(token)
     except TokenRejected as rejected:
@@ -174,3 +191,16 @@ def shopper_principal(*, raw_bearer: str, raw_context: str) -> Principal:
     ):
         raise DomainError(errors.CONTEXT_MISMATCH)
     return bearer.principal(context.subject_id)
+
+
+def reseller_principal(raw_token: str) -> Principal:
+    """The partner of a reseller token; no query (revocation is one cache read). Any other
+    token, ours or a provider's, is a 401 ``reseller_token_required`` once it is known not to
+    be a forgery (a bad one is ``token_invalid``)."""
+    token = _parsed(raw_token)
+    if not _is_own(token):
+        raise DomainError(errors.RESELLER_TOKEN_REQUIRED)
+    bearer = _own_bearer_verified(token)
+    if bearer.surface is not Surface.RESELLER:
+        raise DomainError(errors.RESELLER_TOKEN_REQUIRED)
+    return bearer.principal(bearer.subject_id)

@@ -17,6 +17,7 @@ AREAS = {
     3: "Catalog",
     4: "Carts",
     5: "Orders",
+    7: "Reseller orders",
 }
 
 

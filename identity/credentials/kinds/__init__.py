@@ -6,6 +6,7 @@ and which revocations end it (``subject_revocation_keys``):
 
 - ``anonymous``: anonymous shopper tokens (and their renewal proofs); ``customer``: customer
   access tokens of the token service; ``client``: a confidential client's own token;
+  ``reseller``: a reseller partner's token, the one kind of the Reseller surface;
   ``context``: customer contexts, which are never bearers; ``provider``: what ends an external
   identity provider's token, which is verified elsewhere.
 
@@ -24,12 +25,13 @@ from identity.credentials.kinds.client import ClientAccessToken
 from identity.credentials.kinds.context import CustomerContextToken
 from identity.credentials.kinds.customer import CustomerAccessToken
 from identity.credentials.kinds.provider import ProviderAccessToken
+from identity.credentials.kinds.reseller import ResellerAccessToken
 from identity.credentials.tokens import CLAIM_TOKEN_TYPE, TokenRejected, token_decode
 
 # Our kinds a request may bear, by their ``token_type``.
 BEARER_KINDS: dict[str, type[BearerToken]] = {
     kind.token_type: kind
-    for kind in (AnonymousAccessToken, CustomerAccessToken, ClientAccessToken)
+    for kind in (AnonymousAccessToken, CustomerAccessToken, ClientAccessToken, ResellerAccessToken)
     if kind.token_type is not None
 }
 
@@ -54,6 +56,7 @@ __all__ = [
     "CustomerAccessToken",
     "CustomerContextToken",
     "ProviderAccessToken",
+    "ResellerAccessToken",
     "VerifiedBearer",
     "own_bearer_verify",
 ]

@@ -29,7 +29,7 @@ from identity.credentials.tokens import (
     CLAIM_TENANT,
     KeyringToken,
 )
-from identity.principal import Principal, PrincipalKind
+from identity.principal import Principal, PrincipalKind, Surface
 from identity.scopes import KNOWN_SCOPES, scope_parse
 
 # When several revocations end a token, the caller hears the most useful one first: a retired
@@ -41,6 +41,8 @@ class BearerKind:
     """A kind of bearer: which Principal it makes and which revocations end it."""
 
     principal_kind: ClassVar[PrincipalKind]
+    # The one surface whose endpoints take it; every other refuses it with a 401.
+    surface: ClassVar[Surface] = Surface.STOREFRONT
 
     @classmethod
     def subject_revocation_keys(
@@ -82,6 +84,10 @@ class VerifiedBearer:
     @property
     def principal_kind(self) -> PrincipalKind:
         return self.kind.principal_kind
+
+    @property
+    def surface(self) -> Surface:
+        return self.kind.surface
 
     def revocation_keys(self, subject_id: str | None) -> dict[str, ErrorCode]:
         """What may have been revoked since the token was issued: its tenant, its client,

@@ -1,0 +1,98 @@
+"""Reseller partners for the tests: partners of two tenants, their tokens and headers.
+
+tests/conftest.py registers the fixtures for every test module.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from identity.models import OAuthClient, Tenant
+from identity.oauth.reseller import reseller_create
+from tests.conftest import Storefront
+
+RESELLER_TOKEN_URL = "/reseller/token"
+RESELLER_ORDERS_URL = "/reseller/orders"
+
+
+@dataclass
+class Partner:
+    client: OAuthClient
+    secret: str
+
+    @property
+    def client_id(self) -> str:
+        return self.client.client_id
+
+    def body(self) -> dict[str, str]:
+        return {"clientId": self.client_id, "clientSecret": self.secret}
+
+    def basic(self) -> dict[str, str]:
+        raw = f"{self.client_id}:{self.secret}".encode()
+        return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(raw).decode()}
+
+
+def make_partner(tenant: Tenant, name: str, scopes: list[str] | None = None) -> Partner:
+    created = reseller_create(tenant=tenant, name=name, scopes=scopes)
+    return Partner(client=created.client, secret=created.client_secret)
+
+
+def generate_token(api: APIClient, partner: Partner) -> str:
+    """Generate Token for ``partner``: its reseller token."""
+    answer = api.post(RESELLER_TOKEN_URL, partner.body(), format="json")
+    assert answer.status_code == 200, answer.content
+    return str(answer.json()["accessToken"])
+
+
+def partner_headers(token: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+@pytest.fixture
+def partner(storefront: Storefront) -> Partner:
+    """A partner of acme holding both reseller scopes."""
+    return make_partner(storefront.tenant, "Partner A")
+
+
+@pytest.fixture
+def second_partner(storefront: Storefront) -> Partner:
+    """Another partner of acme."""
+    return make_partner(storefront.tenant, "Partner B")
+
+
+@pytest.fixture
+def foreign_partner(other_storefront: Storefront) -> Partner:
+    """A partner of globex, the other tenant."""
+    return make_partner(other_storefront.tenant, "Partner A")
+
+
+@pytest.fixture
+def partner_token(api: APIClient, partner: Partner) -> str:
+    return generate_token(api, partner)
+
+
+def reseller_order_body(**changes: Any) -> dict[str, Any]:
+    """A partner's order of 2 MUG (9.50) and 1 CAP (24.00), 43.00 in all."""
+    body: dict[str, Any] = {
+        "customer": {"email": "bob@example.com", "name": "Bob", "externalReference": "CRM-1"},
+        "lines": [{"sku": "MUG", "quantity": 2}, {"sku": "CAP", "quantity": 1}],
+        "expectedTotal": "43.00",
+    }
+    body.update(changes)
+    return body
+
+
+def reseller_order_post(
+    api: APIClient, token: str, body: Any = None, *, key: str | None = "order-key-1"
+) -> Any:
+    headers = partner_headers(token)
+    if key is not None:
+        headers["HTTP_IDEMPOTENCY_KEY"] = key
+    return api.post(
+        RESELLER_ORDERS_URL, reseller_order_body() if body is None else body, format="json", **headers
+    )
