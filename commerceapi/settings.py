@@ -259,6 +259,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.openapi_bodies.body_refusals_document",
+        "commerceapi.openapi.surface_tags_document",
     ],
 }
 

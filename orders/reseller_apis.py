@@ -159,7 +159,7 @@ class ResellerOrdersApi(_PartnerApi):
                 _422="The Idempotency-Key was used with another body.",
             ),
         },
-        tags=["reseller"],
+        tags=["orders"],
     )
     def post(self, request: Request) -> HttpResponse:
         key = idempotency_key_read(request.META.get("HTTP_IDEMPOTENCY_KEY"))
@@ -225,7 +225,7 @@ class ResellerOrdersApi(_PartnerApi):
                 _414="The request target (path and query) is too long.",
             ),
         },
-        tags=["reseller"],
+        tags=["orders"],
     )
     def get(self, request: Request) -> Response:
         principal = principal_of(request)
@@ -270,7 +270,7 @@ class ResellerOrderDetailApi(_PartnerApi):
             **_AUTH_ERRORS,
             **problems(_404="No order of this partner has this number."),
         },
-        tags=["reseller"],
+        tags=["orders"],
     )
     def get(self, request: Request, orderNumber: str) -> Response:
         principal = principal_of(request)

@@ -26,7 +26,13 @@ class StorefrontKeyScheme(OpenApiAuthenticationExtension):
     name = "storefrontKey"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {"type": "apiKey", "in": "header", "name": "X-Auth-Key"}
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Auth-Key",
+            "description": "Storefront: the storefront app's own key (anonymous tokens, the "
+            "catalog). Refused on every other surface.",
+        }
 
 
 class BearerScheme(OpenApiAuthenticationExtension):
@@ -35,7 +41,14 @@ class BearerScheme(OpenApiAuthenticationExtension):
     match_subclasses = True
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "Storefront: an anonymous or customer token (ours, or an identity "
+            "provider's access token) or a client token, as 'Authorization: Bearer <token>' (the "
+            "prefix is required: 401, 2002). A reseller token is refused here (401, 2131).",
+        }
 
 
 class ShopperScheme(OpenApiAuthenticationExtension):
@@ -50,7 +63,8 @@ class ShopperScheme(OpenApiAuthenticationExtension):
             "type": "http",
             "scheme": "bearer",
             "bearerFormat": "JWT",
-            "description": "A shopper's bearer token, sent together with X-Customer-Context.",
+            "description": "Storefront: a shopper's bearer token, sent together with "
+            "X-Customer-Context. A reseller token is refused here (401, 2131).",
         }
 
 

@@ -84,7 +84,7 @@ class ResellerTokenApi(APIView):
             ),
         },
         auth=[{"clientBasic": []}, {}],  # type: ignore[list-item]
-        tags=["reseller"],
+        tags=["authentication"],
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)

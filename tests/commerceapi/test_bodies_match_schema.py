@@ -15,6 +15,7 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from tests.identity.reseller_helpers import make_partner, partner_headers, reseller_order_body
 from tests.conftest import Storefront, anonymous_shopper, bearer_headers
 from tests.identity.oauth_helpers import (
     Client,
@@ -285,6 +286,44 @@ def test_every_endpoints_answers_match_the_schema(
     call("DELETE", "/commerceapi/cart", 200, **headers)
     call("POST", "/commerceapi/customer/sign-out-everywhere", 200, **headers)
     call("GET", "/commerceapi/cart", 401, **bearer_headers(tokens["access_token"]))
+
+    # a reseller partner generates its token, places an order and reads it back
+    partner = make_partner(storefront.tenant, "Partner A")
+    reseller = call("POST", "/reseller/token", 200, data=partner.body(), format="json")
+    call("POST", "/reseller/token", 401, data={"clientId": partner.client_id}, format="json")
+    call(
+        "POST",
+        "/reseller/token",
+        400,
+        data=partner.body(),
+        format="json",
+        **partner.basic(),
+    )
+    partner_auth = partner_headers(reseller.json()["accessToken"])
+    order = reseller_order_body(lines=[{"sku": "MUG", "quantity": 1}], expectedTotal="9.50")
+    placed = call(
+        "POST",
+        "/reseller/orders",
+        201,
+        data=order,
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="partner-1",
+        **partner_auth,
+    )
+    call(
+        "POST",
+        "/reseller/orders",
+        409,
+        data={**order, "expectedTotal": "1.00"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="partner-2",
+        **partner_auth,
+    )
+    call("POST", "/reseller/orders", 401, data=order, format="json", **key)
+    call("GET", "/reseller/orders", 200, **partner_auth)
+    call("GET", "/reseller/orders?status=shipped", 400, **partner_auth)
+    call("GET", f"/reseller/orders/{placed.json()['orderNumber']}", 200, **partner_auth)
+    call("GET", "/reseller/orders/ACME-999999", 404, **partner_auth)
 
     # then every operation of the schema was called
     assert set(call.operations) - call.called == set()

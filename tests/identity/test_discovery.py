@@ -54,11 +54,12 @@ def jwks_get(api: APIClient) -> dict[str, Any]:
 def test_the_default_keyring_publishes_its_es256_access_key_and_no_hmac_key(
     api: APIClient,
 ) -> None:
-    # given the default keyring: an ES256 access key, HS256 anonymous and context keys
+    # given the default keyring: an ES256 access key, HS256 anonymous, context and reseller keys
     assert dict(SigningKey.objects.values_list("purpose", "algorithm")) == {
         "access": "ES256",
         "anonymous": "HS256",
         "context": "HS256",
+        "reseller": "HS256",
     }
     access = SigningKey.objects.get(purpose=SigningKeyPurpose.ACCESS)
 
@@ -197,6 +198,8 @@ def metadata_for(base_url: str) -> dict[str, Any]:
             "customers:create",
             "orders:read",
             "orders:write",
+            "reseller:orders:read",
+            "reseller:orders:write",
         ],
         "token_endpoint_auth_methods_supported": [
             "client_secret_basic",
