@@ -414,7 +414,6 @@ class OAuthClientAdmin(ServiceFormAdmin):
                 messages.WARNING,
             )
 
-
     @admin.action(description="Deactivate (its tokens stop at once)")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[OAuthClient]) -> None:
         for client in queryset:

@@ -42,7 +42,9 @@ RESELLER_CUSTOMER = Body(
     "ResellerCustomer",
     {
         "email": BodyField(serializers.EmailField(), lambda order: order.email),
-        "name": BodyField(serializers.CharField(allow_blank=True), lambda order: order.customer_name),
+        "name": BodyField(
+            serializers.CharField(allow_blank=True), lambda order: order.customer_name
+        ),
         "externalReference": BodyField(
             serializers.CharField(allow_blank=True, help_text="The partner's own reference."),
             lambda order: order.external_reference,
@@ -173,7 +175,8 @@ class ResellerOrdersApi(_PartnerApi):
             placed = order_place_from_lines(
                 tenant_id=principal.tenant_id,
                 lines=[
-                    LineRequest(sku=line["sku"], quantity=line["quantity"]) for line in data["lines"]
+                    LineRequest(sku=line["sku"], quantity=line["quantity"])
+                    for line in data["lines"]
                 ],
                 email=customer["email"],
                 customer_name=customer.get("name", ""),

@@ -25,7 +25,12 @@ from rest_framework.test import APIClient
 
 from identity.models import OAuthClientKind, SigningKeyPurpose
 from tests.conftest import Storefront, anonymous_shopper, bearer_headers, tables_snapshot
-from tests.identity.oauth_helpers import customer_headers, make_client, password_tokens, token_request
+from tests.identity.oauth_helpers import (
+    customer_headers,
+    make_client,
+    password_tokens,
+    token_request,
+)
 from tests.identity.reseller_helpers import (
     RESELLER_ORDERS_URL,
     Partner,
@@ -105,7 +110,11 @@ def _expired_reseller_token(partner: Partner) -> str:
 
 @pytest.fixture
 def credentials(
-    api: APIClient, storefront: Storefront, products: dict[str, Any], customer: Any, partner: Partner
+    api: APIClient,
+    storefront: Storefront,
+    products: dict[str, Any],
+    customer: Any,
+    partner: Partner,
 ) -> dict[str, dict[str, str]]:
     """Every credential as the headers it is sent with, each valid where it belongs."""
     sales_channel = make_client(storefront, name="Web shop")
@@ -115,7 +124,9 @@ def credentials(
     return {
         "none": {},
         "anonymous-token": anonymous_shopper(api, storefront.key).headers(),
-        "customer-token": customer_headers(api, password_tokens(api, sales_channel)["access_token"]),
+        "customer-token": customer_headers(
+            api, password_tokens(api, sales_channel)["access_token"]
+        ),
         "x-auth-key": {"HTTP_X_AUTH_KEY": storefront.key},
         "client-token": bearer_headers(client_token.json()["access_token"]),
         "reseller-token": bearer_headers(reseller_token),

@@ -10,9 +10,9 @@ a URL or in SQL.
 
 Each purpose has its algorithms (``PURPOSE_ALGORITHMS``): the token service's access tokens,
 which third parties verify with the published public keys, are signed asymmetrically
-(``TOKEN_SIGNING_ALGORITHM``, ES256 by default); anonymous tokens and customer contexts, which
-only the API verifies, with HS256, as are partners' reseller tokens. Key material is stored encrypted
-(identity.credentials.encryption) and decrypted and parsed once per process.
+(``TOKEN_SIGNING_ALGORITHM``, ES256 by default); anonymous tokens, customer contexts and
+partners' reseller tokens, which only the API verifies, with HS256. Key material is stored
+encrypted (identity.credentials.encryption) and decrypted and parsed once per process.
 """
 
 from __future__ import annotations

@@ -71,6 +71,9 @@ class IsPartner(BasePermission):
     ResellerAuthentication makes no other kind of Principal."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        if not isinstance(request.user, Principal) or request.user.kind is not PrincipalKind.PARTNER:
+        if (
+            not isinstance(request.user, Principal)
+            or request.user.kind is not PrincipalKind.PARTNER
+        ):
             raise ProblemAuthenticationFailed(errors.RESELLER_TOKEN_REQUIRED)
         return True

@@ -21,7 +21,7 @@ from core.fields import ClosedSerializer
 from core.http import NO_STORE
 from core.openapi import problems
 from core.problems import ProblemAuthenticationFailed
-from identity.http.oauth_apis import REALM
+from identity.http.oauth_apis import CLIENT_AUTHENTICATION, REALM
 from identity.http.throttles import OAuthTokenAddressThrottle
 from identity.oauth.grants import IssuedTokens
 from identity.oauth.reseller import reseller_token_generate
@@ -83,7 +83,7 @@ class ResellerTokenApi(APIView):
                 _429="Too many requests from this address (see Retry-After).",
             ),
         },
-        auth=[{"clientBasic": []}, {}],  # type: ignore[list-item]
+        auth=CLIENT_AUTHENTICATION,
         tags=["authentication"],
     )
     def post(self, request: Request) -> Response:

@@ -139,9 +139,7 @@ def client_credentials_grant(*, client: OAuthClient, form: Mapping[str, str]) ->
     _require_grant(client, GrantType.CLIENT_CREDENTIALS)
     if client.kind != OAuthClientKind.SALES_CHANNEL:
         scopes = _narrow(form, frozenset(client.scopes))
-        kind = (
-            ResellerAccessToken if client.kind == OAuthClientKind.RESELLER else ClientAccessToken
-        )
+        kind = ResellerAccessToken if client.kind == OAuthClientKind.RESELLER else ClientAccessToken
         token = kind.issue(
             client_id=client.client_id,
             tenant_id=client.tenant_id,

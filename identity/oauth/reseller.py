@@ -52,4 +52,3 @@ def reseller_token_generate(
     if client.kind != OAuthClientKind.RESELLER:
         raise DomainError(errors.RESELLER_CLIENT_INVALID)
     return client_credentials_grant(client=client, form={})
-

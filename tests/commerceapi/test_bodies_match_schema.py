@@ -15,7 +15,6 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from tests.identity.reseller_helpers import make_partner, partner_headers, reseller_order_body
 from tests.conftest import Storefront, anonymous_shopper, bearer_headers
 from tests.identity.oauth_helpers import (
     Client,
@@ -24,6 +23,7 @@ from tests.identity.oauth_helpers import (
     password_tokens,
     token_request,
 )
+from tests.identity.reseller_helpers import make_partner, partner_headers, reseller_order_body
 
 
 def _as_json_schema(node: Any, components: dict[str, Any]) -> Any:

@@ -94,5 +94,8 @@ def reseller_order_post(
     if key is not None:
         headers["HTTP_IDEMPOTENCY_KEY"] = key
     return api.post(
-        RESELLER_ORDERS_URL, reseller_order_body() if body is None else body, format="json", **headers
+        RESELLER_ORDERS_URL,
+        reseller_order_body() if body is None else body,
+        format="json",
+        **headers,
     )

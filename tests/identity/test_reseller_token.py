@@ -15,8 +15,8 @@ from rest_framework.test import APIClient
 from identity.http.throttles import OAuthTokenAddressThrottle
 from identity.models import OAuthClient, OAuthClientKind, SigningKey, SigningKeyPurpose
 from identity.oauth.clients import client_secret_rotate, client_set_active
-from identity.sessions.bearer import reseller_principal
 from identity.principal import PrincipalKind
+from identity.sessions.bearer import reseller_principal
 from tests.conftest import (
     Storefront,
     assert_problem,
@@ -185,7 +185,9 @@ def test_unknown_fields_are_refused(api: APIClient, partner: Partner) -> None:
 def test_generate_token_is_throttled(
     api: APIClient, partner: Partner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(OAuthTokenAddressThrottle, "THROTTLE_RATES", {"oauth_token_address": "2/min"})
+    monkeypatch.setattr(
+        OAuthTokenAddressThrottle, "THROTTLE_RATES", {"oauth_token_address": "2/min"}
+    )
     for _ in range(2):
         assert api.post(RESELLER_TOKEN_URL, partner.body(), format="json").status_code == 200
 
@@ -284,9 +286,7 @@ def test_reseller_create_takes_fewer_scopes(storefront: Storefront) -> None:
         (["--tenant", "acme", "--name", "Partner A"], "Tenant and Name already exists"),
     ],
 )
-def test_reseller_create_refuses(
-    partner: Partner, arguments: list[str], message: str
-) -> None:
+def test_reseller_create_refuses(partner: Partner, arguments: list[str], message: str) -> None:
     count = OAuthClient.objects.count()
 
     with pytest.raises(CommandError, match=message):

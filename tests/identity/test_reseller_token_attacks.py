@@ -142,7 +142,7 @@ def assert_refused(api: APIClient, raw: str, code: int) -> None:
 
 
 def test_the_real_token_is_accepted_and_places_an_order(api: APIClient, token: str) -> None:
-    header, claims, _ = segments(token)
+    header, _, _ = segments(token)
     assert header["typ"] == RESELLER_TYP
     assert header["alg"] == "HS256"
     assert_accepted(api, token)
@@ -159,7 +159,9 @@ def test_the_real_key_with_pyjwts_default_typ_is_refused(
     api: APIClient, token: str, partner: Partner
 ) -> None:
     key = keyring_get().active(RESELLER)
-    forged = jwt.encode(claims_of(partner), key.signing_key, algorithm="HS256", headers={"kid": key.kid})
+    forged = jwt.encode(
+        claims_of(partner), key.signing_key, algorithm="HS256", headers={"kid": key.kid}
+    )
     assert_refused(api, forged, 2010)
 
 
@@ -258,7 +260,9 @@ def test_the_claims_signed_with_another_purposes_key_are_refused(
 def test_an_rs256_token_of_an_attackers_key_is_refused(api: APIClient, token: str) -> None:
     header, claims, _ = segments(token)
     attacker = provider_key_generate("RS256")
-    forged = jwt.encode(claims, attacker.private_key, algorithm="RS256", headers=without(header, "alg"))
+    forged = jwt.encode(
+        claims, attacker.private_key, algorithm="RS256", headers=without(header, "alg")
+    )
     assert_refused(api, forged, 2010)
 
 
@@ -332,7 +336,10 @@ def test_a_header_choosing_the_key_is_refused_without_an_outbound_request(
 # --- Claims: missing, expired, not yet valid, odd, injected ---------------------------------
 
 
-@pytest.mark.parametrize("claim", ["exp", "jti", "iat", "iss", "aud", "sub", "tenant", "client_id", "scope", "token_type"])
+@pytest.mark.parametrize(
+    "claim",
+    ["exp", "jti", "iat", "iss", "aud", "sub", "tenant", "client_id", "scope", "token_type"],
+)
 def test_a_missing_claim_is_refused(
     api: APIClient, token: str, partner: Partner, claim: str
 ) -> None:
@@ -466,7 +473,13 @@ def test_a_providers_token_is_refused(api: APIClient, token: str) -> None:
     attacker = provider_key_generate("RS256")
     now = int(time.time())
     foreign = jwt.encode(
-        {"iss": "https://idp.example/", "sub": "alice", "aud": "shop", "exp": now + 600, "iat": now},
+        {
+            "iss": "https://idp.example/",
+            "sub": "alice",
+            "aud": "shop",
+            "exp": now + 600,
+            "iat": now,
+        },
         attacker.private_key,
         algorithm="RS256",
     )

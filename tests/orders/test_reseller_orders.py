@@ -13,7 +13,15 @@ from rest_framework.test import APIClient
 from catalog.models import Product
 from orders.models import Order, OrderChannel, OrderStatus, OrderStatusChange
 from orders.services import order_transition
-from tests.conftest import Storefront, assert_problem, iso, problem, tables_snapshot, validation_problem
+from tests.conftest import (
+    Storefront,
+    assert_problem,
+    iso,
+    problem,
+    tables_snapshot,
+    validation_problem,
+)
+from tests.factories import ProductFactory
 from tests.identity.reseller_helpers import (
     RESELLER_ORDERS_URL,
     Partner,
@@ -24,7 +32,6 @@ from tests.identity.reseller_helpers import (
     reseller_order_post,
 )
 from tests.orders.order_fixtures import KEY_REUSED, MUG_AND_CAP, lines_unavailable
-from tests.factories import ProductFactory
 
 RESELLER_ORDER_NOT_FOUND = problem(
     "reseller_order_not_found",
@@ -143,7 +150,9 @@ def test_a_key_is_required(api: APIClient, token: str) -> None:
             id="above-stock",
         ),
         pytest.param(
-            reseller_order_body(lines=[{"sku": "NOPE", "quantity": 1}, {"sku": "OLD", "quantity": 1}]),
+            reseller_order_body(
+                lines=[{"sku": "NOPE", "quantity": 1}, {"sku": "OLD", "quantity": 1}]
+            ),
             lines_unavailable(
                 ("NOPE", "sku_unknown", "No product has SKU 'NOPE'."),
                 ("OLD", "sku_inactive", "'OLD' is no longer for sale."),
@@ -180,7 +189,9 @@ def test_a_key_is_required(api: APIClient, token: str) -> None:
             id="no-lines",
         ),
         pytest.param(
-            reseller_order_body(lines=[{"sku": "MUG", "quantity": 1}, {"sku": "MUG", "quantity": 2}]),
+            reseller_order_body(
+                lines=[{"sku": "MUG", "quantity": 1}, {"sku": "MUG", "quantity": 2}]
+            ),
             problem(
                 "order_lines_invalid",
                 "Invalid order lines",
@@ -217,7 +228,11 @@ def test_a_key_is_required(api: APIClient, token: str) -> None:
         pytest.param(
             reseller_order_body(lines=[{"sku": "MUG", "quantity": 0}]),
             validation_problem(
-                ("lines[0].quantity", "min_value", "Ensure this value is greater than or equal to 1.")
+                (
+                    "lines[0].quantity",
+                    "min_value",
+                    "Ensure this value is greater than or equal to 1.",
+                )
             ),
             id="quantity-zero",
         ),
@@ -247,9 +262,7 @@ def test_a_key_is_required(api: APIClient, token: str) -> None:
             id="partner-in-body",
         ),
         pytest.param(
-            reseller_order_body(
-                lines=[{"sku": "MUG", "quantity": 1, "unitPrice": "0.01"}]
-            ),
+            reseller_order_body(lines=[{"sku": "MUG", "quantity": 1, "unitPrice": "0.01"}]),
             validation_problem(
                 ("lines[0].unitPrice", "unknown_field", "Not a field of an order line.")
             ),
@@ -332,10 +345,14 @@ def test_the_list_filters_by_external_reference_and_status(api: APIClient, token
         actor="operator:test",
     )
 
-    by_reference = api.get(RESELLER_ORDERS_URL, {"externalReference": "A"}, **partner_headers(token))
+    by_reference = api.get(
+        RESELLER_ORDERS_URL, {"externalReference": "A"}, **partner_headers(token)
+    )
     by_status = api.get(RESELLER_ORDERS_URL, {"status": "placed"}, **partner_headers(token))
     both = api.get(
-        RESELLER_ORDERS_URL, {"status": "placed", "externalReference": "A"}, **partner_headers(token)
+        RESELLER_ORDERS_URL,
+        {"status": "placed", "externalReference": "A"},
+        **partner_headers(token),
     )
 
     def listed(answer: Any) -> list[str]:
@@ -410,9 +427,7 @@ def test_another_tenants_order_is_a_404(
     )
 
 
-def test_a_shoppers_order_is_no_partners(
-    api: APIClient, token: str, carted_guest: Any
-) -> None:
+def test_a_shoppers_order_is_no_partners(api: APIClient, token: str, carted_guest: Any) -> None:
     from tests.orders.order_fixtures import guest_checkout
 
     number = guest_checkout(api, carted_guest).json()["orderNumber"]
@@ -423,9 +438,7 @@ def test_a_shoppers_order_is_no_partners(
     )
 
 
-def test_a_partners_order_is_no_shoppers(
-    api: APIClient, token: str, carted_guest: Any
-) -> None:
+def test_a_partners_order_is_no_shoppers(api: APIClient, token: str, carted_guest: Any) -> None:
     number = reseller_order_post(api, token).json()["orderNumber"]
 
     answer = api.get(f"/commerceapi/orders/{number}", **carted_guest.headers())
@@ -456,7 +469,9 @@ def test_a_writer_may_not_read(
     writer_token = generate_token(api, writer)
     number = reseller_order_post(api, writer_token).json()["orderNumber"]
 
-    assert_problem(api.get(RESELLER_ORDERS_URL, **partner_headers(writer_token)), INSUFFICIENT_SCOPE)
+    assert_problem(
+        api.get(RESELLER_ORDERS_URL, **partner_headers(writer_token)), INSUFFICIENT_SCOPE
+    )
     assert_problem(
         api.get(f"{RESELLER_ORDERS_URL}/{number}", **partner_headers(writer_token)),
         INSUFFICIENT_SCOPE,
