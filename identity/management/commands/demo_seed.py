@@ -169,6 +169,28 @@ The API serves on {api}. Copy and paste, step by step (python3 extracts JSON fie
   curl -s $API/commerceapi/orders -H "Authorization: Bearer $CTOKEN" \\
     -H "X-Customer-Context: $CCONTEXT"; echo
 
+  # 11. A reseller partner (docs/surfaces.md): an operator creates it (the secret is shown
+  #     once); the partner generates a token, orders for its own customer and lists it; a
+  #     second partner sees none of it.
+  P=$(.venv/bin/python manage.py reseller_create --tenant {tenant} --name "Partner $(date +%s)")
+  PID=$(echo "$P" | sed -n 's/^client_id=//p'); PSECRET=$(echo "$P" | sed -n 's/^client_secret=//p')
+  PTOKEN=$(curl -s -X POST $API/reseller/token -H 'Content-Type: application/json' \\
+    -d "{{\\"clientId\\": \\"$PID\\", \\"clientSecret\\": \\"$PSECRET\\"}}" | json accessToken)
+  PORDER=$(curl -s -X POST $API/reseller/orders -H "Authorization: Bearer $PTOKEN" \\
+    -H 'Content-Type: application/json' \\
+    -H "Idempotency-Key: $(python3 -c 'import uuid; print(uuid.uuid4())')" \\
+    -d '{{"customer": {{"email": "bob@example.com", "name": "Bob", "externalReference": "CRM-42"}},
+         "lines": [{{"sku": "MUG-LOGO", "quantity": 2}}]}}')
+  echo "$PORDER"
+  curl -s "$API/reseller/orders?externalReference=CRM-42" -H "Authorization: Bearer $PTOKEN"; echo
+  P2=$(.venv/bin/python manage.py reseller_create --tenant {tenant} --name "Partner $(date +%s)-2")
+  PTOKEN2=$(curl -s -X POST $API/reseller/token \\
+    -u "$(echo "$P2" | sed -n 's/^client_id=//p'):$(echo "$P2" | sed -n 's/^client_secret=//p')" \\
+    | json accessToken)
+  curl -s $API/reseller/orders -H "Authorization: Bearer $PTOKEN2"; echo
+  curl -s $API/reseller/orders/$(echo "$PORDER" | json orderNumber) \\
+    -H "Authorization: Bearer $PTOKEN2"; echo
+
   # Later: a new access token from the refresh token (which is replaced: use the new one),
   # and signing out everywhere, which ends the refresh token too:
   #   curl -s -X POST $API/oauth/token -d grant_type=refresh_token -d client_id=$CLIENT \\
@@ -235,6 +257,7 @@ class Command(BaseCommand):
                 customer_email=CUSTOMER_EMAIL,
                 password_file=CUSTOMER_PASSWORD_FILE.name,
                 loyalty_client_id=loyalty_app.client_id,
+                tenant=DEMO_SLUG,
             )
         )
 
