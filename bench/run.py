@@ -298,6 +298,26 @@ SCENARIOS = [
         each="checkouts",
         once=True,
     ),
+    Scenario(
+        "reseller Generate Token",
+        "POST",
+        "/reseller/token",
+        headers={"Content-Type": "application/json"},
+        body="$reseller_credentials",
+    ),
+    Scenario(
+        "reseller order, 5 lines",
+        "POST",
+        "/reseller/orders",
+        headers={
+            "Authorization": "Bearer $reseller_token",
+            "Idempotency-Key": "$reseller_key",
+            "Content-Type": "application/json",
+        },
+        body="$reseller_order_body",
+        each="reseller_orders",
+        once=True,
+    ),
 ]
 
 

@@ -49,7 +49,8 @@ from identity.credentials.refresh import grant_create  # noqa: E402
 from identity.customers.accounts import local_account_create  # noqa: E402
 from identity.customers.providers import provider_save  # noqa: E402
 from identity.models import IdentityProvider, OAuthClientKind, StorefrontApp, Tenant  # noqa: E402
-from identity.oauth.clients import client_create  # noqa: E402
+from identity.oauth.clients import client_create, client_save  # noqa: E402
+from identity.oauth.reseller import reseller_create, reseller_token_generate  # noqa: E402
 from identity.scopes import CUSTOMER_SCOPES, scope_format  # noqa: E402
 from identity.sessions.anonymous import anonymous_token_issue  # noqa: E402
 from identity.sessions.bearer import bearer_principal  # noqa: E402
@@ -385,12 +386,46 @@ def seed_checkouts(shop: Shop) -> dict[str, object]:
     return {"checkouts": checkouts}
 
 
+# Partner orders succeed once per key, like checkouts; the partner's token is minted once and
+# outlives the run (its client's lifetime set to the longest allowed).
+RESELLER_ORDERS_SEEDED = 4500
+RESELLER_TOKEN_LIFETIME_SECONDS = 7200
+
+
+def seed_reseller(shop: Shop) -> dict[str, object]:
+    """A reseller partner: its credentials for Generate Token, its token, and per order of 5
+    lines (1 of each cart product) an Idempotency-Key."""
+    tenant = Tenant.objects.get(pk=shop.tenant_id)
+    created = reseller_create(tenant=tenant, name="Bench partner")
+    partner = created.client
+    partner.access_token_lifetime_seconds = RESELLER_TOKEN_LIFETIME_SECONDS
+    client_save(client=partner)
+    issued = reseller_token_generate(
+        authorization=None, client_id=partner.client_id, client_secret=created.client_secret
+    )
+    order = {
+        "customer": {"email": "partner-customer@bench.local", "name": "Bench customer"},
+        "lines": [{"sku": sku, "quantity": 1} for sku, *_ in CART_PRODUCTS],
+    }
+    return {
+        "reseller_credentials": json.dumps(
+            {"clientId": partner.client_id, "clientSecret": created.client_secret}
+        ),
+        "reseller_token": issued.access_token,
+        "reseller_order_body": json.dumps(order),
+        "reseller_orders": [
+            {"reseller_key": str(uuid.uuid4())} for _ in range(RESELLER_ORDERS_SEEDED)
+        ],
+    }
+
+
 SEEDERS: list[Callable[[Shop], dict[str, object]]] = [
     seed_storefront,
     seed_cart_five_lines,
     seed_carts_to_add_to,
     seed_oauth,
     seed_checkouts,
+    seed_reseller,
 ]
 
 
