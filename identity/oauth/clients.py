@@ -111,6 +111,9 @@ def _client_settings_check(client: OAuthClient) -> None:
         refused = sorted(set(client.grant_types) - ALLOWED_GRANTS[client.kind])
         if refused:
             problems["grant_types"] = f"Not for a {client.kind} client: {', '.join(refused)}."
+        elif client.kind == OAuthClientKind.RESELLER and not client.grant_types:
+            # Generate Token is the client_credentials grant: a partner without it is no partner.
+            problems["grant_types"] = "A reseller partner uses the client_credentials grant."
     if not isinstance(client.scopes, list) or not all(
         isinstance(scope, str) for scope in client.scopes
     ):

@@ -309,3 +309,49 @@ def test_reseller_scopes_belong_to_resellers_only(
 
     with pytest.raises(ValidationError):
         make_client(storefront, kind, name="Mixed", scopes=scopes)
+
+
+def _admin_messages(answer: Any) -> list[str]:
+    from django.contrib.messages import get_messages
+
+    return [str(message) for message in get_messages(answer.wsgi_request)]
+
+
+def _admin_add_partner(operator: Any, storefront: Storefront, grant_types: list[str]) -> Any:
+    return operator.post(
+        "/admin/identity/oauthclient/add/",
+        {
+            "tenant": storefront.tenant.pk,
+            "name": "Partner by the admin",
+            "kind": "reseller",
+            "grant_types": grant_types,
+            "scopes": ["reseller:orders:read", "reseller:orders:write"],
+            "access_token_lifetime_seconds": 900,
+            "refresh_token_idle_seconds": 86400,
+            "refresh_token_absolute_seconds": 864000,
+            "is_active": "on",
+            "secrets-TOTAL_FORMS": 0,
+            "secrets-INITIAL_FORMS": 0,
+        },
+        follow=True,
+    )
+
+
+def test_an_operator_creates_a_partner_in_the_admin(
+    operator: Any, api: APIClient, storefront: Storefront
+) -> None:
+    answer = _admin_add_partner(operator, storefront, ["client_credentials"])
+
+    partner = OAuthClient.objects.get(name="Partner by the admin")
+    assert partner.kind == OAuthClientKind.RESELLER
+    shown = [message for message in _admin_messages(answer) if "client_secret=cs_" in message]
+    assert len(shown) == 1
+    secret = shown[0].split("client_secret=")[1].split()[0]
+    assert generate_token(api, Partner(client=partner, secret=secret))
+
+
+def test_a_partner_without_its_grant_is_not_saved(operator: Any, storefront: Storefront) -> None:
+    answer = _admin_add_partner(operator, storefront, [])
+
+    assert any("client_credentials grant" in message for message in _admin_messages(answer))
+    assert not OAuthClient.objects.filter(name="Partner by the admin").exists()
