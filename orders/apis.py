@@ -4,6 +4,7 @@ written against the platform call: the same view and contract, POST only."""
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -49,26 +50,31 @@ from orders.services import PlacedOrder, order_place_from_cart
 CHECKOUT_PATH = "/commerceapi/orders"
 CHECKOUT_OPERATION = "orders.checkout"
 
-# Every order endpoint answers an order so, from the order and its lines (a line as a cart's).
+# What every answer of an order holds, from the order and its lines (a line as a cart's).
+ORDER_FIELDS = {
+    "orderNumber": BodyField(
+        serializers.CharField(help_text="<TENANT>-000001, sequential per tenant."),
+        lambda placed: placed.order.number,
+    ),
+    "status": BodyField(
+        serializers.ChoiceField(choices=OrderStatus.values), lambda placed: placed.order.status
+    ),
+    "paymentStatus": BodyField(
+        serializers.ChoiceField(choices=PaymentStatus.values),
+        lambda placed: placed.order.payment_status,
+    ),
+    "currency": BodyField(serializers.CharField(), lambda placed: placed.order.currency),
+    "lines": CART_LINE.many(lambda placed: placed.lines),
+    "itemCount": BodyField(serializers.IntegerField(), lambda placed: placed.order.item_count),
+    "subtotal": money(lambda placed: placed.order.subtotal),
+    "total": money(lambda placed: placed.order.total),
+}
+PLACED_AT = moment(lambda placed: placed.order.placed_at)
+# The storefront's order: the shopper's.
 ORDER = Body(
     "Order",
     {
-        "orderNumber": BodyField(
-            serializers.CharField(help_text="<TENANT>-000001, sequential per tenant."),
-            lambda placed: placed.order.number,
-        ),
-        "status": BodyField(
-            serializers.ChoiceField(choices=OrderStatus.values), lambda placed: placed.order.status
-        ),
-        "paymentStatus": BodyField(
-            serializers.ChoiceField(choices=PaymentStatus.values),
-            lambda placed: placed.order.payment_status,
-        ),
-        "currency": BodyField(serializers.CharField(), lambda placed: placed.order.currency),
-        "lines": CART_LINE.many(lambda placed: placed.lines),
-        "itemCount": BodyField(serializers.IntegerField(), lambda placed: placed.order.item_count),
-        "subtotal": money(lambda placed: placed.order.subtotal),
-        "total": money(lambda placed: placed.order.total),
+        **ORDER_FIELDS,
         "email": BodyField(
             serializers.EmailField(allow_blank=True), lambda placed: placed.order.email
         ),
@@ -76,12 +82,12 @@ ORDER = Body(
             serializers.UUIDField(allow_null=True, help_text="null for a guest."),
             lambda placed: str(placed.order.customer_id) if placed.order.customer_id else None,
         ),
-        "placedAt": moment(lambda placed: placed.order.placed_at),
+        "placedAt": PLACED_AT,
     },
 )
 
 
-def _with_lines(order: Order) -> PlacedOrder:
+def with_lines(order: Order) -> PlacedOrder:
     return PlacedOrder(order=order, lines=list(order.lines.all()))
 
 
@@ -113,6 +119,45 @@ def _shopper_ids(principal: Principal) -> dict[str, str]:
     if principal.is_anonymous_shopper:
         return {"anonymous_id": principal.subject_id}
     return {"customer_id": principal.subject_id}
+
+
+def order_created_parameters(orders_path: str) -> list[OpenApiParameter]:
+    """The headers of a request that places an order and of its 201 answer."""
+    return [
+        IDEMPOTENCY_KEY_PARAMETER,
+        OpenApiParameter(
+            "Location",
+            location=OpenApiParameter.HEADER,
+            response=[201],
+            description=f"The order: {orders_path}/{{orderNumber}}.",
+        ),
+        OpenApiParameter(
+            REPLAYED_HEADER,
+            location=OpenApiParameter.HEADER,
+            response=[201],
+            description="true when this is the stored answer to an earlier request with "
+            "the same Idempotency-Key; absent on the first answer.",
+        ),
+    ]
+
+
+def order_created(body: Body, placed: PlacedOrder, *, orders_path: str) -> IdempotentAnswer:
+    """The 201 answer to an order placed, as it is stored for the replays of its key."""
+    return IdempotentAnswer(
+        status=201,
+        body=JSONRenderer().render(body.render(placed)).decode(),
+        headers={
+            "Content-Type": "application/json",
+            "Location": f"{orders_path}/{placed.order.number}",
+        },
+    )
+
+
+def orders_page(request: Request, view: APIView, orders: QuerySet[Order], body: Body) -> Response:
+    """A page of ``orders`` (each with its lines) as every order list answers it."""
+    paginator = StrictPageNumberPagination()
+    page = paginator.paginate_queryset(orders, request, view=view) or []
+    return paginator.get_paginated_response([body.render(with_lines(order)) for order in page])
 
 
 def idempotent_response(answer: IdempotentAnswer) -> HttpResponse:
@@ -162,23 +207,7 @@ class OrdersApi(_ShopperOrdersApi):
 
     @extend_schema(
         # The operation id comes from _CheckoutSchema: one per path.
-        parameters=[
-            CONTEXT_HEADER,
-            IDEMPOTENCY_KEY_PARAMETER,
-            OpenApiParameter(
-                "Location",
-                location=OpenApiParameter.HEADER,
-                response=[201],
-                description="The order: /commerceapi/orders/{orderNumber}.",
-            ),
-            OpenApiParameter(
-                REPLAYED_HEADER,
-                location=OpenApiParameter.HEADER,
-                response=[201],
-                description="true when this is the stored answer to an earlier request with "
-                "the same Idempotency-Key; absent on the first answer.",
-            ),
-        ],
+        parameters=[CONTEXT_HEADER, *order_created_parameters(CHECKOUT_PATH)],
         request=InputSerializer,
         responses={
             201: OpenApiResponse(ORDER.schema, description="The order placed."),
@@ -215,15 +244,7 @@ class OrdersApi(_ShopperOrdersApi):
                 storefront_app_id=principal.client_id or None,
                 **_shopper_ids(principal),
             )
-            body = JSONRenderer().render(ORDER.render(placed)).decode()
-            return IdempotentAnswer(
-                status=201,
-                body=body,
-                headers={
-                    "Content-Type": "application/json",
-                    "Location": f"{CHECKOUT_PATH}/{placed.order.number}",
-                },
-            )
+            return order_created(ORDER, placed, orders_path=CHECKOUT_PATH)
 
         answer = idempotent_perform(
             tenant_id=principal.tenant_id,
@@ -255,11 +276,7 @@ class OrdersApi(_ShopperOrdersApi):
     def get(self, request: Request) -> Response:
         principal = principal_of(request)
         orders = order_list_for_shopper(tenant_id=principal.tenant_id, **_shopper_ids(principal))
-        paginator = StrictPageNumberPagination()
-        page = paginator.paginate_queryset(orders, request, view=self) or []
-        return paginator.get_paginated_response(
-            [ORDER.render(_with_lines(order)) for order in page]
-        )
+        return orders_page(request, self, orders, ORDER)
 
 
 class OrderDetailApi(_ShopperOrdersApi):
@@ -282,4 +299,4 @@ class OrderDetailApi(_ShopperOrdersApi):
         )
         if order is None:
             raise DomainError(errors.ORDER_NOT_FOUND)
-        return Response(ORDER.render(_with_lines(order)))
+        return Response(ORDER.render(with_lines(order)))

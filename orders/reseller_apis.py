@@ -8,17 +8,14 @@ from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from carts.apis import CART_LINE
-from core.bodies import Body, BodyField, moment, money
+from core.bodies import Body, BodyField
 from core.errors import DomainError, FieldError
 from core.fields import ClosedSerializer, MoneyField, StrictIntegerField
 from core.idempotency import (
-    REPLAYED_HEADER,
     IdempotentAnswer,
     idempotency_key_read,
     idempotent_perform,
@@ -29,10 +26,18 @@ from identity.http.authentication import ResellerAuthentication, principal_of
 from identity.http.permissions import HasScope, IsPartner
 from identity.scopes import RESELLER_ORDERS_READ, RESELLER_ORDERS_WRITE
 from orders import errors
-from orders.apis import IDEMPOTENCY_KEY_PARAMETER, idempotent_response
-from orders.models import Order, OrderStatus, PaymentStatus
+from orders.apis import (
+    ORDER_FIELDS,
+    PLACED_AT,
+    idempotent_response,
+    order_created,
+    order_created_parameters,
+    orders_page,
+    with_lines,
+)
+from orders.models import OrderStatus
 from orders.selectors import order_get_for_partner, order_list_for_partner
-from orders.services import LineRequest, PlacedOrder, order_place_from_lines
+from orders.services import LineRequest, order_place_from_lines
 
 RESELLER_ORDERS_PATH = "/reseller/orders"
 RESELLER_PLACE_OPERATION = "orders.reseller_place"
@@ -54,24 +59,9 @@ RESELLER_CUSTOMER = Body(
 RESELLER_ORDER = Body(
     "ResellerOrder",
     {
-        "orderNumber": BodyField(
-            serializers.CharField(help_text="<TENANT>-000001, sequential per tenant."),
-            lambda placed: placed.order.number,
-        ),
-        "status": BodyField(
-            serializers.ChoiceField(choices=OrderStatus.values), lambda placed: placed.order.status
-        ),
-        "paymentStatus": BodyField(
-            serializers.ChoiceField(choices=PaymentStatus.values),
-            lambda placed: placed.order.payment_status,
-        ),
-        "currency": BodyField(serializers.CharField(), lambda placed: placed.order.currency),
+        **ORDER_FIELDS,
         "customer": RESELLER_CUSTOMER.one(lambda placed: placed.order),
-        "lines": CART_LINE.many(lambda placed: placed.lines),
-        "itemCount": BodyField(serializers.IntegerField(), lambda placed: placed.order.item_count),
-        "subtotal": money(lambda placed: placed.order.subtotal),
-        "total": money(lambda placed: placed.order.total),
-        "placedAt": moment(lambda placed: placed.order.placed_at),
+        "placedAt": PLACED_AT,
     },
 )
 
@@ -80,10 +70,6 @@ _AUTH_ERRORS = problems(
     "deactivated), or a credential of another surface.",
     _403="The reseller token lacks the scope (insufficient_scope).",
 )
-
-
-def _with_lines(order: Order) -> PlacedOrder:
-    return PlacedOrder(order=order, lines=list(order.lines.all()))
 
 
 class _CustomerInput(ClosedSerializer):
@@ -130,22 +116,7 @@ class ResellerOrdersApi(_PartnerApi):
 
     @extend_schema(
         operation_id="reseller_order_create",
-        parameters=[
-            IDEMPOTENCY_KEY_PARAMETER,
-            OpenApiParameter(
-                "Location",
-                location=OpenApiParameter.HEADER,
-                response=[201],
-                description="The order: /reseller/orders/{orderNumber}.",
-            ),
-            OpenApiParameter(
-                REPLAYED_HEADER,
-                location=OpenApiParameter.HEADER,
-                response=[201],
-                description="true when this is the stored answer to an earlier request with "
-                "the same Idempotency-Key; absent on the first answer.",
-            ),
-        ],
+        parameters=order_created_parameters(RESELLER_ORDERS_PATH),
         request=InputSerializer,
         responses={
             201: OpenApiResponse(RESELLER_ORDER.schema, description="The order placed."),
@@ -184,14 +155,7 @@ class ResellerOrdersApi(_PartnerApi):
                 partner_id=principal.subject_id,
                 expected_total=data.get("expectedTotal"),
             )
-            return IdempotentAnswer(
-                status=201,
-                body=JSONRenderer().render(RESELLER_ORDER.render(placed)).decode(),
-                headers={
-                    "Content-Type": "application/json",
-                    "Location": f"{RESELLER_ORDERS_PATH}/{placed.order.number}",
-                },
-            )
+            return order_created(RESELLER_ORDER, placed, orders_path=RESELLER_ORDERS_PATH)
 
         answer = idempotent_perform(
             tenant_id=principal.tenant_id,
@@ -238,11 +202,7 @@ class ResellerOrdersApi(_PartnerApi):
             status=_filter(request, "status", choices=OrderStatus.values),
             external_reference=_filter(request, "externalReference"),
         )
-        paginator = StrictPageNumberPagination()
-        page = paginator.paginate_queryset(orders, request, view=self) or []
-        return paginator.get_paginated_response(
-            [RESELLER_ORDER.render(_with_lines(order)) for order in page]
-        )
+        return orders_page(request, self, orders, RESELLER_ORDER)
 
 
 def _filter(request: Request, name: str, *, choices: list[str] | None = None) -> str | None:
@@ -282,4 +242,4 @@ class ResellerOrderDetailApi(_PartnerApi):
         )
         if order is None:
             raise DomainError(errors.RESELLER_ORDER_NOT_FOUND)
-        return Response(RESELLER_ORDER.render(_with_lines(order)))
+        return Response(RESELLER_ORDER.render(with_lines(order)))

@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.conf import settings
 from rest_framework.test import APIClient
 
-from identity.models import OAuthClientKind, SigningKeyPurpose
+from identity.models import OAuthClientKind
 from tests.conftest import Storefront, anonymous_shopper, bearer_headers, tables_snapshot
 from tests.identity.oauth_helpers import (
     customer_headers,
@@ -35,9 +34,10 @@ from tests.identity.reseller_helpers import (
     RESELLER_ORDERS_URL,
     Partner,
     generate_token,
+    reseller_claims,
     reseller_order_body,
+    reseller_sign,
 )
-from tests.identity.tokens_helpers import sign
 
 pytestmark = pytest.mark.django_db
 
@@ -93,19 +93,7 @@ CELLS = [
 
 def _expired_reseller_token(partner: Partner) -> str:
     now = int(time.time())
-    claims = {
-        "token_type": "reseller_access",
-        "exp": now - 60,
-        "iat": now - 960,
-        "jti": uuid.uuid4().hex,
-        "sub": partner.client_id,
-        "tenant": partner.client.tenant_id,
-        "client_id": partner.client_id,
-        "scope": "reseller:orders:read reseller:orders:write",
-        "iss": settings.TOKEN_ISSUER,
-        "aud": settings.TOKEN_AUDIENCE,
-    }
-    return sign(claims, purpose=SigningKeyPurpose.RESELLER, typ="reseller+jwt")
+    return reseller_sign(reseller_claims(partner, iat=now - 960, exp=now - 60))
 
 
 @pytest.fixture

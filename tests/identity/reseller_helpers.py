@@ -6,18 +6,23 @@ tests/conftest.py registers the fixtures for every test module.
 from __future__ import annotations
 
 import base64
+import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
-from identity.models import OAuthClient, Tenant
+from identity.models import OAuthClient, SigningKeyPurpose, Tenant
 from identity.oauth.reseller import reseller_create
 from tests.conftest import Storefront
+from tests.identity.tokens_helpers import sign
 
 RESELLER_TOKEN_URL = "/reseller/token"
 RESELLER_ORDERS_URL = "/reseller/orders"
+RESELLER_TYP = "reseller+jwt"
 
 
 @dataclass
@@ -35,6 +40,31 @@ class Partner:
     def basic(self) -> dict[str, str]:
         raw = f"{self.client_id}:{self.secret}".encode()
         return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(raw).decode()}
+
+
+def reseller_claims(partner: Partner, **changes: Any) -> dict[str, Any]:
+    """Valid reseller claims, as Generate Token writes them; ``changes`` replace (None: drop)."""
+    now = int(time.time())
+    claims = {
+        "token_type": "reseller_access",
+        "exp": now + 600,
+        "iat": now,
+        "jti": uuid.uuid4().hex,
+        "sub": partner.client_id,
+        "tenant": partner.client.tenant_id,
+        "client_id": partner.client_id,
+        "scope": "reseller:orders:read reseller:orders:write",
+        "iss": settings.TOKEN_ISSUER,
+        "aud": settings.TOKEN_AUDIENCE,
+        **changes,
+    }
+    return {name: value for name, value in claims.items() if value is not None}
+
+
+def reseller_sign(claims: dict[str, Any], **header_changes: Any) -> str:
+    """Signed as the API signs a reseller token: HS256 with the real reseller key."""
+    header = {"typ": RESELLER_TYP, **header_changes}
+    return sign(claims, purpose=SigningKeyPurpose.RESELLER, **header)
 
 
 def make_partner(tenant: Tenant, name: str, scopes: list[str] | None = None) -> Partner:

@@ -22,7 +22,6 @@ from unittest import mock
 
 import jwt
 import pytest
-from django.conf import settings
 from rest_framework.test import APIClient
 
 from identity.credentials.keyring import keyring_get
@@ -36,13 +35,15 @@ from tests.conftest import (
 )
 from tests.identity.jwks_server import provider_key_generate
 from tests.identity.oauth_helpers import make_client, password_tokens, token_request
-from tests.identity.oauth_token_attacks_common import BASE64URL_ALPHABET
 from tests.identity.reseller_helpers import (
     RESELLER_ORDERS_URL,
+    RESELLER_TYP,
     Partner,
     generate_token,
     partner_headers,
+    reseller_claims,
     reseller_order_body,
+    reseller_sign,
 )
 from tests.identity.tokens_helpers import (
     ECHO_MARKER,
@@ -55,6 +56,7 @@ from tests.identity.tokens_helpers import (
     assemble,
     assert_nothing_fetched,
     b64url,
+    flip,
     header_for,
     hmac_signed,
     loopback_server,
@@ -70,7 +72,6 @@ from tests.identity.tokens_helpers import (
 pytestmark = pytest.mark.django_db
 
 RESELLER = SigningKeyPurpose.RESELLER
-RESELLER_TYP = "reseller+jwt"
 WWW_AUTHENTICATE = 'Bearer realm="commerceapi"'
 RESELLER_TOKEN_REQUIRED = {
     "type": "urn:commerceapi:problem:reseller_token_required",
@@ -88,30 +89,6 @@ REFUSALS = {**PROBLEMS, 2130: RESELLER_TOKEN_REQUIRED}
 def token(api: APIClient, partner: Partner, products: dict[str, Any]) -> str:
     """The partner's real token, and a catalog its orders could buy from."""
     return generate_token(api, partner)
-
-
-def claims_of(partner: Partner, **changes: Any) -> dict[str, Any]:
-    """Valid reseller claims, as Generate Token writes them; ``changes`` replace."""
-    now = int(time.time())
-    claims = {
-        "token_type": "reseller_access",
-        "exp": now + 600,
-        "iat": now,
-        "jti": uuid.uuid4().hex,
-        "sub": partner.client_id,
-        "tenant": partner.client.tenant_id,
-        "client_id": partner.client_id,
-        "scope": "reseller:orders:read reseller:orders:write",
-        "iss": settings.TOKEN_ISSUER,
-        "aud": settings.TOKEN_AUDIENCE,
-    }
-    claims.update(changes)
-    return {name: value for name, value in claims.items() if value is not None}
-
-
-def reseller_sign(claims: dict[str, Any], **header_changes: Any) -> str:
-    """Signed as the API signs a reseller token: HS256 with the real reseller key."""
-    return sign(claims, purpose=RESELLER, **{"typ": RESELLER_TYP, **header_changes})
 
 
 def _place(api: APIClient, raw: str) -> Any:
@@ -152,7 +129,7 @@ def test_the_real_token_is_accepted_and_places_an_order(api: APIClient, token: s
 def test_claims_signed_here_with_the_real_key_are_accepted(
     api: APIClient, token: str, partner: Partner
 ) -> None:
-    assert_accepted(api, reseller_sign(claims_of(partner)))
+    assert_accepted(api, reseller_sign(reseller_claims(partner)))
 
 
 def test_the_real_key_with_pyjwts_default_typ_is_refused(
@@ -160,7 +137,7 @@ def test_the_real_key_with_pyjwts_default_typ_is_refused(
 ) -> None:
     key = keyring_get().active(RESELLER)
     forged = jwt.encode(
-        claims_of(partner), key.signing_key, algorithm="HS256", headers={"kid": key.kid}
+        reseller_claims(partner), key.signing_key, algorithm="HS256", headers={"kid": key.kid}
     )
     assert_refused(api, forged, 2010)
 
@@ -191,9 +168,7 @@ def test_an_hmac_with_a_blank_secret_is_refused(api: APIClient, token: str) -> N
 @pytest.mark.parametrize(("index", "bits"), [(0, 1), (21, 32), (-1, 4), (-1, 1), (-1, 2)])
 def test_a_flipped_signature_is_refused(api: APIClient, token: str, index: int, bits: int) -> None:
     header, claims, signature = segments(token)
-    position = index % len(signature)
-    flipped = BASE64URL_ALPHABET[BASE64URL_ALPHABET.index(signature[position]) ^ bits]
-    forged = assemble(header, claims, signature[:position] + flipped + signature[position + 1 :])
+    forged = assemble(header, claims, flip(signature, index, bits))
     assert forged != token
     assert_refused(api, forged, 2010)
 
@@ -239,7 +214,7 @@ def test_an_hmac_keyed_with_the_published_access_key_is_refused(
     api: APIClient, token: str, partner: Partner
 ) -> None:
     access = real_key(SigningKeyPurpose.ACCESS)
-    claims = claims_of(partner)
+    claims = reseller_claims(partner)
     for public_key in public_key_forms(access):
         for kid in (access.kid, real_key(RESELLER).kid):
             header = {"alg": "HS256", "kid": kid, "typ": RESELLER_TYP}
@@ -253,7 +228,7 @@ def test_the_claims_signed_with_another_purposes_key_are_refused(
     api: APIClient, token: str, partner: Partner, purpose: str
 ) -> None:
     key = real_key(purpose)
-    forged = sign(claims_of(partner), purpose=purpose, key=key, typ=RESELLER_TYP)
+    forged = sign(reseller_claims(partner), purpose=purpose, key=key, typ=RESELLER_TYP)
     assert_refused(api, forged, 2010)
 
 
@@ -283,7 +258,7 @@ def test_a_malformed_kid_is_refused_without_a_query_a_file_or_a_process(
     kid = kid.replace(MARKER, str(marker))
     assert_accepted(api, token)  # the keyring is loaded
     header = header_for(RESELLER, real_key(RESELLER), kid=kid, typ=RESELLER_TYP)
-    forged = hmac_signed(header, claims_of(partner), secret)
+    forged = hmac_signed(header, reseller_claims(partner), secret)
     keys_before = list(SigningKey.objects.order_by("pk").values())
 
     with django_assert_num_queries(0), recorded_side_effects() as side_effects:
@@ -345,14 +320,14 @@ def test_a_missing_claim_is_refused(
 ) -> None:
     # without our issuer it is not one of our tokens at all: no reseller token
     code = 2130 if claim == "iss" else 2010
-    assert_refused(api, reseller_sign(without(claims_of(partner), claim)), code)
+    assert_refused(api, reseller_sign(without(reseller_claims(partner), claim)), code)
 
 
 def test_an_expired_token_is_refused_as_expired(
     api: APIClient, token: str, partner: Partner
 ) -> None:
     now = int(time.time())
-    forged = reseller_sign(claims_of(partner, iat=now - 1000, exp=now - 100))
+    forged = reseller_sign(reseller_claims(partner, iat=now - 1000, exp=now - 100))
     assert_refused(api, forged, 2011)
 
 
@@ -361,20 +336,21 @@ def test_a_token_not_yet_valid_is_refused(
     api: APIClient, token: str, partner: Partner, change: dict[str, int]
 ) -> None:
     now = int(time.time())
-    forged = reseller_sign(claims_of(partner, **{name: now + s for name, s in change.items()}))
+    moments = {name: now + seconds for name, seconds in change.items()}
+    forged = reseller_sign(reseller_claims(partner, **moments))
     assert_refused(api, forged, 2010)
 
 
 def test_an_unknown_crit_header_is_refused(api: APIClient, token: str, partner: Partner) -> None:
-    forged = reseller_sign({**claims_of(partner), "x-critical": 1}, crit=["x-critical"])
+    forged = reseller_sign({**reseller_claims(partner), "x-critical": 1}, crit=["x-critical"])
     assert_refused(api, forged, 2010)
 
 
 def test_another_issuer_or_audience_is_refused(
     api: APIClient, token: str, partner: Partner
 ) -> None:
-    assert_refused(api, reseller_sign(claims_of(partner, iss="https://evil.example")), 2130)
-    assert_refused(api, reseller_sign(claims_of(partner, aud="commerceapi:other")), 2010)
+    assert_refused(api, reseller_sign(reseller_claims(partner, iss="https://evil.example")), 2130)
+    assert_refused(api, reseller_sign(reseller_claims(partner, aud="commerceapi:other")), 2010)
 
 
 @pytest.mark.parametrize("value", ODD_CLAIM_VALUES)
@@ -382,7 +358,7 @@ def test_another_issuer_or_audience_is_refused(
 def test_odd_claim_values_are_refused_or_ignored(
     api: APIClient, token: str, partner: Partner, claim: str, value: Any
 ) -> None:
-    forged = reseller_sign({**claims_of(partner), claim: value})
+    forged = reseller_sign({**reseller_claims(partner), claim: value})
 
     before = tables_snapshot()
     answer = api.get(RESELLER_ORDERS_URL, **partner_headers(forged))
@@ -395,7 +371,8 @@ def test_odd_claim_values_are_refused_or_ignored(
 
 def test_injected_scopes_mean_nothing(api: APIClient, token: str, partner: Partner) -> None:
     # a token signed by us carrying scopes no partner holds gains nothing from them
-    forged = reseller_sign(claims_of(partner, scope="reseller:orders:read cart:write is_staff"))
+    scope = "reseller:orders:read cart:write is_staff"
+    forged = reseller_sign(reseller_claims(partner, scope=scope))
 
     assert_accepted(api, forged)
     answer = _place(api, forged)
@@ -412,7 +389,7 @@ def test_malformed_shapes_are_refused(
 ) -> None:
     dashed = next(
         candidate
-        for candidate in (reseller_sign(claims_of(partner)) for _ in range(200))
+        for candidate in (reseller_sign(reseller_claims(partner)) for _ in range(200))
         if set(candidate.rsplit(".", 1)[1]) & {"-", "_"}
     )
     raw = malformed_shapes(token, dashed)[shape]
@@ -460,7 +437,7 @@ def test_another_kinds_claims_under_the_reseller_typ_are_refused(
     # an anonymous token's claims, typed and signed as a reseller token
     anonymous_id = str(uuid.uuid4())
     claims = {
-        **claims_of(partner),
+        **reseller_claims(partner),
         "token_type": "anonymous",
         "jti": anonymous_id,
         "sub": anonymous_id,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import string
 import sys
 import threading
 import time
@@ -197,6 +198,16 @@ def b64url_json(value: Any) -> str:
 
 def b64url_decode(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+BASE64URL_ALPHABET = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+
+
+def flip(signature: str, index: int, bits: int) -> str:
+    """``signature`` with the base64url character at ``index`` xor-ed with ``bits``."""
+    position = index % len(signature)
+    flipped = BASE64URL_ALPHABET[BASE64URL_ALPHABET.index(signature[position]) ^ bits]
+    return signature[:position] + flipped + signature[position + 1 :]
 
 
 def segments(token: str) -> tuple[dict[str, Any], dict[str, Any], str]:

@@ -29,7 +29,7 @@ from carts.services import cart_line_add
 from catalog.models import Product
 from core.models import IdempotencyRecord
 from orders.models import Order, OrderLine
-from tests.carts.migration_fixtures import lines_add, race
+from tests.carts.migration_fixtures import answers_of, lines_add
 from tests.conftest import Shopper, Storefront, anonymous_shopper
 from tests.factories import ProductFactory
 from tests.orders.order_fixtures import GUEST_EMAIL, guest_checkout, order_line
@@ -38,13 +38,6 @@ THREADS = 20
 UNITS = 5
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def answers_of(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run ``calls`` at once (one thread each); their answers. Nothing may raise."""
-    outcome = race(calls)
-    assert outcome.errors == []
-    return outcome.returned
 
 
 def test_twenty_shoppers_for_the_last_units_make_as_many_orders_as_units(

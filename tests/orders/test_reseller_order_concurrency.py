@@ -8,8 +8,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
@@ -17,7 +15,7 @@ from rest_framework.test import APIClient
 from catalog.models import Product
 from core.models import IdempotencyRecord
 from orders.models import Order
-from tests.carts.migration_fixtures import race
+from tests.carts.migration_fixtures import answers_of
 from tests.conftest import Storefront
 from tests.factories import ProductFactory
 from tests.identity.reseller_helpers import (
@@ -31,12 +29,6 @@ THREADS = 20
 UNITS = 5
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def answers_of(calls: list[Callable[[], Any]]) -> list[Any]:
-    outcome = race(calls)
-    assert outcome.errors == []
-    return outcome.returned
 
 
 def test_one_key_twenty_times_at_once_makes_one_order(

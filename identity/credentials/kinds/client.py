@@ -1,9 +1,10 @@
-"""Client access tokens: a confidential client's own token (client_credentials)."""
+"""Client access tokens: a confidential client's own token (client_credentials), and what it shares
+with the other tokens whose subject is their client (reseller tokens)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Self
 
 from rest_framework_simplejwt.exceptions import TokenError
 
@@ -22,14 +23,9 @@ from identity.models import SigningKeyPurpose
 from identity.principal import PrincipalKind
 
 
-class ClientAccessToken(BearerToken):
-    """A confidential client's own token (client_credentials): ``sub`` = ``client_id``. Its
-    lifetime is the client's; deactivating the client, or revoking the token, ends it."""
-
-    token_type = "client_access"
-    lifetime = timedelta(seconds=900)
-    backend = KeyringTokenBackend(purpose=SigningKeyPurpose.ACCESS, typ="at+jwt")
-    principal_kind = PrincipalKind.CLIENT
+class ClientSubjectToken(BearerToken):
+    """A token whose subject is the client it was issued to: ``sub`` = ``client_id``, its
+    tenant and scopes. Deactivating the client, or revoking the token, ends it."""
 
     def verify_claims(self) -> None:
         if not is_token_id(self.payload.get("jti")):
@@ -41,9 +37,7 @@ class ClientAccessToken(BearerToken):
             raise TokenError("subject is not the client")
 
     @classmethod
-    def issue(
-        cls, *, client_id: str, tenant_id: int, scope: str, lifetime_seconds: int
-    ) -> ClientAccessToken:
+    def issue(cls, *, client_id: str, tenant_id: int, scope: str, lifetime_seconds: int) -> Self:
         token = cls()
         token.set_exp(lifetime=timedelta(seconds=lifetime_seconds))
         token[CLAIM_SUBJECT] = client_id
@@ -59,3 +53,12 @@ class ClientAccessToken(BearerToken):
             "subject_id": client_id,
             "scopes": self.scopes_claimed(frozenset()),
         }
+
+
+class ClientAccessToken(ClientSubjectToken):
+    """A confidential client's own token (client_credentials). Its lifetime is the client's."""
+
+    token_type = "client_access"
+    lifetime = timedelta(seconds=900)
+    backend = KeyringTokenBackend(purpose=SigningKeyPurpose.ACCESS, typ="at+jwt")
+    principal_kind = PrincipalKind.CLIENT

@@ -5,19 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from rest_framework_simplejwt.exceptions import TokenError
-
-from identity.credentials.kinds.base import BearerToken
-from identity.credentials.tokens import (
-    CLAIM_CLIENT,
-    CLAIM_SCOPE,
-    CLAIM_SUBJECT,
-    CLAIM_TENANT,
-    KeyringTokenBackend,
-    is_database_id,
-    is_token_id,
-    oauth_claims_check,
-)
+from identity.credentials.kinds.client import ClientSubjectToken
+from identity.credentials.tokens import KeyringTokenBackend
 from identity.models import SigningKeyPurpose
 from identity.principal import PrincipalKind, Surface
 from identity.scopes import RESELLER_SCOPES
@@ -25,7 +14,7 @@ from identity.scopes import RESELLER_SCOPES
 RESELLER_TYP = "reseller+jwt"
 
 
-class ResellerAccessToken(BearerToken):
+class ResellerAccessToken(ClientSubjectToken):
     """A partner's token (``POST /reseller/token``, or client_credentials of a reseller
     client at /oauth/token): ``sub`` = ``client_id`` = the partner, its tenant and scopes.
 
@@ -41,32 +30,7 @@ class ResellerAccessToken(BearerToken):
     principal_kind = PrincipalKind.PARTNER
     surface = Surface.RESELLER
 
-    def verify_claims(self) -> None:
-        if not is_token_id(self.payload.get("jti")):
-            raise TokenError("jti claim malformed")
-        if not is_database_id(self.payload.get(CLAIM_TENANT)):
-            raise TokenError("tenant claim malformed")
-        oauth_claims_check(self.payload, required=True)
-        if self.payload.get(CLAIM_SUBJECT) != self.payload[CLAIM_CLIENT]:
-            raise TokenError("subject is not the partner")
-
-    @classmethod
-    def issue(
-        cls, *, client_id: str, tenant_id: int, scope: str, lifetime_seconds: int
-    ) -> ResellerAccessToken:
-        token = cls()
-        token.set_exp(lifetime=timedelta(seconds=lifetime_seconds))
-        token[CLAIM_SUBJECT] = client_id
-        token[CLAIM_TENANT] = tenant_id
-        token[CLAIM_CLIENT] = client_id
-        token[CLAIM_SCOPE] = scope
-        return token
-
     def bearer_of(self) -> dict[str, Any]:
-        client_id = self[CLAIM_CLIENT]
-        return {
-            "client_id": client_id,
-            "subject_id": client_id,
-            # Only reseller scopes mean anything here, whatever else a token might claim.
-            "scopes": self.scopes_claimed(frozenset()) & RESELLER_SCOPES,
-        }
+        # Only reseller scopes mean anything here, whatever else a token might claim.
+        bearer = super().bearer_of()
+        return {**bearer, "scopes": bearer["scopes"] & RESELLER_SCOPES}
