@@ -342,8 +342,21 @@ def test_the_checkout_alias_is_its_own_operation_of_the_same_contract(schema):
 
 def test_the_security_schemes_are_the_storefront_key_and_bearer(schema):
     schemes = schema["components"]["securitySchemes"]
-    assert schemes["storefrontKey"] == {"type": "apiKey", "in": "header", "name": "X-Auth-Key"}
-    assert schemes["bearer"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    assert schemes["storefrontKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Auth-Key",
+        "description": "Storefront: the storefront app's own key (anonymous tokens, the "
+        "catalog). Refused on every other surface.",
+    }
+    assert schemes["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "Storefront: an anonymous or customer token (ours, or an identity "
+        "provider's access token) or a client token, as 'Authorization: Bearer <token>' (the "
+        "prefix is required: 401, 2002). A reseller token is refused here (401, 2131).",
+    }
     catalog = schema["paths"]["/commerceapi/products"]["get"]["security"]
     assert catalog == [{"storefrontKey": []}, {"bearer": []}]
 
