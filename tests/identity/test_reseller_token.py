@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.contrib.messages import get_messages
+from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from rest_framework.test import APIClient
 
@@ -25,7 +27,7 @@ from tests.conftest import (
     tables_snapshot,
     validation_problem,
 )
-from tests.identity.oauth_helpers import make_client, token_request
+from tests.identity.oauth_helpers import make_client, oauth_post, token_request
 from tests.identity.reseller_helpers import (
     RESELLER_ORDERS_URL,
     RESELLER_TOKEN_URL,
@@ -305,15 +307,11 @@ def test_reseller_create_refuses(partner: Partner, arguments: list[str], message
 def test_reseller_scopes_belong_to_resellers_only(
     storefront: Storefront, kind: str, scopes: list[str]
 ) -> None:
-    from django.core.exceptions import ValidationError
-
     with pytest.raises(ValidationError):
         make_client(storefront, kind, name="Mixed", scopes=scopes)
 
 
 def _admin_messages(answer: Any) -> list[str]:
-    from django.contrib.messages import get_messages
-
     return [str(message) for message in get_messages(answer.wsgi_request)]
 
 
@@ -355,3 +353,32 @@ def test_a_partner_without_its_grant_is_not_saved(operator: Any, storefront: Sto
 
     assert any("client_credentials grant" in message for message in _admin_messages(answer))
     assert not OAuthClient.objects.filter(name="Partner by the admin").exists()
+
+
+def test_a_partner_revokes_its_token_at_the_token_service(
+    api: APIClient, partner: Partner, partner_token: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = oauth_post(api, "/oauth/revoke", partner.basic(), token=partner_token)
+
+    assert answer.status_code == 200
+    assert_problem(api.get(RESELLER_ORDERS_URL, **partner_headers(partner_token)), TOKEN_REVOKED)
+    assert (
+        api.get(RESELLER_ORDERS_URL, **partner_headers(generate_token(api, partner))).status_code
+        == 200
+    )
+
+
+def test_introspection_names_a_reseller_token_a_partners(
+    api: APIClient, storefront: Storefront, partner: Partner, partner_token: str
+) -> None:
+    integration = make_client(storefront, OAuthClientKind.INTEGRATION, name="ERP")
+
+    answer = oauth_post(api, "/oauth/introspect", integration.basic(), token=partner_token)
+
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["active"] is True
+    assert body["kind"] == "partner"
+    assert body["client_id"] == body["sub"] == partner.client_id
+    assert body["scope"] == "reseller:orders:read reseller:orders:write"

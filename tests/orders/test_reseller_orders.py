@@ -22,6 +22,7 @@ from tests.conftest import (
     validation_problem,
 )
 from tests.factories import ProductFactory
+from tests.identity.oauth_helpers import token_request
 from tests.identity.reseller_helpers import (
     RESELLER_ORDERS_URL,
     Partner,
@@ -31,7 +32,7 @@ from tests.identity.reseller_helpers import (
     reseller_order_body,
     reseller_order_post,
 )
-from tests.orders.order_fixtures import KEY_REUSED, MUG_AND_CAP, lines_unavailable
+from tests.orders.order_fixtures import KEY_REUSED, MUG_AND_CAP, guest_checkout, lines_unavailable
 
 RESELLER_ORDER_NOT_FOUND = problem(
     "reseller_order_not_found",
@@ -428,8 +429,6 @@ def test_another_tenants_order_is_a_404(
 
 
 def test_a_shoppers_order_is_no_partners(api: APIClient, token: str, carted_guest: Any) -> None:
-    from tests.orders.order_fixtures import guest_checkout
-
     number = guest_checkout(api, carted_guest).json()["orderNumber"]
 
     assert_problem(
@@ -481,8 +480,6 @@ def test_a_writer_may_not_read(
 def test_a_token_narrowed_at_oauth_token_holds_only_what_it_asked(
     api: APIClient, partner: Partner, products: dict[str, Product]
 ) -> None:
-    from tests.identity.oauth_helpers import token_request
-
     narrowed = token_request(
         api, partner.basic(), grant_type="client_credentials", scope="reseller:orders:read"
     ).json()["access_token"]
