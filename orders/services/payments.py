@@ -74,7 +74,7 @@ def _target(
         if captured > totals.authorized:
             raise DomainError(
                 errors.CAPTURE_EXCEEDS_AUTHORIZED,
-                f"Captured {captured} would exceed the authorized {totals.authorized}. "
+                f"Captured {captured:.2f} would exceed the authorized {totals.authorized:.2f}. "
                 "Nothing was recorded.",
             )
         if captured < order.total:
@@ -86,7 +86,7 @@ def _target(
         if refunded > totals.captured:
             raise DomainError(
                 errors.REFUND_EXCEEDS_CAPTURED,
-                f"Refunded {refunded} would exceed the captured {totals.captured}. "
+                f"Refunded {refunded:.2f} would exceed the captured {totals.captured:.2f}. "
                 "Nothing was recorded.",
             )
         return payment_status_for_event(kind, fully_refunded=refunded == totals.captured)
