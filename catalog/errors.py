@@ -52,10 +52,3 @@ STOCK_SKU_REPEATED = ErrorCode(
     "SKU repeated",
     "A stock update names each SKU at most once.",
 )
-SUPPLIER_CURSOR_INVALID = ErrorCode(
-    6006,
-    "supplier_cursor_invalid",
-    400,
-    "Invalid cursor",
-    "The cursor is not one this list returned (nextCursor); start again without one.",
-)

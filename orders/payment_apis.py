@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from core.bodies import Body, BodyField, moment, money
 from core.errors import DomainError
-from core.fields import ClosedSerializer, MoneyField
+from core.fields import ClosedSerializer, PositiveMoneyField
 from core.idempotency import (
     IdempotentAnswer,
     idempotency_key_read,
@@ -165,17 +165,12 @@ class PaymentEventsApi(_PaymentApi):
         unknown_field_message = "Not a field of a payment event."
 
         type = serializers.ChoiceField(choices=[kind.value for kind in PaymentEventKind])
-        amount = MoneyField(help_text="A decimal string in the order's currency, above 0.")
+        amount = PositiveMoneyField(help_text="A decimal string in the order's currency, above 0.")
         currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="The order's currency.")
         pspReference = serializers.CharField(
             max_length=200, help_text="The provider's reference of this event."
         )
         occurredAt = serializers.DateTimeField(help_text="When it happened at the provider.")
-
-        def validate_amount(self, value: Decimal) -> Decimal:
-            if value <= 0:
-                raise serializers.ValidationError("An amount above 0.")
-            return value
 
     @extend_schema(
         operation_id="payment_event_create",

@@ -217,8 +217,9 @@ def test_updated_since_lists_only_what_changed_since(
 @pytest.mark.parametrize(
     ("query", "field", "code"),
     [
-        ("cursor=bm9wZQ", "cursor", 6006),
-        ("cursor=%%%", "cursor", 6006),
+        ("cursor=bm9wZQ", "cursor", 1043),
+        ("cursor=%%%", "cursor", 1043),
+        ("cursor=1_", "cursor", 1043),
         ("updatedSince=yesterday", "updatedSince", 1043),
         ("pageSize=0", "pageSize", 1043),
         ("pageSize=101", "pageSize", 1043),
