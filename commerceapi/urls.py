@@ -18,6 +18,8 @@ urlpatterns = [
     path("reseller/", include("identity.http.reseller_urls")),
     path("reseller/", include("orders.reseller_urls")),
     path("", include("identity.http.oauth_urls")),
+    path("supplier/", include("catalog.supplier_urls")),
+    path("payment/", include("orders.payment_urls")),
     path("customer/current.jwt", CurrentCustomerJwtApi.as_view(), name="current-customer-jwt"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -22,15 +22,13 @@ from core.bodies import Body, BodyField, moment, money
 from core.errors import DomainError
 from core.fields import ClosedSerializer, MoneyField
 from core.idempotency import (
-    KEY_HEADER,
-    KEY_PATTERN,
-    MAX_KEY_LENGTH,
     REPLAYED_HEADER,
     IdempotentAnswer,
     idempotency_key_read,
     idempotent_perform,
+    idempotent_response,
 )
-from core.openapi import AutoSchema, page_of, problems
+from core.openapi import AutoSchema, idempotency_key_parameter, page_of, problems
 from core.pagination import StrictPageNumberPagination
 from identity.customers.customers import customer_get
 from identity.http.authentication import (
@@ -95,24 +93,6 @@ _AUTH_ERRORS = problems(
     _401="Bearer or customer context missing, invalid, expired or mismatched.",
     _403="Not a shopper (a client token, an X-Auth-Key alone), or without the scope.",
 )
-IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
-    name=KEY_HEADER,
-    # Spaces at either end are no part of a header's value (RFC 9110 section 5.5): a key needs
-    # one other character.
-    type={
-        "type": "string",
-        "minLength": 1,
-        "maxLength": MAX_KEY_LENGTH,
-        "pattern": KEY_PATTERN,
-    },
-    location=OpenApiParameter.HEADER,
-    required=True,
-    description=(
-        f"1-{MAX_KEY_LENGTH} printable ASCII characters chosen by the client, the same on "
-        "every retry of this checkout. A retry gets the first answer again (with "
-        "Idempotent-Replayed: true); the same key with another body is a 422. Kept 24 hours."
-    ),
-)
 
 
 def _shopper_ids(principal: Principal) -> dict[str, str]:
@@ -121,10 +101,11 @@ def _shopper_ids(principal: Principal) -> dict[str, str]:
     return {"customer_id": principal.subject_id}
 
 
-def order_created_parameters(orders_path: str) -> list[OpenApiParameter]:
-    """The headers of a request that places an order and of its 201 answer."""
+def order_created_parameters(orders_path: str, *, what: str) -> list[OpenApiParameter]:
+    """The headers of a request that places an order (``what``, e.g. "this checkout") and of
+    its 201 answer."""
     return [
-        IDEMPOTENCY_KEY_PARAMETER,
+        idempotency_key_parameter(what),
         OpenApiParameter(
             "Location",
             location=OpenApiParameter.HEADER,
@@ -158,14 +139,6 @@ def orders_page(request: Request, view: APIView, orders: QuerySet[Order], body: 
     paginator = StrictPageNumberPagination()
     page = paginator.paginate_queryset(orders, request, view=view) or []
     return paginator.get_paginated_response([body.render(with_lines(order)) for order in page])
-
-
-def idempotent_response(answer: IdempotentAnswer) -> HttpResponse:
-    """The answer as sent the first time, byte for byte; a replay says so."""
-    response = HttpResponse(answer.body, status=answer.status, headers=answer.headers)
-    if answer.replayed:
-        response[REPLAYED_HEADER] = "true"
-    return response
 
 
 class _CheckoutSchema(AutoSchema):
@@ -207,7 +180,7 @@ class OrdersApi(_ShopperOrdersApi):
 
     @extend_schema(
         # The operation id comes from _CheckoutSchema: one per path.
-        parameters=[CONTEXT_HEADER, *order_created_parameters(CHECKOUT_PATH)],
+        parameters=[CONTEXT_HEADER, *order_created_parameters(CHECKOUT_PATH, what="this checkout")],
         request=InputSerializer,
         responses={
             201: OpenApiResponse(ORDER.schema, description="The order placed."),

@@ -19,6 +19,7 @@ from core.idempotency import (
     IdempotentAnswer,
     idempotency_key_read,
     idempotent_perform,
+    idempotent_response,
 )
 from core.openapi import page_of, problems
 from core.pagination import StrictPageNumberPagination
@@ -29,7 +30,6 @@ from orders import errors
 from orders.apis import (
     ORDER_FIELDS,
     PLACED_AT,
-    idempotent_response,
     order_created,
     order_created_parameters,
     orders_page,
@@ -116,7 +116,7 @@ class ResellerOrdersApi(_PartnerApi):
 
     @extend_schema(
         operation_id="reseller_order_create",
-        parameters=order_created_parameters(RESELLER_ORDERS_PATH),
+        parameters=order_created_parameters(RESELLER_ORDERS_PATH, what="this order"),
         request=InputSerializer,
         responses={
             201: OpenApiResponse(RESELLER_ORDER.schema, description="The order placed."),

@@ -82,3 +82,28 @@ class ResellerScheme(OpenApiAuthenticationExtension):
             "description": "A partner's reseller token from POST /reseller/token (Generate "
             "Token), valid 15 minutes; no other token is taken on /reseller/.",
         }
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """The Supplier and Payment APIs' key."""
+
+    target_class = "identity.http.authentication.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "ApiKey",
+            "description": "An integration's API key, ak_live_…, issued per tenant for one "
+            "surface (supplier or payment). X-Tenant: <slug> may name the tenant.",
+        }
+
+
+TENANT_HEADER = OpenApiParameter(
+    name="X-Tenant",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="The tenant's slug, for integrations serving several tenants: a key of "
+    "another tenant is then a 401.",
+)

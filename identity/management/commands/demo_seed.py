@@ -169,7 +169,52 @@ The API serves on {api}. Copy and paste, step by step (python3 extracts JSON fie
   curl -s $API/commerceapi/orders -H "Authorization: Bearer $CTOKEN" \\
     -H "X-Customer-Context: $CCONTEXT"; echo
 
-  # 11. A reseller partner (docs/surfaces.md): an operator creates it (the secret is shown
+  # 11. Server to server: a supplier and a payment provider, each with an API key
+  #     (docs/supplier-api.md, docs/payment-api.md). An operator creates the supplier and the
+  #     keys; each command prints key_id=<id> first and the key alone on the last line.
+  M=".venv/bin/python manage.py"
+  $M supplier_create --tenant {tenant} --code demo-farm --name "Demo farm"
+  OUT=$($M apikey_create --tenant {tenant} --surface supplier --supplier demo-farm)
+  SKEY_ID=$(echo "$OUT" | head -1 | cut -d= -f2); SKEY=$(echo "$OUT" | tail -1)
+  PKEY=$($M apikey_create --tenant {tenant} --surface payment --provider demo-pay | tail -1)
+  #     The supplier creates a product and sets its stock; the storefront sells it at once.
+  curl -s -X PUT $API/supplier/products/JAM-APRICOT -H "ApiKey: $SKEY" \\
+    -H 'Content-Type: application/json' -d '{{"name": "Apricot jam", "unitPrice": "4.50"}}'; echo
+  curl -s -X POST $API/supplier/stock -H "ApiKey: $SKEY" -H 'Content-Type: application/json' \\
+    -H "Idempotency-Key: $(python3 -c 'import uuid; print(uuid.uuid4())')" \\
+    -d '{{"items": [{{"sku": "JAM-APRICOT", "quantity": 20, "mode": "set"}}]}}'; echo
+  curl -s $API/supplier/products -H "ApiKey: $SKEY"; echo
+  #     The customer buys two jars.
+  curl -s -X POST $API/commerceapi/cart/lines -H "Authorization: Bearer $CTOKEN" \\
+    -H "X-Customer-Context: $CCONTEXT" -H 'Content-Type: application/json' \\
+    -d '{{"sku": "JAM-APRICOT", "quantity": 2}}'; echo
+  ORDER2=$(curl -s -X POST $API/commerceapi/orders -H "Authorization: Bearer $CTOKEN" \\
+    -H "X-Customer-Context: $CCONTEXT" -H 'Content-Type: application/json' \\
+    -H "Idempotency-Key: $(python3 -c 'import uuid; print(uuid.uuid4())')" -d '{{}}')
+  NUMBER2=$(echo "$ORDER2" | json orderNumber); TOTAL2=$(echo "$ORDER2" | json total)
+  #     The payment provider reports the authorization and the capture: the order is paid
+  #     ("paymentStatus": "captured"). Sending an event again answers "alreadyProcessed": true.
+  for EVENT in authorized captured; do
+    B="{{\\"type\\": \\"$EVENT\\", \\"amount\\": \\"$TOTAL2\\", \\"currency\\": \\"EUR\\", "
+    B="$B\\"pspReference\\": \\"psp-$EVENT-$NUMBER2\\", "
+    B="$B\\"occurredAt\\": \\"2026-12-03T12:00:00Z\\"}}"
+    curl -s -X POST $API/payment/orders/$NUMBER2/events -H "ApiKey: $PKEY" \\
+      -H 'Content-Type: application/json' -H "Idempotency-Key: $EVENT-$NUMBER2" \\
+      -d "$B"; echo
+  done
+  curl -s $API/payment/orders/$NUMBER2 -H "ApiKey: $PKEY"; echo
+  #     Rolling the supplier's key: the old one keeps working for the overlap (60 s here), then
+  #     401; revoking a key ends it at once, on every process.
+  NEW=$($M apikey_roll $SKEY_ID --old-key-expires-in 60)
+  SKEY2_ID=$(echo "$NEW" | head -1 | cut -d= -f2); SKEY2=$(echo "$NEW" | tail -1)
+  curl -s -o /dev/null -w '%{{http_code}}\\n' $API/supplier/products -H "ApiKey: $SKEY"  # 200
+  curl -s -o /dev/null -w '%{{http_code}}\\n' $API/supplier/products -H "ApiKey: $SKEY2" # 200
+  #     (the old key, $SKEY, gets 401 after the 60 s)
+  $M apikey_revoke $SKEY2_ID
+  curl -s $API/supplier/products -H "ApiKey: $SKEY2"; echo   # 401, code 2100
+  $M apikey_list --tenant {tenant}
+
+  # 12. A reseller partner (docs/surfaces.md): an operator creates it (the secret is shown
   #     once); the partner generates a token, orders for its own customer and lists it; a
   #     second partner sees none of it.
   P=$(.venv/bin/python manage.py reseller_create --tenant {tenant} --name "Partner $(date +%s)")

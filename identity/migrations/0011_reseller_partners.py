@@ -27,7 +27,7 @@ def no_reseller_keys(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("identity", "0009_provider_algorithms_advertised")]
+    dependencies = [("identity", "0010_api_keys")]
     operations = [
         migrations.AlterField(
             model_name="oauthclient",
