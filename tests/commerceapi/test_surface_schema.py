@@ -36,6 +36,8 @@ def test_every_operation_is_tagged_first_with_its_surface(schema: dict[str, Any]
     assert surfaces[("/Orders/Create", "post")] == "Storefront"
     assert surfaces[("/commerceapi/products", "get")] == "Storefront"
     assert surfaces[("/oauth/token", "post")] == "Token service"
+    assert surfaces[("/supplier/products", "get")] == "Supplier"
+    assert surfaces[("/payment/orders/{orderNumber}/events", "post")] == "Payment"
     assert set(surfaces.values()) <= {tag["name"] for tag in schema["tags"]}
     assert all(tag["description"] for tag in schema["tags"])
 
