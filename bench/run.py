@@ -64,6 +64,8 @@ DURATION_SECONDS = _env_int("BENCH_DURATION", 10)
 ROUNDS = max(1, _env_int("BENCH_ROUNDS", 2))
 ROUND_SECONDS = max(1, DURATION_SECONDS // ROUNDS)
 WARMUP_SECONDS = _env_int("BENCH_WARMUP", 2)
+# The server's loopback port; 0: a free one.
+PORT = _env_int("BENCH_PORT", 0)
 # Never reached under this load, so the throttles run but never refuse; per second, so that
 # what a throttle keeps per window (DRF's own keeps every timestamp) stays small.
 UNTHROTTLED_RATE = "1000000/s"
@@ -477,7 +479,7 @@ class Server:
 
     def start(self) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
-            listener.bind((HOST, 0))
+            listener.bind((HOST, PORT))
             listener.set_inheritable(True)
             self.port = listener.getsockname()[1]
             self.command = gunicorn_command(listener.fileno())
