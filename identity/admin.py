@@ -82,6 +82,7 @@ class TenantAdmin(NoDeleteAdmin):
         "is_active",
         "supplier_api_enabled",
         "payment_api_enabled",
+        "reseller_api_enabled",
         "created_at",
     )
     search_fields = ("slug", "name")

@@ -265,6 +265,13 @@ RESELLER_CREDENTIALS_TWICE = ErrorCode(
     "Credentials sent twice",
     "Generate Token: send the partner's credentials one way, HTTP Basic or the JSON body.",
 )
+RESELLER_SURFACE_DISABLED = ErrorCode(
+    2134,
+    "reseller_surface_disabled",
+    403,
+    "Surface switched off for the tenant",
+    "The partner's credentials are valid but its tenant has switched the Reseller surface off.",
+)
 
 # API keys of the server-to-server surfaces, Supplier and Payment (21xx).
 API_KEY_INVALID = ErrorCode(

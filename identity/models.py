@@ -40,6 +40,10 @@ class Tenant(TimestampedModel):
     payment_api_enabled = models.BooleanField(
         default=True, help_text="Payment providers' API keys may call /payment/."
     )
+    # The Reseller surface, the same way: its partners then get 403.
+    reseller_api_enabled = models.BooleanField(
+        default=True, help_text="Reseller partners may generate tokens and call /reseller/."
+    )
 
     def __str__(self) -> str:
         return self.slug

@@ -14,6 +14,7 @@ from identity.http.authentication import principal_of
 from identity.models import ApiSurface
 from identity.principal import Principal, PrincipalKind
 from identity.tenancy.api_keys import ApiKeyInfo
+from identity.tenancy.client_records import client_record
 
 
 class HasStorefrontKey(BasePermission):
@@ -69,15 +70,21 @@ class IsCustomer(IsShopper):
 
 
 class IsPartner(BasePermission):
-    """A reseller partner (its reseller token): 401 ``reseller_token_required`` without one.
-    ResellerAuthentication makes no other kind of Principal."""
+    """A reseller partner (its reseller token) of a tenant that has the Reseller surface on:
+    401 ``reseller_token_required`` without one (ResellerAuthentication makes no other kind of
+    Principal), 403 ``reseller_surface_disabled`` when the surface is off. The switch is read
+    from the partner's cached client record: a cache read, no query."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        if (
-            not isinstance(request.user, Principal)
-            or request.user.kind is not PrincipalKind.PARTNER
-        ):
+        user = request.user
+        if not isinstance(user, Principal) or user.kind is not PrincipalKind.PARTNER:
             raise ProblemAuthenticationFailed(errors.RESELLER_TOKEN_REQUIRED)
+        record = client_record(user.subject_id)
+        if record is None:
+            # Deactivated since the revocation check: its tokens have ended.
+            raise ProblemAuthenticationFailed(errors.TOKEN_REVOKED)
+        if not record.client.tenant.reseller_api_enabled:
+            raise ProblemPermissionDenied(errors.RESELLER_SURFACE_DISABLED)
         return True
 
 

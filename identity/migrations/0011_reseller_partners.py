@@ -1,5 +1,6 @@
-"""Reseller partners: OAuth clients of the kind ``reseller``, and the keyring's ``reseller``
-purpose, whose HS256 key signs their tokens (the first one is made here)."""
+"""Reseller partners: OAuth clients of the kind ``reseller``, the keyring's ``reseller``
+purpose, whose HS256 key signs their tokens (the first one is made here), and the tenant's
+switch of the Reseller surface (on)."""
 
 import secrets
 
@@ -29,6 +30,14 @@ def no_reseller_keys(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("identity", "0010_api_keys")]
     operations = [
+        migrations.AddField(
+            model_name="tenant",
+            name="reseller_api_enabled",
+            field=models.BooleanField(
+                default=True,
+                help_text="Reseller partners may generate tokens and call /reseller/.",
+            ),
+        ),
         migrations.AlterField(
             model_name="oauthclient",
             name="kind",

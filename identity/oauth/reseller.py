@@ -37,7 +37,8 @@ def reseller_token_generate(
 ) -> IssuedTokens:
     """Generate Token: the partner's credentials from HTTP Basic or the body (never both), its
     reseller token. 401 ``reseller_client_invalid`` for anything but an active partner with a
-    live secret; 400 ``reseller_credentials_twice`` for both ways at once."""
+    live secret; 400 ``reseller_credentials_twice`` for both ways at once; 403
+    ``reseller_surface_disabled`` when its tenant has switched the surface off."""
     try:
         credentials = client_credentials_read(
             authorization=authorization,
@@ -51,4 +52,6 @@ def reseller_token_generate(
         raise DomainError(errors.RESELLER_CLIENT_INVALID) from None
     if client.kind != OAuthClientKind.RESELLER:
         raise DomainError(errors.RESELLER_CLIENT_INVALID)
+    if not client.tenant.reseller_api_enabled:
+        raise DomainError(errors.RESELLER_SURFACE_DISABLED)
     return client_credentials_grant(client=client, form={})

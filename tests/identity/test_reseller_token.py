@@ -19,6 +19,7 @@ from identity.models import OAuthClient, OAuthClientKind, SigningKey, SigningKey
 from identity.oauth.clients import client_secret_rotate, client_set_active
 from identity.principal import PrincipalKind
 from identity.sessions.bearer import reseller_principal
+from identity.tenancy.storefront import tenant_save
 from tests.conftest import (
     Storefront,
     assert_problem,
@@ -382,3 +383,48 @@ def test_introspection_names_a_reseller_token_a_partners(
     assert body["kind"] == "partner"
     assert body["client_id"] == body["sub"] == partner.client_id
     assert body["scope"] == "reseller:orders:read reseller:orders:write"
+
+
+SURFACE_DISABLED = problem(
+    "reseller_surface_disabled",
+    "Surface switched off for the tenant",
+    403,
+    "The partner's credentials are valid but its tenant has switched the Reseller surface off.",
+    2134,
+)
+
+
+def test_a_tenant_without_the_reseller_surface_refuses_its_partners(
+    api: APIClient,
+    storefront: Storefront,
+    partner: Partner,
+    partner_token: str,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    tenant = storefront.tenant
+    tenant.reseller_api_enabled = False
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant_save(tenant=tenant)
+    before = tables_snapshot()
+
+    assert_problem(api.post(RESELLER_TOKEN_URL, partner.body(), format="json"), SURFACE_DISABLED)
+    assert_problem(api.get(RESELLER_ORDERS_URL, **partner_headers(partner_token)), SURFACE_DISABLED)
+    assert tables_snapshot() == before
+
+    tenant.reseller_api_enabled = True
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant_save(tenant=tenant)
+    assert api.get(RESELLER_ORDERS_URL, **partner_headers(partner_token)).status_code == 200
+    assert generate_token(api, partner)
+
+
+def test_the_surface_switch_costs_no_query_once_cached(
+    api: APIClient, partner_token: str, django_assert_num_queries: Any
+) -> None:
+    assert api.get(RESELLER_ORDERS_URL, **partner_headers(partner_token)).status_code == 200
+
+    # the list itself: its count and its page (no order, so no lines to fetch)
+    with django_assert_num_queries(1):
+        answer = api.get(RESELLER_ORDERS_URL, **partner_headers(partner_token))
+
+    assert answer.json()["count"] == 0
