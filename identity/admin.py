@@ -58,8 +58,6 @@ from identity.tenancy.api_keys import (
     api_key_create,
     api_key_revoke,
     api_key_roll,
-    supplier_create,
-    supplier_save,
 )
 from identity.tenancy.storefront import (
     storefront_app_save,
@@ -67,6 +65,7 @@ from identity.tenancy.storefront import (
     storefront_key_revoke,
     tenant_save,
 )
+from identity.tenancy.suppliers import supplier_create, supplier_save
 
 
 @admin.register(Tenant)
