@@ -56,7 +56,7 @@ from identity.scopes import CUSTOMER_SCOPES, scope_format  # noqa: E402
 from identity.sessions.anonymous import anonymous_token_issue  # noqa: E402
 from identity.sessions.bearer import bearer_principal  # noqa: E402
 from identity.sessions.context import customer_context_issue  # noqa: E402
-from identity.tenancy.api_keys import api_key_create, supplier_create  # noqa: E402
+from identity.tenancy.api_keys import api_key_create  # noqa: E402
 from identity.tenancy.storefront import (  # noqa: E402
     StorefrontKeyInfo,
     storefront_app_get_or_create,
@@ -64,6 +64,7 @@ from identity.tenancy.storefront import (  # noqa: E402
     storefront_key_resolve,
     tenant_create,
 )
+from identity.tenancy.suppliers import supplier_create  # noqa: E402
 from orders.services import order_place_from_cart, payment_event_apply  # noqa: E402
 from orders.states import PaymentEventKind  # noqa: E402
 
@@ -425,11 +426,12 @@ def seed_reseller(shop: Shop) -> dict[str, object]:
 
 # The Supplier API's list: a supplier with this many products, a page of 50.
 SUPPLIER_PRODUCTS = 100
-# Payment events: per order (one per wrk connection), captures of 0.01 under an authorization
-# of the whole total, so that each is a new event that moves nothing (the order is paid only
-# when the captures reach its total, far beyond the run).
-PAYMENT_ORDERS = 16
-PAYMENT_EVENTS_PER_ORDER = 500
+# Payment events: captures of 0.01 under an authorization of the whole total, so that each is a
+# new event that moves nothing (an order is paid only when its captures reach its total, far
+# beyond the run). Spread over many orders, taken in turn, as a provider's events are: an
+# order's answer lists its events, and a real order has a handful.
+PAYMENT_ORDERS = 400
+PAYMENT_EVENTS_PER_ORDER = 20
 
 
 def seed_supplier(shop: Shop) -> dict[str, object]:

@@ -52,3 +52,10 @@ STOCK_SKU_REPEATED = ErrorCode(
     "SKU repeated",
     "A stock update names each SKU at most once.",
 )
+STOCK_ABOVE_MAXIMUM = ErrorCode(
+    6006,
+    "stock_above_maximum",
+    409,
+    "Stock would exceed the maximum",
+    "The change would take the stock above 2,000,000,000; it was not applied.",
+)

@@ -19,6 +19,8 @@ class Unset:
 
 
 UNSET = Unset()
+# The most a product's stock may hold (its column is a 32-bit integer).
+MAX_STOCK = 2_000_000_000
 
 
 def product_qs_select_for_update() -> QuerySet[Product]:
@@ -153,10 +155,10 @@ def supplier_stock_apply(
     The products are locked in primary-key order (as a checkout locks them), each row judged
     against the locked stock, and every applied row written by one ``UPDATE``: a delta racing
     checkouts neither loses nor doubles units, and stock never goes below zero. A row for a SKU
-    that is not the supplier's is rejected (6000), a delta below zero (6002) or on unlimited
-    stock (6003) too. Under ``reject_all`` one rejected row refuses the request (409, 6004,
-    the results in ``results``) and nothing changes; under ``reject_failed`` the other rows
-    are applied.
+    that is not the supplier's is rejected (6000), a delta below zero (6002), on unlimited
+    stock (6003) or above ``MAX_STOCK`` (6006) too. Under ``reject_all`` one rejected row
+    refuses the request (409, 6004, the results in ``results``) and nothing changes; under
+    ``reject_failed`` the other rows are applied.
     """
     skus = [row.sku for row in rows]
     if len(set(skus)) != len(skus):
@@ -184,11 +186,10 @@ def supplier_stock_apply(
                 continue
             else:
                 new_stock = product.stock + row.quantity
-            if new_stock < 0:
+            if new_stock < 0 or new_stock > MAX_STOCK:
+                error = errors.STOCK_BELOW_ZERO if new_stock < 0 else errors.STOCK_ABOVE_MAXIMUM
                 results.append(
-                    StockRowResult(
-                        row.sku, "rejected", stock=product.stock, error=errors.STOCK_BELOW_ZERO
-                    )
+                    StockRowResult(row.sku, "rejected", stock=product.stock, error=error)
                 )
                 continue
             changes[product.pk] = new_stock

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from catalog.models import Product
 from catalog.selectors import supplier_product_page
 from catalog.services import (
+    MAX_STOCK,
     UNSET,
     ErrorPolicy,
     StockMode,
@@ -248,7 +249,7 @@ class SupplierProductApi(_SupplierApi):
             required=False,
             allow_null=True,
             min_value=0,
-            max_value=2_000_000_000,
+            max_value=MAX_STOCK,
             help_text="null: unlimited. Left out: unchanged (0 for a new product); "
             "POST /supplier/stock changes it safely while shoppers buy.",
         )
@@ -302,7 +303,7 @@ class StockRowSerializer(ClosedSerializer):
     unknown_field_message = "Not a field of a stock row."
 
     sku = serializers.CharField(max_length=64)
-    quantity = StrictIntegerField(min_value=-2_000_000_000, max_value=2_000_000_000)
+    quantity = StrictIntegerField(min_value=-MAX_STOCK, max_value=MAX_STOCK)
     mode = serializers.ChoiceField(choices=[mode.value for mode in StockMode])
 
 

@@ -59,11 +59,10 @@ from identity.oauth.clients import (
 from identity.scopes import API_KEY_SCOPE_DESCRIPTIONS, DESCRIPTIONS
 from identity.tenancy.api_keys import (
     DEFAULT_ROLL_OVERLAP_SECONDS,
+    CreatedApiKey,
     api_key_create,
     api_key_revoke,
     api_key_roll,
-    supplier_create,
-    supplier_save,
 )
 from identity.tenancy.storefront import (
     storefront_app_save,
@@ -71,6 +70,7 @@ from identity.tenancy.storefront import (
     storefront_key_revoke,
     tenant_save,
 )
+from identity.tenancy.suppliers import supplier_create, supplier_save
 
 
 @admin.register(Tenant)
@@ -584,9 +584,12 @@ class ApiKeyAdmin(ServiceFormAdmin):
             self.message_user(request, f"Not saved: {error}", messages.ERROR)
             raise _AdminRefused from None
         obj.pk = created.api_key.pk
+        self._show_once(request, created)
+
+    def _show_once(self, request: HttpRequest, created: CreatedApiKey, prefix: str = "") -> None:
         self.message_user(
             request,
-            f"key_id={created.api_key.lookup_id} API key: {created.value} "
+            f"{prefix}key_id={created.api_key.lookup_id} API key: {created.value} "
             "— copy it now, it is not shown again.",
             messages.WARNING,
         )
@@ -598,12 +601,7 @@ class ApiKeyAdmin(ServiceFormAdmin):
             except DomainError as error:
                 self.message_user(request, f"{api_key.lookup_id}: {error}", messages.ERROR)
                 continue
-            self.message_user(
-                request,
-                f"{api_key.lookup_id} rolled: key_id={created.api_key.lookup_id} API key: "
-                f"{created.value} — copy it now, it is not shown again.",
-                messages.WARNING,
-            )
+            self._show_once(request, created, prefix=f"{api_key.lookup_id} rolled: ")
 
     @admin.action(description="Roll: a new key; the old one works 24 hours more")
     def roll(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:

@@ -21,7 +21,7 @@ import pytest
 from django.conf import settings
 
 from identity.customers.accounts import local_account_create
-from identity.tenancy.api_keys import supplier_create
+from identity.tenancy.suppliers import supplier_create
 from tests.conftest import Storefront
 from tests.factories import ProductFactory
 from tests.identity.api_keys_common import issue_payment_key, issue_supplier_key

@@ -131,6 +131,17 @@ class ResellerAuthentication(BaseAuthentication):
         return f'Bearer realm="{REALM}"'
 
 
+def api_key_refusal_log(request: Any, *, reason: str, key_id: str) -> None:
+    """Why a key was refused, in the security log: the reason and the key's id, never the key."""
+    security_logger.warning(
+        "api key refused on %s %s: %s",
+        request.method,
+        request.path,
+        reason,
+        extra={"reason": reason, "key_id": key_id},
+    )
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     """``ApiKey: <key>``, the one credential of the Supplier and Payment APIs (kind ``api_key``).
 
@@ -149,13 +160,7 @@ class ApiKeyAuthentication(BaseAuthentication):
                 raise ApiKeyRefused(RefusalReason.QUERY_KEY)
             info = api_key_resolve(meta.get(API_KEY_HEADER), tenant_slug=meta.get(TENANT_HEADER))
         except ApiKeyRefused as refused:
-            security_logger.warning(
-                "api key refused on %s %s: %s",
-                request.method,
-                request.path,
-                refused.reason,
-                extra={"reason": refused.reason, "key_id": refused.key_id},
-            )
+            api_key_refusal_log(request, reason=refused.reason, key_id=refused.key_id)
             raise ProblemAuthenticationFailed(errors.API_KEY_INVALID) from None
         api_key_used(info.key_id)
         principal = Principal(

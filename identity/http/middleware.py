@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from core.problems import problem_response, security_logger
+from core.problems import problem_response
 from identity import errors
-from identity.http.authentication import API_KEY_HEADER, REALM
+from identity.http.authentication import API_KEY_HEADER, REALM, api_key_refusal_log
 from identity.tenancy.api_keys import ApiKeyRefused, api_key_resolve
 
 API_KEY_SURFACE_PREFIXES = ("/supplier/", "/payment/")
@@ -32,20 +32,9 @@ class ApiKeyElsewhereMiddleware:
         try:
             info = api_key_resolve(raw_key)
         except ApiKeyRefused as refused:
-            security_logger.warning(
-                "api key refused on %s %s: %s",
-                request.method,
-                request.path,
-                refused.reason,
-                extra={"reason": refused.reason, "key_id": refused.key_id},
-            )
+            api_key_refusal_log(request, reason=refused.reason, key_id=refused.key_id)
             response = problem_response(errors.API_KEY_INVALID)
             response["WWW-Authenticate"] = f'ApiKey realm="{REALM}"'
             return response
-        security_logger.warning(
-            "api key refused on %s %s: not accepted on this endpoint",
-            request.method,
-            request.path,
-            extra={"reason": "api key outside its surface", "key_id": info.key_id},
-        )
+        api_key_refusal_log(request, reason="not accepted on this endpoint", key_id=info.key_id)
         return problem_response(errors.API_KEY_NOT_ACCEPTED)

@@ -1,4 +1,4 @@
-"""API keys of the server-to-server surfaces (Supplier, Payment): suppliers, the key format,
+"""API keys of the server-to-server surfaces (Supplier, Payment): the key format,
 provisioning (create, roll, revoke) and the cached resolution of a presented key.
 
 **Format** ``ak_live_<lookup id>_<secret><checksum>``: a lookup id of 12 base62 characters
@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -144,34 +144,6 @@ def api_key_lookup_id(value: str) -> str:
     if not secrets.compare_digest(_checksum(body), checksum):
         raise ApiKeyRefused(RefusalReason.CHECKSUM)
     return lookup_id
-
-
-# --- Suppliers --------------------------------------------------------------------------
-
-
-def supplier_create(*, tenant: Tenant, code: str, name: str) -> Supplier:
-    """A new supplier of ``tenant``; 409 (2108) when the code is taken."""
-    supplier = Supplier(tenant=tenant, code=code, name=name or code)
-    supplier.full_clean(validate_constraints=False)
-    try:
-        with transaction.atomic():
-            supplier.save()
-    except IntegrityError:
-        raise DomainError(
-            errors.SUPPLIER_CODE_TAKEN, f"Tenant {tenant.slug} already has a supplier {code!r}."
-        ) from None
-    return supplier
-
-
-def supplier_save(*, supplier: Supplier) -> Supplier:
-    """Save a supplier's settings; deactivating it stops its keys at once."""
-    supplier.full_clean()
-    with transaction.atomic():
-        supplier.save()
-        api_key_cache_refresh_on_commit(
-            ApiKey.objects.filter(supplier=supplier).values_list("lookup_id", flat=True)
-        )
-    return supplier
 
 
 # --- Provisioning -----------------------------------------------------------------------

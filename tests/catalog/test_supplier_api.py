@@ -330,6 +330,17 @@ def test_a_delta_on_unlimited_stock_is_rejected(
     assert answer.json()["results"][0]["error"]["code"] == 6003
 
 
+def test_a_delta_past_the_maximum_stock_is_rejected(
+    api: Any, supplier_key: IssuedKey, own: dict[str, Product]
+) -> None:
+    answer = stock(
+        api, supplier_key, {"items": [{"sku": "JAM", "quantity": 2_000_000_000, "mode": "delta"}]}
+    )
+    assert answer.status_code == 409
+    assert answer.json()["results"][0]["error"]["code"] == 6006
+    assert stock_of("JAM") == [10]
+
+
 def test_the_same_idempotency_key_answers_the_first_answer_and_changes_nothing_more(
     api: Any, supplier_key: IssuedKey, own: dict[str, Product]
 ) -> None:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import pytest
 
 from identity.models import ApiKey, Supplier
-from identity.tenancy.api_keys import api_key_create, supplier_create
+from identity.tenancy.api_keys import api_key_create
+from identity.tenancy.suppliers import supplier_create
 from tests.conftest import Storefront
 
 SUPPLIER_PATH = "/supplier/products"

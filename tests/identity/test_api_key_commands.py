@@ -131,6 +131,31 @@ def test_apikey_create_refuses_what_it_cannot_issue(
     assert ApiKey.objects.count() == 0
 
 
+def test_scopes_are_given_one_by_one_or_together(
+    storefront: Storefront, supplier: Supplier
+) -> None:
+    for scopes in (
+        ["--scope", "supplier:stock:write", "--scope", "supplier:products:read"],
+        ["--scope", "supplier:stock:write", "supplier:products:read"],
+    ):
+        key_id, _ = created_key(
+            run_command(
+                "apikey_create",
+                "--tenant",
+                "acme",
+                "--surface",
+                "supplier",
+                "--supplier",
+                supplier.code,
+                *scopes,
+            )
+        )
+        assert ApiKey.objects.get(lookup_id=key_id).scopes == [
+            "supplier:stock:write",
+            "supplier:products:read",
+        ]
+
+
 def test_supplier_codes_are_unique_per_tenant(storefront: Storefront) -> None:
     run_command("supplier_create", "--tenant", "acme", "--code", "farm", "--name", "Farm")
     with pytest.raises(CommandError, match="already has a supplier"):

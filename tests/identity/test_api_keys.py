@@ -28,10 +28,10 @@ from identity.tenancy.api_keys import (
     api_key_revoke,
     api_key_roll,
     api_key_value_new,
-    supplier_save,
 )
 from identity.tenancy.api_keys import _base62 as base62
 from identity.tenancy.storefront import tenant_save
+from identity.tenancy.suppliers import supplier_save
 from tests.conftest import Storefront, assert_problem, problem
 from tests.identity.api_keys_common import (
     PAYMENT_PATH,

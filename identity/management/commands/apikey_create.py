@@ -24,9 +24,10 @@ class Command(BaseCommand):
         parser.add_argument("--provider", default="", help="The payment provider's name.")
         parser.add_argument(
             "--scope",
-            action="append",
+            action="extend",
+            nargs="+",
             default=[],
-            help="A scope of the surface (repeatable; default: all of them).",
+            help="Scopes of the surface (one or more, repeatable; default: all of them).",
         )
         parser.add_argument("--name", default="", help="What the key is for.")
         parser.add_argument(

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.errors import DomainError
 from identity.models import Tenant
-from identity.tenancy.api_keys import supplier_create
+from identity.tenancy.suppliers import supplier_create
 
 
 class Command(BaseCommand):
