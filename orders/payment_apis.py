@@ -167,8 +167,9 @@ class PaymentEventsApi(_PaymentApi):
         type = serializers.ChoiceField(choices=[kind.value for kind in PaymentEventKind])
         amount = PositiveMoneyField(help_text="A decimal string in the order's currency, above 0.")
         currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="The order's currency.")
-        pspReference = serializers.CharField(
-            max_length=200, help_text="The provider's reference of this event."
+        # Not blank: spaces around it are no part of it, so it needs one other character.
+        pspReference = serializers.RegexField(
+            r"\S", max_length=200, help_text="The provider's reference of this event."
         )
         occurredAt = serializers.DateTimeField(help_text="When it happened at the provider.")
 

@@ -1,9 +1,9 @@
 """The served schema, fuzzed: schemathesis runs every check against /api/schema/ of a live
 gunicorn on loopback, once without credentials, once with each kind a storefront holds
 (its X-Auth-Key, an anonymous shopper's bearer and context, a customer's), and once with each
-kind of API key (a supplier's, a payment provider's). Any 5xx, any answer
-the schema does not describe (status, media type, body, headers), any valid input refused or
-invalid input accepted fails the test. Time is bounded per run (SCHEMA_FUZZ_SECONDS)."""
+kind of API key (a supplier's, a payment provider's), and once with a partner's reseller token.
+Any 5xx, any answer the schema does not describe (status, media type, body, headers), any valid
+input refused or invalid input accepted fails the test. Time is bounded per run (SCHEMA_FUZZ_SECONDS)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ import pytest
 from django.conf import settings
 
 from identity.customers.accounts import local_account_create
+from identity.oauth.reseller import reseller_create
 from identity.tenancy.suppliers import supplier_create
 from tests.conftest import Storefront
 from tests.factories import ProductFactory
@@ -91,6 +92,18 @@ def caller_of(server: Server, storefront: Storefront, sales_channel: Client, kin
         return Caller(schemes={"apiKey": {"api_key": issue_supplier_key(supplier).value}})
     if kind == "payment key":
         return Caller(schemes={"apiKey": {"api_key": issue_payment_key(storefront).value}})
+    if kind == "reseller token":
+        partner = reseller_create(tenant=storefront.tenant, name="Fuzzing partner")
+        credentials = {"clientId": partner.client.client_id, "clientSecret": partner.client_secret}
+        issued = http(
+            server,
+            "POST",
+            "/reseller/token",
+            json.dumps(credentials),
+            {"Content-Type": "application/json"},
+        )
+        assert issued.status == 200, issued.body
+        return Caller(schemes={"resellerBearer": {"bearer": issued.json()["accessToken"]}})
     if kind == "anonymous shopper":
         issued = http(
             server, "POST", "/commerceapi/authentication/", headers={"X-Auth-Key": storefront.key}
@@ -122,7 +135,15 @@ def caller_of(server: Server, storefront: Storefront, sales_channel: Client, kin
 
 @pytest.mark.parametrize(
     "kind",
-    ["none", "storefront key", "anonymous shopper", "customer", "supplier key", "payment key"],
+    [
+        "none",
+        "storefront key",
+        "anonymous shopper",
+        "customer",
+        "supplier key",
+        "payment key",
+        "reseller token",
+    ],
 )
 def test_the_served_schema_holds_under_fuzzing(
     settings: Any,
