@@ -3,7 +3,8 @@ gunicorn on loopback, once without credentials, once with each kind a storefront
 (its X-Auth-Key, an anonymous shopper's bearer and context, a customer's), and once with each
 kind of API key (a supplier's, a payment provider's), and once with a partner's reseller token.
 Any 5xx, any answer the schema does not describe (status, media type, body, headers), any valid
-input refused or invalid input accepted fails the test. Time is bounded per run (SCHEMA_FUZZ_SECONDS)."""
+input refused or invalid input accepted fails the test. Time is bounded per run
+(SCHEMA_FUZZ_SECONDS)."""
 
 from __future__ import annotations
 
