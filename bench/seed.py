@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from django.contrib.auth.hashers import check_password, get_hasher, make_password  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
+from bench.reference import tokens as reference_tokens  # noqa: E402
 from carts.models import Cart, CartLine  # noqa: E402
 from carts.owners import CartOwner  # noqa: E402
 from carts.services import cart_line_add  # noqa: E402
@@ -127,14 +128,26 @@ def cart_fill(shop: Shop, session: AnonymousSession, skus: list[str]) -> None:
         cart_line_add(owner=owner, sku=sku, quantity=quantity)
 
 
+def progress(message: str) -> None:
+    """A line for the person waiting (stderr; stdout is the JSON)."""
+    print(f"bench: seed: {message}", file=sys.stderr, flush=True)
+
+
 def seed_storefront(shop: Shop) -> dict[str, object]:
-    return {"auth_key": shop.auth_key}
+    return {"auth_key": shop.auth_key, "tenant_id": str(shop.tenant_id)}
 
 
 def seed_cart_five_lines(shop: Shop) -> dict[str, object]:
     session = anonymous_session(shop)
     cart_fill(shop, session, [sku for sku, *_ in CART_PRODUCTS])
-    return {"cart_token": session.token, "cart_context": session.context}
+    return {
+        "cart_token": session.token,
+        "cart_context": session.context,
+        # The reference (bench/reference/) reads the same cart with a token of its own.
+        "reference_cart_token": reference_tokens.issue(
+            tenant_id=shop.tenant_id, subject=session.anonymous_id
+        ),
+    }
 
 
 def seed_carts_to_add_to(shop: Shop) -> dict[str, object]:
@@ -146,7 +159,15 @@ def seed_carts_to_add_to(shop: Shop) -> dict[str, object]:
     for _ in range(SHOPPERS_ADDING):
         session = anonymous_session(shop)
         cart_fill(shop, session, skus)
-        shoppers.append({"add_token": session.token, "add_context": session.context})
+        shoppers.append(
+            {
+                "add_token": session.token,
+                "add_context": session.context,
+                "reference_add_token": reference_tokens.issue(
+                    tenant_id=shop.tenant_id, subject=session.anonymous_id
+                ),
+            }
+        )
     return {"add_shoppers": shoppers, "add_sku": UNLIMITED_PRODUCT[0]}
 
 
@@ -157,7 +178,9 @@ PROVIDER_AUDIENCE = "commerceapi-bench"
 MIGRATION_PRODUCTS = [(f"BENCH-ITEM-{n:02d}", "5.00", None, None) for n in range(50)]
 # Migrations succeed once each: one anonymous cart and one customer per request, enough for
 # the warm-up and the rounds at the throughput seen here (bench/run.py refuses to reuse one).
-MIGRATIONS_SEEDED = {5: 3600, 50: 2400}
+# Several servers compared in one run (bench/run.py) each get as many.
+SERVERS_COMPARED = max(1, int(os.environ.get("BENCH_SEED_SERVERS", "1")))
+MIGRATIONS_SEEDED = {5: 3600 * SERVERS_COMPARED, 50: 2400 * SERVERS_COMPARED}
 
 
 @dataclass(frozen=True)
@@ -238,6 +261,7 @@ def seed_customer_sessions(shop: Shop) -> dict[str, object]:
     cart_fill_owner(shop, CartOwner(tenant_id=shop.tenant_id, customer_id=session.customer_id))
     return {
         "provider": provider,
+        "provider_audience": PROVIDER_AUDIENCE,
         "customer_token": session.token,
         "customer_context": session.context,
     }
@@ -256,7 +280,10 @@ def seed_migrations(shop: Shop, provider: Provider) -> dict[str, object]:
         migrations = []
         anonymous_owners, customer_owners = [], []
         anonymous_skus = [sku for sku, *_ in [*CART_PRODUCTS[:2], *MIGRATION_PRODUCTS]][:lines]
+        progress(f"{count:,} migrations of {lines} lines")
         for index in range(count):
+            if index and index % 500 == 0:
+                progress(f"  {index:,} of {count:,}")
             anonymous = anonymous_token_issue(
                 storefront=shop.storefront, requested_id=uuid.uuid4(), proof_token=None
             )
@@ -282,7 +309,7 @@ def seed_migrations(shop: Shop, provider: Provider) -> dict[str, object]:
 # The token service (POST /oauth/token). Refresh tokens are rotated: each is good for one
 # request (a second use revokes its sign-in), so every request gets a sign-in of its own, enough
 # for the warm-up and the rounds at the throughput seen here (bench/run.py refuses to reuse one).
-REFRESH_TOKENS_SEEDED = 15_000
+REFRESH_TOKENS_SEEDED = 15_000 * SERVERS_COMPARED
 # Customers the pre-minted sign-ins are spread over.
 REFRESH_CUSTOMERS = 4
 HASHER_TIMINGS = 5
@@ -314,8 +341,11 @@ def seed_oauth(shop: Shop) -> dict[str, object]:
     refreshes = []
     # The sign-ins the password grant would make (grant_create is what it calls after the
     # password check), without running the hasher 15,000 times.
+    progress(f"{REFRESH_TOKENS_SEEDED:,} sign-ins with a refresh token each")
     with transaction.atomic():
         for index in range(REFRESH_TOKENS_SEEDED):
+            if index and index % 2500 == 0:
+                progress(f"  {index:,} of {REFRESH_TOKENS_SEEDED:,}")
             issued = grant_create(
                 client=channel, customer=customers[index % len(customers)], scope=scope
             )
@@ -364,13 +394,14 @@ def password_hasher_timing() -> str:
 # Checkouts succeed once each (a cart is ordered once; a key answers its first answer again):
 # one anonymous shopper with a cart of 5 lines and a key of its own per request, enough for the
 # warm-up and the rounds at the throughput seen here (bench/run.py refuses to reuse one).
-CHECKOUTS_SEEDED = 4500
+CHECKOUTS_SEEDED = 4500 * SERVERS_COMPARED
 
 
 def seed_checkouts(shop: Shop) -> dict[str, object]:
     """Per checkout: a guest's token and context, its cart of the 5 cart products (2 each, in
     stock), and an Idempotency-Key."""
     checkouts, owners = [], []
+    progress(f"{CHECKOUTS_SEEDED:,} guests with a cart to check out")
     for _ in range(CHECKOUTS_SEEDED):
         session = anonymous_session(shop)
         owners.append({"anonymous_id": session.anonymous_id})
@@ -398,12 +429,15 @@ def main() -> None:
     shop = shop_create()
     values: dict[str, object] = {}
     for seeder in SEEDERS:
+        progress(seeder.__name__.removeprefix("seed_").replace("_", " "))
         values.update(seeder(shop))
+    progress("customer sessions")
     customers = seed_customer_sessions(shop)
     provider = customers.pop("provider")
     assert isinstance(provider, Provider)
     values.update(customers)
     values.update(seed_migrations(shop, provider))
+    progress("planner statistics")
     planner_statistics_refresh()
     json.dump(values, sys.stdout)
 
