@@ -559,6 +559,9 @@ def _gunicorn(worker_class: str, *extra: str) -> ServerCommand:
             f"--worker-class={worker_class}",
             f"--workers={WORKERS}",
             *extra,
+            # No worker restarts mid-run: they would close kept-alive connections (a socket
+            # error for wrk) and take the worker's CPU time out of the reading.
+            "--max-requests=0",
             "--backlog=2048",
             "--graceful-timeout=5",
             "--log-level=warning",
@@ -654,16 +657,22 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def cpu_microseconds(pids: list[int]) -> int:
-    """User and system CPU time of ``pids`` (all their threads), from /proc."""
-    ticks = 0
+def cpu_microseconds(pids: list[int]) -> dict[int, int]:
+    """User and system CPU time of each of ``pids`` (all its threads), from /proc."""
+    found = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks * 1_000_000 // CLOCK_TICKS
+        found[pid] = (int(fields[11]) + int(fields[12])) * 1_000_000 // CLOCK_TICKS
+    return found
+
+
+def cpu_spent(before: dict[int, int], after: dict[int, int]) -> int:
+    """CPU time between two readings; a process started in between counts from zero (one that
+    ended in between is lost: the bench turns worker restarts off)."""
+    return sum(cpu - before.get(pid, 0) for pid, cpu in after.items())
 
 
 class Server:
@@ -677,7 +686,6 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.command: list[str] = []
-        self.pids: list[int] = []
 
     @property
     def label(self) -> str:
@@ -710,17 +718,15 @@ class Server:
             try:
                 with urllib.request.urlopen(self.base_url + "/healthz", timeout=1) as response:
                     if response.status == 200:
-                        # Every worker has started: the processes to measure are known.
-                        time.sleep(1)
-                        self.pids = _descendants(self.process.pid)
                         return
             except OSError:
                 pass
             time.sleep(0.2)
         raise BenchError(f"{self.label} did not answer within {READY_TIMEOUT_SECONDS} s")
 
-    def cpu_us(self) -> int:
-        return cpu_microseconds(self.pids)
+    def cpu_us(self) -> dict[int, int]:
+        assert self.process is not None
+        return cpu_microseconds(_descendants(self.process.pid))
 
     def stop(self) -> None:
         process = self.process
@@ -743,15 +749,14 @@ class DatabaseBackends:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.pids: list[int] = []
 
     @property
     def measured(self) -> bool:
         return self.url.startswith("postgres")
 
-    def refresh(self) -> None:
+    def cpu_us(self) -> dict[int, int]:
         if not self.measured:
-            return
+            return {}
         import psycopg
 
         with psycopg.connect(self.url.replace("postgres://", "postgresql://", 1)) as db:
@@ -759,10 +764,7 @@ class DatabaseBackends:
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                 "AND pid <> pg_backend_pid()"
             ).fetchall()
-        self.pids = [int(pid) for (pid,) in rows]
-
-    def cpu_us(self) -> int:
-        return cpu_microseconds(self.pids) if self.pids else 0
+        return cpu_microseconds([int(pid) for (pid,) in rows])
 
 
 # --- Load ------------------------------------------------------------------------------------
@@ -830,7 +832,8 @@ def wrk_run(
         check=False,
     )
     wrk_cpu = _children_cpu_us() - wrk_before
-    server_cpu, database_cpu = server.cpu_us() - server_before, database.cpu_us() - database_before
+    server_cpu = cpu_spent(server_before, server.cpu_us())
+    database_cpu = cpu_spent(database_before, database.cpu_us())
     output.write_text(completed.stdout + completed.stderr)
     match = RESULT_LINE.search(completed.stdout)
     if completed.returncode != 0 or match is None:
@@ -1311,7 +1314,6 @@ def measure(
         if scenario.reference is not None:
             references = [s for s in servers if s.app == REFERENCE]
             loads.extend(loads_prepare(scenario.reference, references, seed))
-    backends.refresh()
     total = len(loads) * (WARMUP_SECONDS + ROUNDS * ROUND_SECONDS)
     step(f"{len(loads)} loads, about {total // 60} min {total % 60} s of load from here")
     for number, load in enumerate(loads, start=1):
@@ -1350,7 +1352,10 @@ def measure(
 
 def prepare(environment: dict[str, str], servers: int) -> dict[str, object]:
     """Migrate the database and seed it (the seed's progress shown); the seeded values by
-    name. Requests that succeed once are seeded for ``servers`` servers."""
+    name. Requests that succeed once are seeded for ``servers`` servers, and only for the
+    selected scenarios."""
+    sent = {scenario.each for scenario in selected_scenarios() if scenario.once}
+    unsent = {scenario.each for scenario in SCENARIOS if scenario.once} - sent
     subprocess.run(
         [PYTHON, "manage.py", "migrate", "--no-input", "-v", "0"],
         cwd=ROOT,
@@ -1361,7 +1366,11 @@ def prepare(environment: dict[str, str], servers: int) -> dict[str, object]:
     seeded = subprocess.run(
         [PYTHON, str(BENCH / "seed.py")],
         cwd=ROOT,
-        env={**environment, "BENCH_SEED_SERVERS": str(servers)},
+        env={
+            **environment,
+            "BENCH_SEED_SERVERS": str(servers),
+            "BENCH_SEED_UNSENT": ",".join(sorted(unsent)),
+        },
         check=True,
         stdout=subprocess.PIPE,
         text=True,
