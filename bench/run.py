@@ -516,6 +516,21 @@ def database_url() -> tuple[str, str]:
     return f"sqlite:///{path}", f"SQLite, fresh file {relative(str(path))}"
 
 
+# Kept across runs (bench/work/keep/ survives a run's clean-up): a database reused with
+# BENCH_DATABASE_URL holds signing keys encrypted with it by the earlier runs.
+ENCRYPTION_KEY_FILE = WORK / "keep" / "secrets-encryption-key"
+
+
+def secrets_encryption_key() -> str:
+    """A Fernet key (32 random bytes, url-safe base64) for the secrets stored encrypted, made on
+    the first run."""
+    if not ENCRYPTION_KEY_FILE.exists():
+        ENCRYPTION_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+        ENCRYPTION_KEY_FILE.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        ENCRYPTION_KEY_FILE.chmod(0o600)
+    return ENCRYPTION_KEY_FILE.read_text().strip()
+
+
 def server_environment(url: str) -> dict[str, str]:
     environment = {
         name: value
@@ -527,8 +542,7 @@ def server_environment(url: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="commerceapi.settings",
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
-        # A Fernet key (32 random bytes, url-safe base64) for the secrets stored encrypted.
-        SECRETS_ENCRYPTION_KEYS=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        SECRETS_ENCRYPTION_KEYS=secrets_encryption_key(),
         TOKEN_ISSUER=f"https://{HOST}",
         ALLOWED_HOSTS=HOST,
         DATABASE_URL=url,
