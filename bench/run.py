@@ -780,6 +780,21 @@ class DatabaseBackends:
             ).fetchall()
         return cpu_microseconds([int(pid) for (pid,) in rows])
 
+    def checkpoints(self) -> tuple[int, float]:
+        """Checkpoints so far on the whole server (any database's), and their sync seconds:
+        each one makes commits wait behind its fsyncs."""
+        if not self.measured:
+            return 0, 0.0
+        import psycopg
+
+        with psycopg.connect(self.url.replace("postgres://", "postgresql://", 1)) as db:
+            row = db.execute(
+                "SELECT checkpoints_timed + checkpoints_req, checkpoint_sync_time "
+                "FROM pg_stat_bgwriter"
+            ).fetchone()
+        assert row is not None
+        return int(row[0]), float(row[1]) / 1000
+
 
 # --- Load ------------------------------------------------------------------------------------
 
@@ -1328,6 +1343,7 @@ def measure(
         if scenario.reference is not None:
             references = [s for s in servers if s.app == REFERENCE]
             loads.extend(loads_prepare(scenario.reference, references, seed))
+    checkpoints_before = backends.checkpoints()
     total = len(loads) * (WARMUP_SECONDS + ROUNDS * ROUND_SECONDS)
     step(f"{len(loads)} loads, about {total // 60} min {total % 60} s of load from here")
     for number, load in enumerate(loads, start=1):
@@ -1346,6 +1362,14 @@ def measure(
                 f"{milliseconds(last.p99_us)}, {last.errors} errors",
                 flush=True,
             )
+    notes = [f"Password hasher: {seed['password_hasher']}"] if "password_hasher" in seed else []
+    if backends.measured:
+        count, sync_seconds = backends.checkpoints()
+        notes.append(
+            f"PostgreSQL checkpoints during the load (the whole server's): "
+            f"{count - checkpoints_before[0]}, {sync_seconds - checkpoints_before[1]:.1f} s of "
+            "fsync; commits wait behind them (the write scenarios' p99)"
+        )
     return Run(
         measured=Measured(
             results={load.key: load.result for load in loads},
@@ -1360,7 +1384,7 @@ def measure(
         database=database,
         database_measured=backends.measured,
         server_commands={server.label: server.command for server in servers},
-        notes=[f"Password hasher: {seed['password_hasher']}"] if "password_hasher" in seed else [],
+        notes=notes,
     )
 
 
