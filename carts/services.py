@@ -147,12 +147,11 @@ def quantity_check(*, product: Product, quantity: int) -> None:
         )
 
 
-def _touch(cart: Cart) -> None:
-    _touch_id(cart.pk, timezone.now())
-
-
-def _touch_id(cart_id: int, now: Any) -> None:
-    Cart.objects.filter(pk=cart_id).update(updated_at=now)
+def _touch(cart: Cart | int, now: Any = None) -> None:
+    """The cart changed now (its ``updated_at``); the last statement of a change, taken while
+    its lock is held."""
+    cart_id = cart if isinstance(cart, int) else cart.pk
+    Cart.objects.filter(pk=cart_id).update(updated_at=now or timezone.now())
 
 
 def _line_limit_check(cart_id: int) -> None:
@@ -218,13 +217,13 @@ def _line_create(cart_id: int, product: Product, quantity: int, now: Any) -> Non
             unit_price_seen=product.unit_price,
             updated_at=now,
         )
-        _touch_id(cart_id, now)
+        _touch(cart_id, now)
         return
     _line_limit_check(cart_id)
     CartLine.objects.create(
         cart_id=cart_id, product=product, quantity=quantity, unit_price_seen=product.unit_price
     )
-    _touch_id(cart_id, now)
+    _touch(cart_id, now)
 
 
 # --- Add to cart's statements, written once (the hottest write of the API) ----------------------
