@@ -168,7 +168,7 @@ def cart_line_add(*, owner: CartOwner, sku: str, quantity: int) -> None:
 
     Creates the owner's open cart on the first add. The product is read before the
     transaction (reading it inside would not lock it either); most adds then go to an open
-    cart's line that has room, in two statements written once (``_ADD_SQL``): one locks the cart
+    cart's line that has room, in two statements written once (``_add_sql``): one locks the cart
     and touches it, the next adds to the line, guarded by the line's limit and, for an
     anonymous id, by its not having been migrated (a new statement after the lock: under READ
     COMMITTED only it sees a migration that committed while the first one waited). Anything
@@ -287,16 +287,21 @@ def _prep(model: type[models.Model], name: str, value: Any) -> Any:
     return model._meta.get_field(name).get_db_prep_value(value, connection)  # type: ignore[union-attr]
 
 
+def _owner_kind(owner: CartOwner) -> str:
+    """Which of the owner's ids finds its carts, as ``CartOwner.carts_filter`` decides."""
+    return "customer" if owner.customer_id is not None else "anonymous"
+
+
 def _owner_value(owner: CartOwner) -> Any:
-    if owner.anonymous_id is not None:
-        return _prep(Cart, "anonymous_id", uuid.UUID(owner.anonymous_id))
-    return _prep(Cart, "customer_id", uuid.UUID(owner.customer_id))
+    if _owner_kind(owner) == "customer":
+        return _prep(Cart, "customer_id", uuid.UUID(owner.customer_id))
+    return _prep(Cart, "anonymous_id", uuid.UUID(owner.anonymous_id))
 
 
 def _open_cart_lock_touch(owner: CartOwner, now: Any) -> int | None:
     """Lock the owner's open cart and touch it, in one statement: its id, or None if the owner
     has no open cart."""
-    kind = "anonymous" if owner.anonymous_id is not None else "customer"
+    kind = _owner_kind(owner)
     with connection.cursor() as cursor:
         cursor.execute(
             _add_sql()[f"cart_{kind}"],
@@ -322,7 +327,8 @@ def _line_add(
     kind = "customer"
     if owner.anonymous_id is not None:
         kind = "anonymous"
-        parameters += [owner.tenant_id, _owner_value(owner)]
+        anonymous_id = _prep(Cart, "anonymous_id", uuid.UUID(owner.anonymous_id))
+        parameters += [owner.tenant_id, anonymous_id]
     with connection.cursor() as cursor:
         cursor.execute(_add_sql()[f"line_{kind}"], parameters)
         return bool(cursor.rowcount == 1)
