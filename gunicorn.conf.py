@@ -34,8 +34,9 @@ from commerceapi.env import env_bool, env_int
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 worker_class = "core.gunicorn_worker.ProblemThreadWorker"
 threads = env_int("GUNICORN_THREADS", 4, minimum=1)
-# Idle keep-alive connections are closed after this many seconds; put it above the load
-# balancer's idle timeout only if the balancer reuses connections to the API.
+# Idle kept-alive connections are closed after this many seconds. Behind a load balancer that
+# reuses its connections to the API, set it above the balancer's idle timeout, so that the API
+# never closes a connection the balancer is about to send on.
 keepalive = 5
 # Connections a worker holds open at once (busy and idle kept-alive).
 worker_connections = 1000
