@@ -18,6 +18,7 @@ from django.utils.html import format_html
 
 from core.admin import NoDeleteAdmin, ReadOnlyInline, RecordAdmin
 from core.errors import DomainError
+from core.origins import origins_validate
 from identity.credentials.keyring import signing_key_rotate
 from identity.credentials.refresh import grant_revoke
 from identity.customers.accounts import (
@@ -71,8 +72,45 @@ class StorefrontKeyInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class OriginsField(forms.Field):
+    """Allowed origins, one a line, checked as the model checks them (each error names the
+    line's value) and stored as the model's JSON list."""
+
+    widget = forms.Textarea(attrs={"rows": 4, "cols": 60})
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return "\n".join(str(origin) for origin in value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:
+        if isinstance(value, list):
+            return value
+        return [line.strip() for line in str(value or "").splitlines() if line.strip()]
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        origins_validate(value)
+
+
+class StorefrontAppForm(forms.ModelForm):
+    allowed_cors_origins = OriginsField(
+        required=False,
+        label="Allowed CORS origins",
+        help_text=(
+            "One a line, exactly as the browser sends it: scheme://host[:port], no path or "
+            "trailing slash, e.g. https://shop.example or http://127.0.0.1:8001."
+        ),
+    )
+
+    class Meta:
+        model = StorefrontApp
+        fields = "__all__"
+
+
 @admin.register(StorefrontApp)
 class StorefrontAppAdmin(NoDeleteAdmin):
+    form = StorefrontAppForm
     list_display = (
         "name",
         "tenant",
