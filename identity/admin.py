@@ -105,7 +105,15 @@ class StorefrontAppForm(forms.ModelForm):
 
     class Meta:
         model = StorefrontApp
-        fields = "__all__"
+        fields = (
+            "tenant",
+            "name",
+            "anonymous_token_lifetime_seconds",
+            "anonymous_id_policy",
+            "cart_merge_policy",
+            "allowed_cors_origins",
+            "is_active",
+        )
 
 
 @admin.register(StorefrontApp)
