@@ -110,8 +110,11 @@ class Server:
 
 
 @contextmanager
-def served(command: list[str], environment: dict[str, str], log: Path) -> Iterator[Server]:
-    """Start ``command`` (with ``{port}`` in it) on a free port; stop it by pid afterwards."""
+def served(
+    command: list[str], environment: dict[str, str], log: Path, *, ready_path: str = "/healthz"
+) -> Iterator[Server]:
+    """Start ``command`` (with ``{port}`` in it) on a free port, ready when ``ready_path``
+    answers 200; stop it by pid afterwards."""
     port = free_port()
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 - our own servers
@@ -124,7 +127,7 @@ def served(command: list[str], environment: dict[str, str], log: Path) -> Iterat
         )
     server = Server(process=process, port=port, log=log)
     try:
-        _wait_ready(server)
+        _wait_ready(server, ready_path)
         yield server
     finally:
         _stop(process)
@@ -148,13 +151,13 @@ def runserver_command() -> list[str]:
     return [sys.executable, "manage.py", "runserver", f"{HOST}:{{port}}", "--noreload"]
 
 
-def _wait_ready(server: Server) -> None:
+def _wait_ready(server: Server, ready_path: str) -> None:
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise AssertionError(f"the server exited at start-up:\n{server.log_text()}")
         try:
-            if http(server, "GET", "/healthz").status == 200:
+            if http(server, "GET", ready_path).status == 200:
                 return
         except OSError:
             pass
