@@ -216,7 +216,7 @@ function showOrder(order, replayed, location) {
   add("order-number", "Order", order.orderNumber);
   add("order-status", "Status", `${order.status}, payment ${order.paymentStatus}`);
   add("order-total", "Total", `${order.total} ${order.currency}`);
-  add("order-lines", "Lines", order.lines.map((line) => `${line.quantity} × ${line.sku}`).join(", "));
+  add("order-lines", "Lines", order.lines.map((line) => `${line.sku}: ${line.quantity}`).join(", "));
   add("order-replayed", "Idempotent-Replayed", replayed ? "true" : "false");
   add("order-location", "Location", location || "");
 }
