@@ -47,8 +47,8 @@ SIGNIN=$(curl -s -X POST $API/oauth/token -d grant_type=password -d client_id=$C
 echo "$SIGNIN"  # {"access_token":"eyJ…","token_type":"Bearer","expires_in":900,"scope":"…","refresh_token":"rt_…"}
 CTOKEN=$(echo "$SIGNIN" | json access_token); REFRESH=$(echo "$SIGNIN" | json refresh_token)
 #    Or through an external identity provider: a local provider's token for "alice" stands in
-#    for Entra ID, Okta, Auth0, Cognito or Keycloak (README, "Signing in locally"); the rest of
-#    the walk-through then speaks of alice:
+#    for Entra ID, Okta, Auth0, Cognito or Keycloak (README, "Signing in locally"); the cart
+#    and the order are then alice's, and step 11 (the token service's refresh) does not apply:
 #    CTOKEN=$(.venv/bin/python manage.py idp_dev_token --private-key-file .demo-idp-key.pem \
 #      --issuer https://idp.demo.local/ --audience commerceapi-demo --sub alice --email alice@example.com)
 CCONTEXT=$(curl -s $API/commerceapi/authentication/customercontext \
