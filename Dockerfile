@@ -23,6 +23,7 @@ COPY core ./core
 COPY identity ./identity
 COPY catalog ./catalog
 COPY carts ./carts
+COPY orders ./orders
 COPY manage.py ./
 RUN pip install . \
     && SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/unused.sqlite3 SINGLE_PROCESS=true \
