@@ -261,6 +261,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.openapi_bodies.body_refusals_document",
+        "core.openapi.problem_examples_document",
     ],
 }
 
