@@ -25,6 +25,7 @@ from identity.customers.accounts import (
     customer_set_group,
     customer_sign_out_everywhere,
     local_account_create,
+    local_account_password_problems,
     local_account_set_password,
 )
 from identity.customers.customers import customer_set_active
@@ -330,6 +331,25 @@ class LocalAccountForm(forms.ModelForm):
         model = LocalAccount
         fields = ("tenant", "email")
 
+    def clean(self) -> dict[str, Any]:
+        """The password validators' messages on the password field, the form kept as typed
+        (the service checks again when it saves)."""
+        cleaned = super().clean()
+        password = cleaned.get("new_password") or ""
+        adding = self.instance.pk is None
+        if adding and not password:
+            self.add_error("new_password", "A new account needs a password.")
+        elif password:
+            email = cleaned.get("email") or self.instance.email or ""
+            name = cleaned.get("name") or (
+                self.instance.customer.name if not adding and self.instance.customer_id else ""
+            )
+            for message in local_account_password_problems(
+                password=password, email=email, name=name
+            ):
+                self.add_error("new_password", message)
+        return cleaned
+
 
 @admin.register(LocalAccount)
 class LocalAccountAdmin(ServiceFormAdmin):
@@ -362,8 +382,11 @@ class LocalAccountAdmin(ServiceFormAdmin):
                 obj.pk = customer.local_account.pk
             elif password:
                 local_account_set_password(account=obj, password=password)
-        except (ValidationError, DomainError) as error:
-            self.message_user(request, f"Not saved: {error}", messages.ERROR)
+        except ValidationError as error:
+            self.message_user(request, f"Not saved: {' '.join(error.messages)}", messages.ERROR)
+            raise _AdminRefused from None
+        except DomainError as error:
+            self.message_user(request, f"Not saved: {error.detail}", messages.ERROR)
             raise _AdminRefused from None
 
 

@@ -346,6 +346,9 @@ class OAuthClientSecret(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name = "OAuth client secret"
+
     def __str__(self) -> str:
         return f"{self.prefix}…"
 
@@ -391,6 +394,7 @@ class OAuthGrant(models.Model):
     revoked_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
+        verbose_name = "OAuth grant"
         indexes = [models.Index(fields=["customer", "revoked_at"], name="grant_customer_idx")]
 
     def __str__(self) -> str:
