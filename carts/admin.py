@@ -20,7 +20,15 @@ class CartLineInline(ReadOnlyInline):
 
     model = CartLine
     verbose_name = "line"
-    fields = ("sku", "name", "quantity", "unit_price", "line_total", "unit_price_seen", "updated_at")
+    fields = (
+        "sku",
+        "name",
+        "quantity",
+        "unit_price",
+        "line_total",
+        "price_when_added",
+        "updated_at",
+    )
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CartLine]:
@@ -41,6 +49,10 @@ class CartLineInline(ReadOnlyInline):
     @admin.display(description="line total")
     def line_total(self, line: CartLine) -> Decimal:
         return line.product.unit_price * line.quantity
+
+    @admin.display(description="price when added")
+    def price_when_added(self, line: CartLine) -> Decimal | None:
+        return line.unit_price_seen
 
 
 @admin.register(Cart)

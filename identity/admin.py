@@ -334,7 +334,8 @@ class LocalAccountForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         """The password validators' messages on the password field, the form kept as typed
         (the service checks again when it saves)."""
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         password = cleaned.get("new_password") or ""
         adding = self.instance.pk is None
         if adding and not password:

@@ -76,6 +76,14 @@ SIGNED_OUT = Body(
 )
 
 
+# Security requirements (alternatives), as drf-spectacular takes them for ``auth``, which its
+# stubs type as scheme names. The anonymous token: the key always, and to keep an id the
+# previous token as the bearer too. The customer context: the bearer, with a provider's token
+# the storefront's key too where several tenants trust its issuer.
+KEY_AND_OPTIONAL_PROOF: Any = [{"storefrontKey": []}, {"storefrontKey": [], "bearer": []}]
+BEARER_AND_OPTIONAL_KEY: Any = [{"bearer": []}, {"bearer": [], "storefrontKey": []}]
+
+
 class AnonymousIdField(serializers.UUIDField):
     """``anonymousAuthenticationRequest``: a UUID string. Any other value (blank, too long, a
     number, a list...) is one error, ``anonymous_id_invalid``, whatever the check that caught it."""
@@ -147,8 +155,7 @@ class AnonymousAuthenticationApi(APIView):
                 _429="Too many requests from this address or key (see Retry-After).",
             ),
         },
-        # The key always; the previous token as the bearer too, to keep an id.
-        auth=[{"storefrontKey": []}, {"storefrontKey": [], "bearer": []}],
+        auth=KEY_AND_OPTIONAL_PROOF,
         tags=["authentication"],
     )
     def post(self, request: Request) -> Response:
@@ -193,7 +200,7 @@ class CustomerContextApi(APIView):
                 _401="Bearer missing, malformed, expired or revoked.", _403="Not a shopper token."
             ),
         },
-        auth=[{"bearer": []}, {"bearer": [], "storefrontKey": []}],
+        auth=BEARER_AND_OPTIONAL_KEY,
         tags=["authentication"],
     )
     def get(self, request: Request) -> Response:
