@@ -89,6 +89,17 @@ def manage(
     return done
 
 
+def embedded_environment(directory: Path) -> dict[str, str]:
+    """The environment of ``make run``'s embedded default (DEBUG, a SQLite file in
+    ``directory`` and the database's cache table), migrated, for processes of a test's own."""
+    environment = project_environment(
+        DEBUG="true", DATABASE_URL=f"sqlite:///{directory / 'db.sqlite3'}"
+    )
+    manage(environment, "migrate", "--no-input", "-v", "0")
+    manage(environment, "createcachetable")
+    return environment
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))

@@ -27,8 +27,8 @@ from tests.servers import (
     HOST,
     ROOT,
     Server,
+    embedded_environment,
     manage,
-    project_environment,
     runserver_command,
     served,
 )
@@ -61,11 +61,7 @@ class Shop:
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     """The page on its own origin, and the API seeded by demo_seed allowing that origin."""
     directory = tmp_path_factory.mktemp("spa")
-    environment = project_environment(
-        DEBUG="true", DATABASE_URL=f"sqlite:///{directory / 'db.sqlite3'}"
-    )
-    manage(environment, "migrate", "--no-input", "-v", "0")
-    manage(environment, "createcachetable")
+    environment = embedded_environment(directory)
     static = [sys.executable, "-m", "http.server", "{port}", "--bind", HOST]
     static += ["--directory", str(SPA_DIRECTORY)]
     with served(static, environment, directory / "page.log", ready_path="/index.html") as page:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 
 from identity.management.commands.demo_seed import walkthrough
-from tests.servers import ROOT, Server, manage, project_environment, runserver_command, served
+from tests.servers import ROOT, Server, embedded_environment, manage, runserver_command, served
 
 README = ROOT / "README.md"
 DEFAULT_API = "http://127.0.0.1:8000"
@@ -52,11 +52,7 @@ def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walked]:
     """The walk-through run once by bash in a folder seeded as ``make run`` seeds it."""
     assert shutil.which("curl"), "the walk-through needs curl"
     directory = tmp_path_factory.mktemp("walkthrough")
-    environment = project_environment(
-        DEBUG="true", DATABASE_URL=f"sqlite:///{directory / 'db.sqlite3'}"
-    )
-    manage(environment, "migrate", "--no-input", "-v", "0")
-    manage(environment, "createcachetable")
+    environment = embedded_environment(directory)
     with served(runserver_command(), environment, directory / "api.log") as server:
         printed = manage(
             environment, "demo_seed", f"--files-dir={directory}", f"--api={server.base_url}"
