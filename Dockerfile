@@ -12,7 +12,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DEBUG=false \
     PORT=8000 \
-    WEB_CONCURRENCY=4
+    WEB_CONCURRENCY=2
 
 WORKDIR /app
 RUN groupadd --system app && useradd --system --gid app --home-dir /app --no-create-home app

@@ -17,6 +17,7 @@ from identity.credentials.revocation import (
 from identity.credentials.secrets import secret_issue, secret_matches, secret_prefix
 from identity.models import AnonymousIdPolicy, OAuthClient, StorefrontApp, StorefrontKey, Tenant
 from identity.tenancy.client_records import client_cache_refresh_on_commit
+from identity.tenancy.cors import storefront_origins_refresh_on_commit
 
 STOREFRONT_KEY_KIND = "sfk"
 _KEY_CACHE_PREFIX = "sfkey:"
@@ -68,6 +69,7 @@ def tenant_save(*, tenant: Tenant) -> Tenant:
         client_cache_refresh_on_commit(
             list(OAuthClient.objects.filter(tenant=tenant).values_list("client_id", flat=True))
         )
+        storefront_origins_refresh_on_commit()
     _key_cache_refresh_on_commit(prefixes)
     return tenant
 
@@ -125,6 +127,7 @@ def storefront_app_save(*, app: StorefrontApp) -> StorefrontApp:
         client_cache_refresh_on_commit(
             list(OAuthClient.objects.filter(storefront_app=app).values_list("client_id", flat=True))
         )
+        storefront_origins_refresh_on_commit()
     _key_cache_refresh_on_commit(prefixes)
     return app
 
