@@ -438,6 +438,26 @@ SCENARIOS = [
         each="checkouts",
         once=True,
     ),
+    Scenario(
+        "supplier product list, 50 of 100",
+        "GET",
+        "/supplier/products?pageSize=50",
+        headers={"ApiKey": "$supplier_key"},
+    ),
+    Scenario(
+        "payment event, capture",
+        "POST",
+        "/payment/orders/$payment_order/events",
+        headers={
+            "ApiKey": "$payment_api_key",
+            "Idempotency-Key": "$payment_key",
+            "Content-Type": "application/json",
+        },
+        body='{"type": "captured", "amount": "0.01", "currency": "EUR", '
+        '"pspReference": "$payment_psp", "occurredAt": "2026-12-03T12:00:00Z"}',
+        each="payment_events",
+        once=True,
+    ),
 ]
 
 
@@ -550,6 +570,7 @@ def server_environment(url: str) -> dict[str, str]:
         THROTTLE_ANONYMOUS_TOKEN_PER_KEY=UNTHROTTLED_RATE,
         THROTTLE_OAUTH_TOKEN_PER_ADDRESS=UNTHROTTLED_RATE,
         THROTTLE_OAUTH_PASSWORD_PER_ADDRESS=UNTHROTTLED_RATE,
+        THROTTLE_API_KEY=UNTHROTTLED_RATE,
         PASSWORD_LOCKOUT_ATTEMPTS=str(UNLOCKED_PASSWORD_ATTEMPTS),
         CART_MAX_QUANTITY_PER_LINE=str(MAX_QUANTITY_PER_LINE),
     )

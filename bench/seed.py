@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from django.contrib.auth.hashers import check_password, get_hasher, make_password  # noqa: E402
 from django.db import DatabaseError, connection, transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from bench.reference import tokens as reference_tokens  # noqa: E402
 from carts.models import Cart, CartLine  # noqa: E402
@@ -55,6 +56,7 @@ from identity.scopes import CUSTOMER_SCOPES, scope_format  # noqa: E402
 from identity.sessions.anonymous import anonymous_token_issue  # noqa: E402
 from identity.sessions.bearer import bearer_principal  # noqa: E402
 from identity.sessions.context import customer_context_issue  # noqa: E402
+from identity.tenancy.api_keys import api_key_create  # noqa: E402
 from identity.tenancy.storefront import (  # noqa: E402
     StorefrontKeyInfo,
     storefront_app_get_or_create,
@@ -62,6 +64,9 @@ from identity.tenancy.storefront import (  # noqa: E402
     storefront_key_resolve,
     tenant_create,
 )
+from identity.tenancy.suppliers import supplier_create  # noqa: E402
+from orders.services import order_place_from_cart, payment_event_apply  # noqa: E402
+from orders.states import PaymentEventKind  # noqa: E402
 
 # sku, unit price, stock (None: unlimited), max per order (None: no limit)
 CART_PRODUCTS = [
@@ -425,12 +430,80 @@ def seed_checkouts(shop: Shop) -> dict[str, object]:
     return {"checkouts": checkouts}
 
 
+# The Supplier API's list: a supplier with this many products, a page of 50.
+SUPPLIER_PRODUCTS = 100
+# Payment events: captures of 0.01 under an authorization of the whole total, so that each is a
+# new event that moves nothing (an order is paid only when its captures reach its total, far
+# beyond the run). Spread over many orders, taken in turn, as a provider's events are: an
+# order's answer lists its events, and a real order has a handful.
+PAYMENT_ORDERS = 400
+PAYMENT_EVENTS_PER_ORDER = 20
+
+
+def seed_supplier(shop: Shop) -> dict[str, object]:
+    """A supplier of the shop with its products, and a key of the Supplier API."""
+    tenant = Tenant.objects.get(pk=shop.tenant_id)
+    supplier = supplier_create(tenant=tenant, code="bench-farm", name="Benchmark farm")
+    Product.objects.bulk_create(
+        [
+            Product(
+                tenant_id=shop.tenant_id,
+                supplier=supplier,
+                sku=f"BENCH-FARM-{index:04d}",
+                name=f"Benchmark farm product {index}",
+                unit_price=Decimal("3.50"),
+                stock=1000,
+            )
+            for index in range(SUPPLIER_PRODUCTS)
+        ]
+    )
+    created = api_key_create(tenant=tenant, surface="supplier", supplier=supplier)
+    return {"supplier_key": created.value}
+
+
+def seed_payment_events(shop: Shop) -> dict[str, object]:
+    """Orders of guests, each authorized in full, and per request a capture of 0.01 with a
+    pspReference and an Idempotency-Key of its own."""
+    tenant = Tenant.objects.get(pk=shop.tenant_id)
+    owners = [{"anonymous_id": str(uuid.uuid4())} for _ in range(PAYMENT_ORDERS)]
+    carts_bulk_create(shop, owners, [sku for sku, *_ in CART_PRODUCTS])
+    numbers = []
+    for owner in owners:
+        placed = order_place_from_cart(
+            tenant_id=shop.tenant_id, anonymous_id=owner["anonymous_id"], email="pay@bench.local"
+        )
+        payment_event_apply(
+            tenant_id=shop.tenant_id,
+            order_number=placed.order.number,
+            kind=PaymentEventKind.AUTHORIZED,
+            amount=placed.order.total,
+            currency=placed.order.currency,
+            psp_reference=f"auth-{placed.order.number}",
+            occurred_at=timezone.now(),
+            actor="bench",
+        )
+        numbers.append(placed.order.number)
+    created = api_key_create(tenant=tenant, surface="payment", provider="bench-pay")
+    events = [
+        {
+            "payment_order": number,
+            "payment_psp": f"cap-{number}-{index}",
+            "payment_key": str(uuid.uuid4()),
+        }
+        for index in range(PAYMENT_EVENTS_PER_ORDER)
+        for number in numbers
+    ]
+    return {"payment_api_key": created.value, "payment_events": events}
+
+
 SEEDERS: list[Callable[[Shop], dict[str, object]]] = [
     seed_storefront,
     seed_cart_five_lines,
     seed_carts_to_add_to,
     seed_oauth,
     seed_checkouts,
+    seed_supplier,
+    seed_payment_events,
 ]
 
 

@@ -14,7 +14,9 @@ class Product(TimestampedModel):
     """A sellable SKU of one tenant, priced in the tenant's currency.
 
     ``stock`` None means unlimited; ``max_quantity_per_order`` None means no limit beyond the
-    cart's own (``CART_MAX_QUANTITY_PER_LINE``).
+    cart's own (``CART_MAX_QUANTITY_PER_LINE``). ``supplier`` None: the shop's own product;
+    otherwise the supplier (``settings.SUPPLIER_MODEL``) that manages it through the Supplier
+    API.
     """
 
     tenant = models.ForeignKey(settings.TENANT_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -28,6 +30,14 @@ class Product(TimestampedModel):
     max_quantity_per_order = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1)], help_text="Empty for no limit."
     )
+    supplier = models.ForeignKey(
+        settings.SUPPLIER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for the shop's own product.",
+    )
 
     class Meta:
         constraints = [
@@ -38,6 +48,12 @@ class Product(TimestampedModel):
             models.CheckConstraint(
                 condition=Q(max_quantity_per_order__isnull=True) | Q(max_quantity_per_order__gte=1),
                 name="product_max_quantity_positive",
+            ),
+        ]
+        indexes = [
+            # The Supplier API's list: a supplier's products by last change.
+            models.Index(
+                fields=["tenant", "supplier", "updated_at", "id"], name="product_supplier_changes"
             ),
         ]
 

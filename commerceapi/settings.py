@@ -53,6 +53,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "commerceapi.middleware.RequestLimitsMiddleware",
+    "identity.http.middleware.ApiKeyElsewhereMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -122,6 +123,8 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The app that holds tenants; carts, catalog and orders refer to tenants through this name.
 TENANT_MODEL = "identity.Tenant"
+# The app that holds suppliers, whose products the catalog names through this.
+SUPPLIER_MODEL = "identity.Supplier"
 
 # --- Cache ---------------------------------------------------------------------------------
 # Revocations, key and client lookups, throttles and the sign-in lockout live in the cache, so
@@ -233,6 +236,7 @@ REST_FRAMEWORK = {
         "oauth_password_address": env_str("THROTTLE_OAUTH_PASSWORD_PER_ADDRESS", "30/min"),
         "oauth_password_client": env_str("THROTTLE_OAUTH_PASSWORD_PER_CLIENT", "1200/min"),
         "customer_register_address": env_str("THROTTLE_CUSTOMER_REGISTER_PER_ADDRESS", "20/min"),
+        "api_key": env_str("THROTTLE_API_KEY", "6000/min"),
     },
 }
 

@@ -17,6 +17,8 @@ urlpatterns = [
     path("commerceapi/", include("orders.urls")),
     *order_alias_urlpatterns,
     path("", include("identity.http.oauth_urls")),
+    path("supplier/", include("catalog.supplier_urls")),
+    path("payment/", include("orders.payment_urls")),
     path("customer/current.jwt", CurrentCustomerJwtApi.as_view(), name="current-customer-jwt"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", DocsPageView.as_view(url_name="schema"), name="docs"),

@@ -61,6 +61,28 @@ class MoneyField(serializers.DecimalField):
         return super().to_internal_value(data)
 
 
+# Above zero: some digit other than 0, before or after the point.
+POSITIVE_MONEY_PATTERN = (
+    r"^(0{0,11}[1-9][0-9]{0,11}(\.[0-9]{1,2})?|0{1,12}\.(0?[1-9]|[1-9][0-9]?))$"
+)
+
+
+@extend_schema_field(
+    {"type": "string", "format": "decimal", "pattern": POSITIVE_MONEY_PATTERN, "maxLength": 15}
+)
+class PositiveMoneyField(MoneyField):
+    """An amount above zero, as ``MoneyField`` writes it (a payment, never a 0.00 one)."""
+
+    default_error_messages = {
+        "invalid": 'An amount above 0 as a string of digits, such as "43.00".'
+    }
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if not isinstance(data, str) or not re.fullmatch(POSITIVE_MONEY_PATTERN, data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def iso_datetime(moment: datetime) -> str:
     """An aware datetime as the API writes it: ISO 8601 in UTC with ``Z``."""
     return moment.isoformat().replace("+00:00", "Z")

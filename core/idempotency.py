@@ -39,6 +39,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.http import HttpResponse
 from django.utils import timezone
 
 from core import errors
@@ -137,6 +138,14 @@ def idempotent_perform(
             response_headers=answer.headers,
         )
     return answer
+
+
+def idempotent_response(answer: IdempotentAnswer) -> HttpResponse:
+    """The answer as sent the first time, byte for byte; a replay says so."""
+    response = HttpResponse(answer.body, status=answer.status, headers=answer.headers)
+    if answer.replayed:
+        response[REPLAYED_HEADER] = "true"
+    return response
 
 
 def _bound_lock_waits() -> None:

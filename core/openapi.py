@@ -8,10 +8,17 @@ from typing import Any
 
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiSerializerExtension
-from drf_spectacular.utils import Direction, OpenApiExample, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import (
+    Direction,
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    inline_serializer,
+)
 from rest_framework import serializers
 
 from core.errors import ErrorCode
+from core.idempotency import KEY_HEADER, KEY_PATTERN, MAX_KEY_LENGTH
 
 ProblemSerializer = inline_serializer(
     name="Problem",
@@ -140,3 +147,26 @@ class ClosedSerializerScheme(OpenApiSerializerExtension):
         schema: dict[str, Any] = auto_schema._map_basic_serializer(self.target, direction)
         schema["additionalProperties"] = False
         return schema
+
+
+def idempotency_key_parameter(what: str) -> OpenApiParameter:
+    """The ``Idempotency-Key`` header of a write that ``core.idempotency`` makes happen once;
+    ``what`` names the request (e.g. "this checkout")."""
+    return OpenApiParameter(
+        name=KEY_HEADER,
+        # Spaces at either end are no part of a header's value (RFC 9110 section 5.5): a key
+        # needs one other character.
+        type={
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_KEY_LENGTH,
+            "pattern": KEY_PATTERN,
+        },
+        location=OpenApiParameter.HEADER,
+        required=True,
+        description=(
+            f"1-{MAX_KEY_LENGTH} printable ASCII characters chosen by the client, the same on "
+            f"every retry of {what}. A retry gets the first answer again (with "
+            "Idempotent-Replayed: true); the same key with another body is a 422. Kept 24 hours."
+        ),
+    )

@@ -48,7 +48,7 @@ echo "$SIGNIN"  # {"access_token":"eyJ…","token_type":"Bearer","expires_in":90
 CTOKEN=$(echo "$SIGNIN" | json access_token); REFRESH=$(echo "$SIGNIN" | json refresh_token)
 #    Or through an external identity provider: a local provider's token for "alice" stands in
 #    for Entra ID, Okta, Auth0, Cognito or Keycloak (README, "Signing in locally"); the cart
-#    and the order are then alice's, and step 11 (the token service's refresh) does not apply:
+#    and the order are then alice's, and step 12 (the token service's refresh) does not apply:
 #    CTOKEN=$(.venv/bin/python manage.py idp_dev_token --private-key-file .demo-idp-key.pem \
 #      --issuer https://idp.demo.local/ --audience commerceapi-demo --sub alice --email alice@example.com)
 CCONTEXT=$(curl -s $API/commerceapi/authentication/customercontext \
@@ -99,7 +99,51 @@ curl -s $API/commerceapi/orders/$NUMBER -H "Authorization: Bearer $CTOKEN" \
   -H "X-Customer-Context: $CCONTEXT"; echo
 curl -s $API/commerceapi/orders -H "Authorization: Bearer $CTOKEN" -H "X-Customer-Context: $CCONTEXT"; echo
 
-# 11. A new access token from the refresh token (which is replaced: keep the new one), then sign
+# 11. Server to server: a supplier and a payment provider, each with an API key in the ApiKey
+#     header (docs/supplier-api.md, docs/payment-api.md). An operator creates the supplier and
+#     the keys; each command prints key_id=<id> first and the key alone on the last line.
+M=${MANAGE:-.venv/bin/python manage.py}
+$M supplier_create --tenant demo --code demo-farm --name "Demo farm"
+OUT=$($M apikey_create --tenant demo --surface supplier --supplier demo-farm)
+SKEY_ID=$(echo "$OUT" | head -1 | cut -d= -f2); SKEY=$(echo "$OUT" | tail -1)
+PKEY=$($M apikey_create --tenant demo --surface payment --provider demo-pay | tail -1)
+#     The supplier creates a product and sets its stock; the storefront sells it at once.
+curl -s -X PUT $API/supplier/products/JAM-APRICOT -H "ApiKey: $SKEY" \
+  -H 'Content-Type: application/json' -d '{"name": "Apricot jam", "unitPrice": "4.50"}'; echo
+curl -s -X POST $API/supplier/stock -H "ApiKey: $SKEY" -H 'Content-Type: application/json' \
+  -H "Idempotency-Key: $(python3 -c 'import uuid; print(uuid.uuid4())')" \
+  -d '{"items": [{"sku": "JAM-APRICOT", "quantity": 20, "mode": "set"}]}'; echo
+curl -s $API/supplier/products -H "ApiKey: $SKEY"; echo
+#     The customer buys two jars.
+curl -s -X POST $API/commerceapi/cart/lines -H "Authorization: Bearer $CTOKEN" \
+  -H "X-Customer-Context: $CCONTEXT" -H 'Content-Type: application/json' \
+  -d '{"sku": "JAM-APRICOT", "quantity": 2}'; echo
+ORDER2=$(curl -s -X POST $API/commerceapi/orders -H "Authorization: Bearer $CTOKEN" \
+  -H "X-Customer-Context: $CCONTEXT" -H 'Content-Type: application/json' \
+  -H "Idempotency-Key: $(python3 -c 'import uuid; print(uuid.uuid4())')" -d '{}')
+NUMBER2=$(echo "$ORDER2" | json orderNumber); TOTAL2=$(echo "$ORDER2" | json total)
+#     The payment provider reports the authorization and the capture: the order is paid
+#     ("paymentStatus": "captured"). Sending an event again answers "alreadyProcessed": true.
+for EVENT in authorized captured; do
+  B="{\"type\": \"$EVENT\", \"amount\": \"$TOTAL2\", \"currency\": \"EUR\", "
+  B="$B\"pspReference\": \"psp-$EVENT-$NUMBER2\", "
+  B="$B\"occurredAt\": \"2026-12-03T12:00:00Z\"}"
+  curl -s -X POST $API/payment/orders/$NUMBER2/events -H "ApiKey: $PKEY" \
+    -H 'Content-Type: application/json' -H "Idempotency-Key: $EVENT-$NUMBER2" \
+    -d "$B"; echo
+done
+curl -s $API/payment/orders/$NUMBER2 -H "ApiKey: $PKEY"; echo
+#     Rolling the supplier's key: the old one keeps working for the overlap (60 s here), then
+#     gets 401; revoking a key ends it at once, on every process.
+NEW=$($M apikey_roll $SKEY_ID --old-key-expires-in 60)
+SKEY2_ID=$(echo "$NEW" | head -1 | cut -d= -f2); SKEY2=$(echo "$NEW" | tail -1)
+curl -s -o /dev/null -w '%{http_code}\n' $API/supplier/products -H "ApiKey: $SKEY"    # 200
+curl -s -o /dev/null -w '%{http_code}\n' $API/supplier/products -H "ApiKey: $SKEY2"   # 200
+$M apikey_revoke $SKEY2_ID
+curl -s $API/supplier/products -H "ApiKey: $SKEY2"; echo   # 401, code 2100
+$M apikey_list --tenant demo
+
+# 12. A new access token from the refresh token (which is replaced: keep the new one), then sign
 #     out everywhere, which ends every token of the customer: the refresh token is refused
 #     (invalid_grant) and the access token gets 401.
 REFRESHED=$(curl -s -X POST $API/oauth/token -d grant_type=refresh_token -d client_id=$CLIENT \

@@ -1,6 +1,7 @@
 """Operators' admin. Changes go through the services, so that caches and revocations follow.
 
-X-Auth-Keys are created by an action on storefront apps and shown once in the message area.
+X-Auth-Keys are created by an action on storefront apps and shown once in the message area;
+API keys are added on their own page and shown once the same way.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from identity.customers.providers import (
     provider_settings_complete,
 )
 from identity.models import (
+    ApiKey,
+    ApiSurface,
     Customer,
     CustomerIdentity,
     GrantType,
@@ -46,21 +49,38 @@ from identity.models import (
     SigningKey,
     StorefrontApp,
     StorefrontKey,
+    Supplier,
     Tenant,
 )
 from identity.oauth.clients import client_create, client_save, client_secret_rotate
-from identity.scopes import DESCRIPTIONS
+from identity.scopes import API_KEY_SCOPE_DESCRIPTIONS, DESCRIPTIONS
+from identity.tenancy.api_keys import (
+    DEFAULT_ROLL_OVERLAP_SECONDS,
+    CreatedApiKey,
+    api_key_create,
+    api_key_revoke,
+    api_key_roll,
+)
 from identity.tenancy.storefront import (
     storefront_app_save,
     storefront_key_create,
     storefront_key_revoke,
     tenant_save,
 )
+from identity.tenancy.suppliers import supplier_create, supplier_save
 
 
 @admin.register(Tenant)
 class TenantAdmin(NoDeleteAdmin):
-    list_display = ("slug", "name", "currency", "is_active", "created_at")
+    list_display = (
+        "slug",
+        "name",
+        "currency",
+        "is_active",
+        "supplier_api_enabled",
+        "payment_api_enabled",
+        "created_at",
+    )
     search_fields = ("slug", "name")
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
@@ -503,3 +523,147 @@ class OAuthGrantAdmin(RecordAdmin):
                 reason="revoked by an operator",
             )
         self.message_user(request, "Revoked the selected sign-ins.")
+
+
+@admin.register(Supplier)
+class SupplierAdmin(ServiceFormAdmin):
+    """Suppliers, whose API keys manage their own products. Deactivating one stops its keys."""
+
+    list_display = ("code", "name", "tenant", "is_active", "created_at")
+    list_filter = ("tenant", "is_active")
+    search_fields = ("code", "name")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return () if obj is None else ("tenant", "code")
+
+    def save_model(self, request: HttpRequest, obj: Supplier, form: Any, change: bool) -> None:
+        if change:
+            supplier_save(supplier=obj)
+            return
+        try:
+            created = supplier_create(tenant=obj.tenant, code=obj.code, name=obj.name)
+        except DomainError as error:
+            self.message_user(request, f"Not saved: {error}", messages.ERROR)
+            raise _AdminRefused from None
+        obj.pk = created.pk
+
+
+class ApiKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=[(scope, f"{scope}: {text}") for scope, text in API_KEY_SCOPE_DESCRIPTIONS.items()],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Scopes of the key's surface; none chosen: all of them.",
+    )
+    expires_in_seconds = forms.IntegerField(
+        required=False, min_value=1, help_text="Empty: the key does not expire."
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ("tenant", "surface", "supplier", "provider", "name", "scopes")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ServiceFormAdmin):
+    """API keys of the Supplier and Payment APIs. A new key is shown once, in the message area;
+    so is a rolled one. Keys are revoked or expire, never deleted or edited."""
+
+    form = ApiKeyForm
+    list_display = (
+        "lookup_id",
+        "tenant",
+        "surface",
+        "party",
+        "name",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    )
+    list_filter = ("tenant", "surface", "revoked_at")
+    search_fields = ("=lookup_id", "name", "provider", "supplier__code")
+    actions = ["roll", "roll_now", "revoke"]
+    _shown = (
+        "lookup_id",
+        "tenant",
+        "surface",
+        "supplier",
+        "provider",
+        "name",
+        "scopes",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+        "rolled_from",
+    )
+
+    @admin.display(description="acts for")
+    def party(self, api_key: ApiKey) -> str:
+        return api_key.supplier.code if api_key.supplier else api_key.provider
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return (
+                "tenant",
+                "surface",
+                "supplier",
+                "provider",
+                "name",
+                "scopes",
+                "expires_in_seconds",
+            )
+        return self._shown
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return () if obj is None else self._shown
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if change:
+            return  # nothing of a key is edited; roll or revoke it
+        try:
+            created = api_key_create(
+                tenant=obj.tenant,
+                surface=obj.surface,
+                supplier=obj.supplier if obj.surface == ApiSurface.SUPPLIER else None,
+                provider=obj.provider,
+                scopes=form.cleaned_data["scopes"],
+                name=obj.name,
+                expires_in_seconds=form.cleaned_data.get("expires_in_seconds"),
+            )
+        except DomainError as error:
+            self.message_user(request, f"Not saved: {error}", messages.ERROR)
+            raise _AdminRefused from None
+        obj.pk = created.api_key.pk
+        self._show_once(request, created)
+
+    def _show_once(self, request: HttpRequest, created: CreatedApiKey, prefix: str = "") -> None:
+        self.message_user(
+            request,
+            f"{prefix}key_id={created.api_key.lookup_id} API key: {created.value} "
+            "— copy it now, it is not shown again.",
+            messages.WARNING,
+        )
+
+    def _roll(self, request: HttpRequest, queryset: QuerySet[ApiKey], overlap: int) -> None:
+        for api_key in queryset:
+            try:
+                created = api_key_roll(api_key=api_key, old_key_expires_in_seconds=overlap)
+            except DomainError as error:
+                self.message_user(request, f"{api_key.lookup_id}: {error}", messages.ERROR)
+                continue
+            self._show_once(request, created, prefix=f"{api_key.lookup_id} rolled: ")
+
+    @admin.action(description="Roll: a new key; the old one works 24 hours more")
+    def roll(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        self._roll(request, queryset, DEFAULT_ROLL_OVERLAP_SECONDS)
+
+    @admin.action(description="Roll: a new key; the old one stops now")
+    def roll_now(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        self._roll(request, queryset, 0)
+
+    @admin.action(description="Revoke the selected keys (at once, everywhere)")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        revoked = sum(api_key_revoke(api_key=api_key) for api_key in queryset)
+        self.message_user(request, f"Revoked {revoked} key(s).")

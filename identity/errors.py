@@ -231,3 +231,76 @@ OAUTH_TEMPORARILY_UNAVAILABLE = ErrorCode(
     "Temporarily unavailable",
     "OAuth endpoints: the subject's identity provider cannot be reached; retry shortly.",
 )
+
+# API keys of the server-to-server surfaces, Supplier and Payment (21xx).
+API_KEY_INVALID = ErrorCode(
+    2100,
+    "api_key_invalid",
+    401,
+    "Valid API key required",
+    "Send the integration's key as 'ApiKey: <key>'. The key was missing, malformed, unknown, "
+    "expired or revoked, or not of the tenant named in X-Tenant; other credentials (bearer "
+    "tokens, X-Auth-Keys, keys in the query string) are not accepted here.",
+)
+API_KEY_WRONG_SURFACE = ErrorCode(
+    2101,
+    "api_key_wrong_surface",
+    403,
+    "API key of another surface",
+    "The key is valid but was issued for the other server-to-server surface (a supplier key "
+    "calls /supplier/, a payment key /payment/).",
+)
+API_KEY_SCOPE_MISSING = ErrorCode(
+    2102,
+    "api_key_scope_missing",
+    403,
+    "API key lacks the scope",
+    "The key is valid but does not hold the scope this endpoint needs.",
+)
+API_KEY_SURFACE_DISABLED = ErrorCode(
+    2103,
+    "api_key_surface_disabled",
+    403,
+    "Surface switched off for the tenant",
+    "The key is valid but its tenant has switched this surface off.",
+)
+API_KEY_NOT_ACCEPTED = ErrorCode(
+    2104,
+    "api_key_not_accepted",
+    403,
+    "API keys are not accepted here",
+    "API keys are the credential of /supplier/ and /payment/ only; shopper, OAuth, reseller and "
+    "admin endpoints refuse them. Use this surface's own credential.",
+)
+API_KEY_NOT_LIVE = ErrorCode(
+    2105,
+    "api_key_not_live",
+    409,
+    "API key revoked or expired",
+    "The key is revoked or has expired: it cannot be rolled. Create a new one.",
+)
+API_KEY_SCOPE_UNKNOWN = ErrorCode(
+    2106,
+    "api_key_scope_unknown",
+    400,
+    "Unknown API key scope",
+    "A scope is not one of the key's surface; see the surface's documentation.",
+)
+API_KEY_PARTY_INVALID = ErrorCode(
+    2107,
+    "api_key_party_invalid",
+    400,
+    "API key party invalid",
+    "A supplier key names an active supplier of the tenant (and no provider); a payment key "
+    "names a provider (and no supplier).",
+)
+SUPPLIER_CODE_TAKEN = ErrorCode(
+    2108,
+    "supplier_code_taken",
+    409,
+    "Supplier code taken",
+    "The tenant already has a supplier with this code.",
+)
+API_KEY_NOT_FOUND = ErrorCode(
+    2109, "api_key_not_found", 404, "API key not found", "No API key has this id."
+)

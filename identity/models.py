@@ -33,6 +33,14 @@ class Tenant(TimestampedModel):
         validators=[RegexValidator(r"^[A-Z]{3}$", "An ISO 4217 code such as EUR.")],
     )
     is_active = models.BooleanField(default=True)
+    # The server-to-server surfaces called with API keys: on by default, switched off per
+    # tenant (its keys of that surface then get 403).
+    supplier_api_enabled = models.BooleanField(
+        default=True, help_text="Suppliers' API keys may call /supplier/."
+    )
+    payment_api_enabled = models.BooleanField(
+        default=True, help_text="Payment providers' API keys may call /payment/."
+    )
 
     def __str__(self) -> str:
         return self.slug
@@ -420,3 +428,75 @@ class RefreshToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}…"
+
+
+class Supplier(TimestampedModel):
+    """A supplier of a tenant: it manages its own products and their stock through the Supplier
+    API, with API keys issued for it. Products name it through ``settings.SUPPLIER_MODEL``."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="suppliers")
+    code = models.SlugField(max_length=64, help_text="The supplier's code within the tenant.")
+    name = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="supplier_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant.slug}/{self.code}"
+
+
+class ApiSurface(models.TextChoices):
+    """The server-to-server surfaces an API key is for."""
+
+    SUPPLIER = "supplier", "Supplier API (/supplier/)"
+    PAYMENT = "payment", "Payment API (/payment/)"
+
+
+class ApiKey(models.Model):
+    """A long-lived key of a server-to-server integration, sent as ``ApiKey: <key>``.
+
+    Stored as its public lookup id and a SHA-256 of the whole key (which holds 190 random bits,
+    so a slow hash adds nothing); the key itself is shown once. A key acts for one party: a
+    supplier (surface ``supplier``) or a payment provider, by name (surface ``payment``).
+    ``expires_at`` is an optional expiry, also set on the old key when a key is rolled;
+    ``last_used_at`` is written at most once a minute.
+    """
+
+    lookup_id = models.CharField(max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="api_keys")
+    surface = models.CharField(max_length=16, choices=ApiSurface.choices)
+    supplier = models.ForeignKey(
+        Supplier, on_delete=models.PROTECT, null=True, blank=True, related_name="api_keys"
+    )
+    provider = models.CharField(
+        max_length=100, blank=True, help_text="The payment provider's name (payment keys)."
+    )
+    name = models.CharField(max_length=200, blank=True)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The key this one replaced when it was rolled.
+    rolled_from = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "API key"
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(surface="supplier", supplier__isnull=False, provider="")
+                    | Q(surface="payment", supplier__isnull=True) & ~Q(provider="")
+                ),
+                name="api_key_party_of_its_surface",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lookup_id} ({self.surface})"

@@ -24,6 +24,9 @@ class Principal:
     ``subject_id`` is the anonymous id for anonymous shoppers, the customer's public id for
     customers, the storefront app's id for a client calling with its X-Auth-Key.
     ``provider_id`` names the external identity provider a customer signed in with.
+    For an API key (kind ``api_key``) ``subject_id`` is the key's id, ``api_surface`` the
+    surface it is for (``supplier``, ``payment``) and ``party_id`` who it acts for: the
+    supplier's id, or the payment provider's name.
     """
 
     tenant_id: int
@@ -37,6 +40,8 @@ class Principal:
     # The token service's client the token was issued to (empty for X-Auth-Key and provider
     # tokens).
     oauth_client_id: str = ""
+    api_surface: str = ""
+    party_id: str = ""
 
     # Django and DRF ask these of ``request.user``: a Principal is an authenticated caller,
     # never Django's anonymous user, whatever its kind.
@@ -50,6 +55,10 @@ class Principal:
     def is_anonymous_shopper(self) -> bool:
         """A shopper who has not signed in (kind ``anonymous``): an anonymous id owns its cart."""
         return self.kind is PrincipalKind.ANONYMOUS
+
+    @property
+    def is_api_key(self) -> bool:
+        return self.kind is PrincipalKind.API_KEY
 
     @property
     def is_shopper(self) -> bool:

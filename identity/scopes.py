@@ -64,3 +64,22 @@ def scope_parse(value: object) -> frozenset[str] | None:
 
 def scope_format(scopes: frozenset[str] | set[str]) -> str:
     return " ".join(sorted(scopes))
+
+
+# Scopes of API keys, per surface (identity.tenancy.api_keys); never granted to OAuth tokens.
+SUPPLIER_PRODUCTS_READ = "supplier:products:read"
+SUPPLIER_PRODUCTS_WRITE = "supplier:products:write"
+SUPPLIER_STOCK_WRITE = "supplier:stock:write"
+PAYMENT_ORDERS_READ = "payment:orders:read"
+PAYMENT_EVENTS_WRITE = "payment:events:write"
+API_KEY_SCOPES = {
+    "supplier": (SUPPLIER_PRODUCTS_READ, SUPPLIER_PRODUCTS_WRITE, SUPPLIER_STOCK_WRITE),
+    "payment": (PAYMENT_ORDERS_READ, PAYMENT_EVENTS_WRITE),
+}
+API_KEY_SCOPE_DESCRIPTIONS = {
+    SUPPLIER_PRODUCTS_READ: "List the supplier's own products.",
+    SUPPLIER_PRODUCTS_WRITE: "Create and change the supplier's own products.",
+    SUPPLIER_STOCK_WRITE: "Set or change the stock of the supplier's own products.",
+    PAYMENT_ORDERS_READ: "Read orders and their payment events.",
+    PAYMENT_EVENTS_WRITE: "Report payment events on orders.",
+}

@@ -22,15 +22,13 @@ from core.bodies import Body, BodyField, moment, money
 from core.errors import DomainError
 from core.fields import ClosedSerializer, MoneyField
 from core.idempotency import (
-    KEY_HEADER,
-    KEY_PATTERN,
-    MAX_KEY_LENGTH,
     REPLAYED_HEADER,
     IdempotentAnswer,
     idempotency_key_read,
     idempotent_perform,
+    idempotent_response,
 )
-from core.openapi import AutoSchema, page_of, problems
+from core.openapi import AutoSchema, idempotency_key_parameter, page_of, problems
 from core.pagination import StrictPageNumberPagination
 from identity.customers.customers import customer_get
 from identity.http.authentication import (
@@ -92,38 +90,13 @@ _AUTH_ERRORS = problems(
     _401="Bearer or customer context missing, invalid, expired or mismatched.",
     _403="Not a shopper (a client token, an X-Auth-Key alone), or without the scope.",
 )
-IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
-    name=KEY_HEADER,
-    # Spaces at either end are no part of a header's value (RFC 9110 section 5.5): a key needs
-    # one other character.
-    type={
-        "type": "string",
-        "minLength": 1,
-        "maxLength": MAX_KEY_LENGTH,
-        "pattern": KEY_PATTERN,
-    },
-    location=OpenApiParameter.HEADER,
-    required=True,
-    description=(
-        f"1-{MAX_KEY_LENGTH} printable ASCII characters chosen by the client, the same on "
-        "every retry of this checkout. A retry gets the first answer again (with "
-        "Idempotent-Replayed: true); the same key with another body is a 422. Kept 24 hours."
-    ),
-)
+IDEMPOTENCY_KEY_PARAMETER = idempotency_key_parameter("this checkout")
 
 
 def _shopper_ids(principal: Principal) -> dict[str, str]:
     if principal.is_anonymous_shopper:
         return {"anonymous_id": principal.subject_id}
     return {"customer_id": principal.subject_id}
-
-
-def _idempotent_response(answer: IdempotentAnswer) -> HttpResponse:
-    """The answer as sent the first time, byte for byte; a replay says so."""
-    response = HttpResponse(answer.body, status=answer.status, headers=answer.headers)
-    if answer.replayed:
-        response[REPLAYED_HEADER] = "true"
-    return response
 
 
 class _CheckoutSchema(AutoSchema):
@@ -250,7 +223,7 @@ class OrdersApi(_ShopperOrdersApi):
             payload=request.data,
             perform=checkout,
         )
-        return _idempotent_response(answer)
+        return idempotent_response(answer)
 
     @extend_schema(
         operation_id="order_list",

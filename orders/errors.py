@@ -59,3 +59,33 @@ ORDER_LINES_INVALID = ErrorCode(
     "The list of lines is empty, too long, names a SKU twice or holds a quantity below 1; "
     "errors[] says which. Nothing was ordered.",
 )
+
+# The Payment API (51xx): payment events on orders.
+PAYMENT_CURRENCY_MISMATCH = ErrorCode(
+    5100,
+    "payment_currency_mismatch",
+    400,
+    "Another currency than the order's",
+    "Payment amounts are in the order's currency. Nothing was recorded.",
+)
+CAPTURE_EXCEEDS_AUTHORIZED = ErrorCode(
+    5101,
+    "capture_exceeds_authorized",
+    409,
+    "Capture above the authorized amount",
+    "The captures, this one included, would exceed what was authorized. Nothing was recorded.",
+)
+REFUND_EXCEEDS_CAPTURED = ErrorCode(
+    5102,
+    "refund_exceeds_captured",
+    409,
+    "Refund above the captured amount",
+    "The refunds, this one included, would exceed what was captured. Nothing was recorded.",
+)
+PAYMENT_ORDER_NOT_FOUND = ErrorCode(
+    5103,
+    "payment_order_not_found",
+    404,
+    "Order not found",
+    "The tenant has no order with this number.",
+)

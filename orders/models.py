@@ -173,3 +173,34 @@ class OrderStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.from_value or '-'} -> {self.to_value}"
+
+
+class PaymentEvent(models.Model):
+    """What a payment provider reported about an order's payment, appended, never changed.
+
+    ``kind`` is an ``orders.states.PaymentEventKind``; ``amount`` is in the order's currency.
+    One event per (order, kind, provider's reference): the provider's retry of an event is the
+    same event. The order's ``payment_status`` is derived from its events (orders.states).
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payment_events")
+    kind = models.CharField(max_length=16)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    psp_reference = models.CharField(max_length=200)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    # Who reported it, e.g. "payment:<provider>:<key id>".
+    actor = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "kind", "psp_reference"], name="payment_event_once"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="payment_event_amount"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.currency} ({self.psp_reference})"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, PaymentEvent
 
 
 def _shopper_filter(*, tenant_id: int, customer_id: str | None, anonymous_id: str | None) -> Q:
@@ -45,3 +45,12 @@ def order_get_for_shopper(
         number=number.upper(),
     )
     return _with_lines(orders).first()
+
+
+def order_get_for_payment(*, tenant_id: int, number: str) -> Order | None:
+    """Any order of the tenant, with its payment events (a payment provider's view)."""
+    return (
+        Order.objects.filter(tenant_id=tenant_id, number=number)
+        .prefetch_related(Prefetch("payment_events", queryset=PaymentEvent.objects.order_by("pk")))
+        .first()
+    )

@@ -49,6 +49,7 @@ pytest_plugins = (
     "tests.identity.oauth_token_common",
     "tests.identity.oauth_token_attacks_common",
     "tests.orders.order_fixtures",
+    "tests.identity.api_keys_common",
 )
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"

@@ -1,6 +1,7 @@
 """The served schema, fuzzed: schemathesis runs every check against /api/schema/ of a live
-gunicorn on loopback, once without credentials and once with each kind a storefront holds
-(its X-Auth-Key, an anonymous shopper's bearer and context, a customer's). Any 5xx, any answer
+gunicorn on loopback, once without credentials, once with each kind a storefront holds
+(its X-Auth-Key, an anonymous shopper's bearer and context, a customer's), and once with each
+kind of API key (a supplier's, a payment provider's). Any 5xx, any answer
 the schema does not describe (status, media type, body, headers), any valid input refused or
 invalid input accepted fails the test. Time is bounded per run (SCHEMA_FUZZ_SECONDS)."""
 
@@ -20,8 +21,10 @@ import pytest
 from django.conf import settings
 
 from identity.customers.accounts import local_account_create
+from identity.tenancy.suppliers import supplier_create
 from tests.conftest import Storefront
 from tests.factories import ProductFactory
+from tests.identity.api_keys_common import issue_payment_key, issue_supplier_key
 from tests.identity.oauth_helpers import EMAIL, PASSWORD, Client
 from tests.servers import (
     ROOT,
@@ -54,6 +57,7 @@ def api_server(tmp_path: Path) -> Iterator[Server]:
         THROTTLE_OAUTH_TOKEN_PER_ADDRESS=UNTHROTTLED,
         THROTTLE_OAUTH_PASSWORD_PER_ADDRESS=UNTHROTTLED,
         THROTTLE_CUSTOMER_REGISTER_PER_ADDRESS=UNTHROTTLED,
+        THROTTLE_API_KEY=UNTHROTTLED,
     )
     with served(gunicorn_command(workers=2), environment, tmp_path / "server.log") as server:
         yield server
@@ -81,6 +85,12 @@ def caller_of(server: Server, storefront: Storefront, sales_channel: Client, kin
         return Caller()
     if kind == "storefront key":
         return Caller(schemes={"storefrontKey": {"api_key": storefront.key}})
+    if kind == "supplier key":
+        supplier = supplier_create(tenant=storefront.tenant, code="farm", name="Farm")
+        ProductFactory(tenant=storefront.tenant, supplier=supplier, sku="JAM", stock=5)
+        return Caller(schemes={"apiKey": {"api_key": issue_supplier_key(supplier).value}})
+    if kind == "payment key":
+        return Caller(schemes={"apiKey": {"api_key": issue_payment_key(storefront).value}})
     if kind == "anonymous shopper":
         issued = http(
             server, "POST", "/commerceapi/authentication/", headers={"X-Auth-Key": storefront.key}
@@ -110,7 +120,10 @@ def caller_of(server: Server, storefront: Storefront, sales_channel: Client, kin
     )
 
 
-@pytest.mark.parametrize("kind", ["none", "storefront key", "anonymous shopper", "customer"])
+@pytest.mark.parametrize(
+    "kind",
+    ["none", "storefront key", "anonymous shopper", "customer", "supplier key", "payment key"],
+)
 def test_the_served_schema_holds_under_fuzzing(
     settings: Any,
     api_server: Server,

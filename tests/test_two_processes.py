@@ -20,8 +20,9 @@ from django.conf import settings
 from carts.models import CartMigration
 from identity.customers.accounts import local_account_create
 from identity.models import Customer
-from tests.conftest import Storefront
+from tests.conftest import Storefront, run_command
 from tests.factories import ProductFactory
+from tests.identity.api_keys_common import IssuedKey
 from tests.identity.oauth_helpers import EMAIL, PASSWORD, Client
 from tests.servers import (
     Answer,
@@ -222,3 +223,32 @@ def test_a_migration_raced_across_both_merges_once(
     assert CartMigration.objects.count() == 1
     cart = http(a, "GET", "/commerceapi/cart", headers=customer.headers()).json()
     assert {line["sku"]: line["quantity"] for line in cart["lines"]} == {"MUG": 2, "CAP": 1}
+
+
+def test_an_api_key_revoked_by_an_operator_is_refused_by_both_within_a_second(
+    servers: tuple[Server, Server], supplier_key: IssuedKey
+) -> None:
+    a, b = servers
+    headers = {"ApiKey": supplier_key.value}
+    # given a supplier key in use on both (its answer cached in the shared cache)
+    for server in (a, b, a, b):
+        answer = http(server, "GET", "/supplier/products", headers=headers)
+        assert answer.status == 200, answer.body
+
+    # when an operator revokes it (another process: the command)
+    assert run_command("apikey_revoke", supplier_key.key_id).splitlines()[-1] == "revoked"
+
+    # then both refuse it within a second, on every worker
+    refused, seconds = within(
+        1.0,
+        lambda: all(
+            http(server, "GET", "/supplier/products", headers=headers).status == 401
+            for server in (a, b)
+        ),
+    )
+    assert refused and seconds < 1.0
+    answers = [http(server, "GET", "/supplier/products", headers=headers) for server in (a, b) * 3]
+    assert {(answer.status, answer.json()["code"]) for answer in answers} == {(401, 2100)}
+    assert {answer.headers["www-authenticate"] for answer in answers} == {
+        'ApiKey realm="commerceapi"'
+    }

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -61,6 +62,7 @@ def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walked]:
         done = subprocess.run(  # noqa: S603 - bash runs the project's own script
             ["/bin/bash", "-euo", "pipefail", "-c", walkthrough(server.base_url)],
             cwd=directory,
+            env={**environment, "MANAGE": f"{sys.executable} {ROOT / 'manage.py'}"},
             capture_output=True,
             text=True,
             timeout=120,
@@ -86,8 +88,20 @@ def test_step_one_authenticates_once_and_its_id_is_the_one_migrated(walked: Walk
 
 def test_the_walkthrough_orders_once_and_the_retry_is_a_replay(walked: Walked) -> None:
     orders = [answer for answer in json_lines(walked.output) if "orderNumber" in answer]
-    assert {order["orderNumber"] for order in orders} == {"DEMO-000001"}
-    assert "Idempotent-Replayed: true" in walked.output
+    assert {order["orderNumber"] for order in orders} == {"DEMO-000001", "DEMO-000002"}
+    assert walked.output.count("Idempotent-Replayed: true") == 1
+
+
+def test_the_supplier_stocks_a_product_the_customer_buys_and_the_payment_pays(
+    walked: Walked,
+) -> None:
+    answers = json_lines(walked.output)
+    paid = [answer for answer in answers if answer.get("orderNumber") == "DEMO-000002"]
+    assert paid[-1]["paymentStatus"] == "captured"
+    events = [answer["event"] for answer in answers if "alreadyProcessed" in answer]
+    assert [event["type"] for event in events] == ["authorized", "captured"]  # type: ignore[index]
+    assert "\n200\n200\n" in walked.output  # the old and the rolled key, in the overlap
+    assert 2100 in [answer.get("code") for answer in answers]  # the revoked key
 
 
 def test_after_sign_out_the_refresh_token_is_refused(walked: Walked) -> None:

@@ -10,16 +10,29 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from core.errors import DomainError
-from core.problems import ProblemAuthenticationFailed, ProblemException
+from core.problems import ProblemAuthenticationFailed, ProblemException, security_logger
 from identity import errors
 from identity.principal import Principal, PrincipalKind
 from identity.scopes import CATALOG_READ
 from identity.sessions.bearer import bearer_principal, shopper_principal
+from identity.tenancy.api_keys import (
+    ApiKeyInfo,
+    ApiKeyRefused,
+    RefusalReason,
+    api_key_resolve,
+    api_key_used,
+)
 from identity.tenancy.storefront import StorefrontKeyInfo, storefront_key_resolve
 
 AUTH_KEY_HEADER = "HTTP_X_AUTH_KEY"
 CONTEXT_HEADER = "HTTP_X_CUSTOMER_CONTEXT"
+# ``ApiKey: <key>``; header names are case-insensitive, and WSGI hands them over in capitals.
+API_KEY_HEADER = "HTTP_APIKEY"
+TENANT_HEADER = "HTTP_X_TENANT"
 REALM = "commerceapi"
+# Query parameters a client might put a key in. They are never read; their presence is refused,
+# so that a key which leaked into a URL (and into every log on its way) is not accepted.
+API_KEY_QUERY_PARAMETERS = frozenset({"apikey", "api_key", "api-key", "key", "access_token"})
 
 
 class StorefrontKeyAuthentication(BaseAuthentication):
@@ -97,6 +110,54 @@ class ShopperAuthentication(BearerAuthentication):
         except DomainError as error:
             raise _as_api_exception(error) from None
         return principal, raw_bearer
+
+
+def api_key_refusal_log(request: Any, *, reason: str, key_id: str) -> None:
+    """Why a key was refused, in the security log: the reason and the key's id, never the key."""
+    security_logger.warning(
+        "api key refused on %s %s: %s",
+        request.method,
+        request.path,
+        reason,
+        extra={"reason": reason, "key_id": key_id},
+    )
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """``ApiKey: <key>``, the one credential of the Supplier and Payment APIs (kind ``api_key``).
+
+    Every failure is the one 401 ``api_key_invalid``; the security log says which it was (by
+    the key's id, never the key). A bearer token or an X-Auth-Key, alone or beside a key, and a
+    key in the query string are refused too. ``X-Tenant: <slug>`` names the tenant the request
+    is for; a key of another tenant is refused.
+    """
+
+    def authenticate(self, request: Request) -> tuple[Principal, ApiKeyInfo]:
+        meta = request.META
+        try:
+            if "HTTP_AUTHORIZATION" in meta or AUTH_KEY_HEADER in meta:
+                raise ApiKeyRefused(RefusalReason.OTHER_CREDENTIAL)
+            if any(name.lower() in API_KEY_QUERY_PARAMETERS for name in request.query_params):
+                raise ApiKeyRefused(RefusalReason.QUERY_KEY)
+            info = api_key_resolve(meta.get(API_KEY_HEADER), tenant_slug=meta.get(TENANT_HEADER))
+        except ApiKeyRefused as refused:
+            api_key_refusal_log(request, reason=refused.reason, key_id=refused.key_id)
+            raise ProblemAuthenticationFailed(errors.API_KEY_INVALID) from None
+        api_key_used(info.key_id)
+        principal = Principal(
+            tenant_id=info.tenant_id,
+            kind=PrincipalKind.API_KEY,
+            subject_id=info.key_id,
+            scopes=frozenset(info.scopes),
+            token_id=info.key_id,
+            expires_at=int(info.expires_at or 0),
+            api_surface=info.surface,
+            party_id=info.party_id,
+        )
+        return principal, info
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'ApiKey realm="{REALM}"'
 
 
 def _as_api_exception(error: DomainError) -> Exception:

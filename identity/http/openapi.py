@@ -52,3 +52,28 @@ class ShopperScheme(OpenApiAuthenticationExtension):
             "bearerFormat": "JWT",
             "description": "A shopper's bearer token, sent together with X-Customer-Context.",
         }
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """The Supplier and Payment APIs' key."""
+
+    target_class = "identity.http.authentication.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "ApiKey",
+            "description": "An integration's API key, ak_live_…, issued per tenant for one "
+            "surface (supplier or payment). X-Tenant (the tenant's slug) may name the tenant.",
+        }
+
+
+TENANT_HEADER = OpenApiParameter(
+    name="X-Tenant",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="The tenant's slug, for integrations serving several tenants: a key of "
+    "another tenant is then a 401.",
+)

@@ -11,7 +11,9 @@ from rest_framework.request import Request
 from core.problems import ProblemAuthenticationFailed, ProblemPermissionDenied
 from identity import errors
 from identity.http.authentication import principal_of
+from identity.models import ApiSurface
 from identity.principal import Principal
+from identity.tenancy.api_keys import ApiKeyInfo
 
 
 class HasStorefrontKey(BasePermission):
@@ -64,3 +66,35 @@ class IsCustomer(IsShopper):
         if principal_of(request).is_anonymous_shopper:
             raise ProblemPermissionDenied(errors.CUSTOMER_REQUIRED)
         return True
+
+
+class _ApiKeySurface(BasePermission):
+    """An API key of this surface, of a tenant that has the surface on, holding the scope the
+    view names (``required_scope``: a scope, or a mapping of HTTP method to scope); 403 with
+    its own code for each of these."""
+
+    surface: str
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user, info = request.user, request.auth
+        if not isinstance(user, Principal) or not isinstance(info, ApiKeyInfo):
+            return False  # ApiKeyAuthentication refuses before this; DRF would answer 401
+        if user.api_surface != self.surface:
+            raise ProblemPermissionDenied(errors.API_KEY_WRONG_SURFACE)
+        if not info.surface_enabled:
+            raise ProblemPermissionDenied(errors.API_KEY_SURFACE_DISABLED)
+        required = getattr(view, "required_scope", "")
+        if isinstance(required, dict):
+            method = "GET" if request.method == "HEAD" else request.method or ""
+            required = required.get(method, "")
+        if not required or required not in user.scopes:
+            raise ProblemPermissionDenied(errors.API_KEY_SCOPE_MISSING)
+        return True
+
+
+class IsSupplierKey(_ApiKeySurface):
+    surface = ApiSurface.SUPPLIER
+
+
+class IsPaymentKey(_ApiKeySurface):
+    surface = ApiSurface.PAYMENT

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from core.throttling import FixedWindowRateThrottle
 from identity.credentials.secrets import secret_prefix
 from identity.http.authentication import AUTH_KEY_HEADER
+from identity.principal import Principal
 from identity.tenancy.storefront import STOREFRONT_KEY_KIND
 
 
@@ -69,3 +70,15 @@ class OAuthPasswordClientThrottle(FixedWindowRateThrottle):
 
 class CustomerRegisterAddressThrottle(_AddressThrottle):
     scope = "customer_register_address"
+
+
+class ApiKeyThrottle(FixedWindowRateThrottle):
+    """Every call of an API key, per key (after the key was checked)."""
+
+    scope = "api_key"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        principal = request.user
+        if not isinstance(principal, Principal) or not principal.is_api_key:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": principal.subject_id}

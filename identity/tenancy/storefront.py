@@ -16,6 +16,7 @@ from identity.credentials.revocation import (
 )
 from identity.credentials.secrets import secret_issue, secret_matches, secret_prefix
 from identity.models import AnonymousIdPolicy, OAuthClient, StorefrontApp, StorefrontKey, Tenant
+from identity.tenancy.api_keys import api_keys_of_tenant_refresh_on_commit
 from identity.tenancy.client_records import client_cache_refresh_on_commit
 from identity.tenancy.cors import storefront_origins_refresh_on_commit
 
@@ -70,6 +71,7 @@ def tenant_save(*, tenant: Tenant) -> Tenant:
             list(OAuthClient.objects.filter(tenant=tenant).values_list("client_id", flat=True))
         )
         storefront_origins_refresh_on_commit()
+        api_keys_of_tenant_refresh_on_commit(tenant)
     _key_cache_refresh_on_commit(prefixes)
     return tenant
 

@@ -3,9 +3,16 @@ each surface's views turn their caller into those.
 
 - ``placement``: ``order_place_from_cart`` (a shopper's checkout) and ``order_place_from_lines``
   (a partner's lines), on one path of pricing, stock and order numbers;
-- ``transitions``: ``order_transition`` for every move of ``orders.states``' state machines.
+- ``transitions``: ``order_transition`` for every move of ``orders.states``' state machines;
+- ``payments``: ``payment_event_apply``, a payment provider's event on an order.
 """
 
+from orders.services.payments import (
+    PaymentEventApplied,
+    PaymentTotals,
+    payment_event_apply,
+    payment_totals,
+)
 from orders.services.placement import (
     LineRequest,
     PlacedOrder,
@@ -21,6 +28,8 @@ from orders.services.transitions import (
 
 __all__ = [
     "LineRequest",
+    "PaymentEventApplied",
+    "PaymentTotals",
     "PlacedOrder",
     "order_place_from_cart",
     "order_place_from_lines",
@@ -28,4 +37,6 @@ __all__ = [
     "order_qs_select_for_update",
     "order_transition",
     "order_transition_locked",
+    "payment_event_apply",
+    "payment_totals",
 ]

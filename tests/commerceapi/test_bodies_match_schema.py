@@ -16,6 +16,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from tests.conftest import Storefront, anonymous_shopper, bearer_headers
+from tests.identity.api_keys_common import IssuedKey
 from tests.identity.oauth_helpers import (
     Client,
     client_token_request,
@@ -107,6 +108,8 @@ def test_every_endpoints_answers_match_the_schema(
     integration: Client,
     loyalty_app: Client,
     customer: Any,
+    supplier_key: IssuedKey,
+    payment_key: IssuedKey,
 ) -> None:
     call = Recorder(openapi)
     key = {"HTTP_X_AUTH_KEY": storefront.key}
@@ -285,6 +288,53 @@ def test_every_endpoints_answers_match_the_schema(
     call("DELETE", "/commerceapi/cart", 200, **headers)
     call("POST", "/commerceapi/customer/sign-out-everywhere", 200, **headers)
     call("GET", "/commerceapi/cart", 401, **bearer_headers(tokens["access_token"]))
+
+    # the server-to-server surfaces: a supplier's products and stock, a payment provider's events
+    supplier = supplier_key.headers()
+    product = {"name": "Pears", "unitPrice": "3.20", "stock": 4}
+    call("PUT", "/supplier/products/PEAR", 201, data=product, format="json", **supplier)
+    call("PUT", "/supplier/products/PEAR", 200, data=product, format="json", **supplier)
+    call("PUT", "/supplier/products/MUG", 409, data=product, format="json", **supplier)
+    call("GET", "/supplier/products", 200, **supplier)
+    call("GET", "/supplier/products?pageSize=0", 400, **supplier)
+    call("GET", "/supplier/products", 401)
+    call("GET", "/supplier/products", 403, **payment_key.headers())
+    call("POST", "/supplier/products/list", 200, data={"pageSize": 1}, format="json", **supplier)
+    rows = {"items": [{"sku": "PEAR", "quantity": 2, "mode": "delta"}]}
+    stock = {"data": rows, "format": "json", **supplier}
+    call("POST", "/supplier/stock", 200, HTTP_IDEMPOTENCY_KEY="stock-1", **stock)
+    call("POST", "/supplier/stock", 400, **stock)
+    call(
+        "POST",
+        "/supplier/stock",
+        409,
+        data={"items": [{"sku": "MUG", "quantity": 2, "mode": "delta"}]},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="stock-2",
+        **supplier,
+    )
+    payment = payment_key.headers()
+    captured = {
+        "type": "authorized",
+        "amount": "1.00",
+        "currency": "EUR",
+        "pspReference": "psp-1",
+        "occurredAt": "2026-12-03T12:00:00Z",
+    }
+    events = "/payment/orders/ACME-000001/events"
+    call("POST", events, 201, data=captured, format="json", HTTP_IDEMPOTENCY_KEY="e1", **payment)
+    call("POST", events, 200, data=captured, format="json", HTTP_IDEMPOTENCY_KEY="e1", **payment)
+    call(
+        "POST",
+        events,
+        409,
+        data={**captured, "type": "captured", "amount": "2.00", "pspReference": "psp-2"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="e2",
+        **payment,
+    )
+    call("GET", "/payment/orders/ACME-000001", 200, **payment)
+    call("GET", "/payment/orders/ACME-999999", 404, **payment)
 
     # then every operation of the schema was called
     assert set(call.operations) - call.called == set()

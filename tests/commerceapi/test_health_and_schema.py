@@ -436,3 +436,20 @@ def test_the_oauth_endpoints_document_client_authentication(schema, path):
     # HTTP Basic for a confidential client, or nothing but the form for a public one
     assert schema["paths"][path]["post"]["security"] == [{"clientBasic": []}, {}]
     assert schema["components"]["securitySchemes"]["clientBasic"]["scheme"] == "basic"
+
+
+def test_the_key_surfaces_document_the_api_key_scheme(schema):
+    scheme = schema["components"]["securitySchemes"]["apiKey"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "ApiKey")
+    operations = [
+        (path, method)
+        for path, item in schema["paths"].items()
+        if path.startswith(("/supplier/", "/payment/"))
+        for method in item
+    ]
+    assert len(operations) == 6
+    for path, method in operations:
+        operation = schema["paths"][path][method]
+        assert operation["security"] == [{"apiKey": []}], (path, method)
+        assert {"401", "403", "429"} <= set(operation["responses"]), (path, method)
+        assert "X-Tenant" in [parameter["name"] for parameter in operation["parameters"]]

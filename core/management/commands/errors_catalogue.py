@@ -16,7 +16,8 @@ AREAS = {
     2: "Authentication and identity",
     3: "Catalog",
     4: "Carts",
-    5: "Orders",
+    5: "Orders and payments",
+    6: "Supplier API",
 }
 
 

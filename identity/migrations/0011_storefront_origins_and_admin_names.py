@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('identity', '0009_provider_algorithms_advertised'),
+        ('identity', '0010_api_keys'),
     ]
 
     operations = [
