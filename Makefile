@@ -5,14 +5,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.install-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The example storefront page (make spa) is served on an origin of its own.
+SPA_PORT ?= 8001
+API ?= http://$(HOST):$(PORT)
 export DEBUG ?= true
 
-.PHONY: install run test lint typecheck imports check bench migrate clean
+.PHONY: install run spa test lint typecheck imports check bench migrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -24,8 +27,18 @@ migrate: $(STAMP)
 # The served address is the issuer of the tokens and of the OAuth metadata (RFC 8414).
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: migrate
-	$(BIN)/python manage.py demo_seed --api $(PUBLIC_BASE_URL)
+	$(BIN)/python manage.py demo_seed --api $(PUBLIC_BASE_URL) --spa-origin http://$(HOST):$(SPA_PORT)
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The example storefront page (examples/spa/) on http://$(HOST):$(SPA_PORT), calling the API of
+# make run at $(API) with the demo's key and sales channel, which make run wrote to files.
+spa:
+	@test -f .demo-storefront-key -a -f .demo-sales-channel-client-id || \
+		{ echo "No demo storefront yet: run make run (in another terminal) first." >&2; exit 1; }
+	@printf 'window.STOREFRONT = {api: "%s", key: "%s", clientId: "%s"};\n' "$(API)" \
+		"$$(cat .demo-storefront-key)" "$$(cat .demo-sales-channel-client-id)" > examples/spa/config.js
+	@echo "Storefront page: http://$(HOST):$(SPA_PORT)/ (API $(API); the password of demo@example.com is in .demo-customer-password)"
+	$(PYTHON) -m http.server $(SPA_PORT) --bind $(HOST) --directory examples/spa
 
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -52,4 +65,6 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .demo-storefront-key staticfiles
+	rm -rf $(VENV) db.sqlite3 staticfiles examples/spa/config.js .demo-storefront-key \
+		.demo-sales-channel-client-id .demo-loyalty-app-client-id .demo-customer-password \
+		.demo-idp-key.pem .demo-idp-key.pem.pub.pem

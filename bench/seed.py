@@ -38,9 +38,10 @@ import jwt  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from django.contrib.auth.hashers import check_password, get_hasher, make_password  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import DatabaseError, connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.reference import tokens as reference_tokens  # noqa: E402
 from carts.models import Cart, CartLine  # noqa: E402
 from carts.owners import CartOwner  # noqa: E402
 from carts.services import cart_line_add  # noqa: E402
@@ -133,14 +134,26 @@ def cart_fill(shop: Shop, session: AnonymousSession, skus: list[str]) -> None:
         cart_line_add(owner=owner, sku=sku, quantity=quantity)
 
 
+def progress(message: str) -> None:
+    """A line for the person waiting (stderr; stdout is the JSON)."""
+    print(f"bench: seed: {message}", file=sys.stderr, flush=True)
+
+
 def seed_storefront(shop: Shop) -> dict[str, object]:
-    return {"auth_key": shop.auth_key}
+    return {"auth_key": shop.auth_key, "tenant_id": str(shop.tenant_id)}
 
 
 def seed_cart_five_lines(shop: Shop) -> dict[str, object]:
     session = anonymous_session(shop)
     cart_fill(shop, session, [sku for sku, *_ in CART_PRODUCTS])
-    return {"cart_token": session.token, "cart_context": session.context}
+    return {
+        "cart_token": session.token,
+        "cart_context": session.context,
+        # The reference (bench/reference/) reads the same cart with a token of its own.
+        "reference_cart_token": reference_tokens.issue(
+            tenant_id=shop.tenant_id, subject=session.anonymous_id
+        ),
+    }
 
 
 def seed_carts_to_add_to(shop: Shop) -> dict[str, object]:
@@ -152,7 +165,15 @@ def seed_carts_to_add_to(shop: Shop) -> dict[str, object]:
     for _ in range(SHOPPERS_ADDING):
         session = anonymous_session(shop)
         cart_fill(shop, session, skus)
-        shoppers.append({"add_token": session.token, "add_context": session.context})
+        shoppers.append(
+            {
+                "add_token": session.token,
+                "add_context": session.context,
+                "reference_add_token": reference_tokens.issue(
+                    tenant_id=shop.tenant_id, subject=session.anonymous_id
+                ),
+            }
+        )
     return {"add_shoppers": shoppers, "add_sku": UNLIMITED_PRODUCT[0]}
 
 
@@ -163,7 +184,12 @@ PROVIDER_AUDIENCE = "commerceapi-bench"
 MIGRATION_PRODUCTS = [(f"BENCH-ITEM-{n:02d}", "5.00", None, None) for n in range(50)]
 # Migrations succeed once each: one anonymous cart and one customer per request, enough for
 # the warm-up and the rounds at the throughput seen here (bench/run.py refuses to reuse one).
-MIGRATIONS_SEEDED = {5: 3600, 50: 2400}
+# Several servers compared in one run (bench/run.py) each get as many.
+SERVERS_COMPARED = max(1, int(os.environ.get("BENCH_SEED_SERVERS", "1")))
+# The lists of requests that succeed once that no selected scenario sends (BENCH_ONLY): not
+# seeded, since they take most of the seeding time.
+UNSENT = set(filter(None, os.environ.get("BENCH_SEED_UNSENT", "").split(",")))
+MIGRATIONS_SEEDED = {5: 3600 * SERVERS_COMPARED, 50: 2400 * SERVERS_COMPARED}
 
 
 @dataclass(frozen=True)
@@ -244,6 +270,7 @@ def seed_customer_sessions(shop: Shop) -> dict[str, object]:
     cart_fill_owner(shop, CartOwner(tenant_id=shop.tenant_id, customer_id=session.customer_id))
     return {
         "provider": provider,
+        "provider_audience": PROVIDER_AUDIENCE,
         "customer_token": session.token,
         "customer_context": session.context,
     }
@@ -259,10 +286,15 @@ def seed_migrations(shop: Shop, provider: Provider) -> dict[str, object]:
     customer_skus = [sku for sku, *_ in CART_PRODUCTS]
     values: dict[str, object] = {}
     for lines, count in MIGRATIONS_SEEDED.items():
+        if f"migrations_{lines}" in UNSENT:
+            continue
         migrations = []
         anonymous_owners, customer_owners = [], []
         anonymous_skus = [sku for sku, *_ in [*CART_PRODUCTS[:2], *MIGRATION_PRODUCTS]][:lines]
+        progress(f"{count:,} migrations of {lines} lines")
         for index in range(count):
+            if index and index % 500 == 0:
+                progress(f"  {index:,} of {count:,}")
             anonymous = anonymous_token_issue(
                 storefront=shop.storefront, requested_id=uuid.uuid4(), proof_token=None
             )
@@ -288,7 +320,7 @@ def seed_migrations(shop: Shop, provider: Provider) -> dict[str, object]:
 # The token service (POST /oauth/token). Refresh tokens are rotated: each is good for one
 # request (a second use revokes its sign-in), so every request gets a sign-in of its own, enough
 # for the warm-up and the rounds at the throughput seen here (bench/run.py refuses to reuse one).
-REFRESH_TOKENS_SEEDED = 15_000
+REFRESH_TOKENS_SEEDED = 15_000 * SERVERS_COMPARED
 # Customers the pre-minted sign-ins are spread over.
 REFRESH_CUSTOMERS = 4
 HASHER_TIMINGS = 5
@@ -318,10 +350,14 @@ def seed_oauth(shop: Shop) -> dict[str, object]:
     ]
     scope = scope_format(CUSTOMER_SCOPES & frozenset(channel.scopes))
     refreshes = []
+    refresh_count = 0 if "refreshes" in UNSENT else REFRESH_TOKENS_SEEDED
     # The sign-ins the password grant would make (grant_create is what it calls after the
     # password check), without running the hasher 15,000 times.
+    progress(f"{refresh_count:,} sign-ins with a refresh token each")
     with transaction.atomic():
-        for index in range(REFRESH_TOKENS_SEEDED):
+        for index in range(refresh_count):
+            if index and index % 2500 == 0:
+                progress(f"  {index:,} of {refresh_count:,}")
             issued = grant_create(
                 client=channel, customer=customers[index % len(customers)], scope=scope
             )
@@ -370,13 +406,17 @@ def password_hasher_timing() -> str:
 # Checkouts succeed once each (a cart is ordered once; a key answers its first answer again):
 # one anonymous shopper with a cart of 5 lines and a key of its own per request, enough for the
 # warm-up and the rounds at the throughput seen here (bench/run.py refuses to reuse one).
-CHECKOUTS_SEEDED = 4500
+CHECKOUTS_SEEDED = 4500 * SERVERS_COMPARED
 
 
 def seed_checkouts(shop: Shop) -> dict[str, object]:
     """Per checkout: a guest's token and context, its cart of the 5 cart products (2 each, in
     stock), and an Idempotency-Key."""
-    checkouts, owners = [], []
+    checkouts: list[dict[str, str]] = []
+    owners: list[dict[str, str]] = []
+    if "checkouts" in UNSENT:
+        return {"checkouts": checkouts}
+    progress(f"{CHECKOUTS_SEEDED:,} guests with a cart to check out")
     for _ in range(CHECKOUTS_SEEDED):
         session = anonymous_session(shop)
         owners.append({"anonymous_id": session.anonymous_id})
@@ -506,13 +546,18 @@ def main() -> None:
     shop = shop_create()
     values: dict[str, object] = {}
     for seeder in SEEDERS:
+        progress(seeder.__name__.removeprefix("seed_").replace("_", " "))
         values.update(seeder(shop))
+    progress("customer sessions")
     customers = seed_customer_sessions(shop)
     provider = customers.pop("provider")
     assert isinstance(provider, Provider)
     values.update(customers)
     values.update(seed_migrations(shop, provider))
+    progress("planner statistics")
     planner_statistics_refresh()
+    progress("checkpoint")
+    dirty_pages_flush()
     json.dump(values, sys.stdout)
 
 
@@ -524,6 +569,20 @@ def planner_statistics_refresh() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+
+
+def dirty_pages_flush() -> None:
+    """Write what the seed dirtied before the load starts: else the next checkpoint writes and
+    syncs it in the middle of the rounds, and every commit waits behind those fsyncs (the write
+    scenarios' p99). Needs a superuser or pg_checkpoint; without, the report's checkpoint count
+    shows it."""
+    if connection.vendor != "postgresql":
+        return
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+    except DatabaseError:
+        progress("CHECKPOINT refused (needs a superuser or pg_checkpoint): skipped")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from carts import errors as cart_errors
 from carts.migration import Outcome, Reason, cart_migrate
 from carts.owners import CartOwner
 from carts.selectors import anonymous_cart_storefront_app, cart_get
@@ -258,7 +259,10 @@ class CartMigrateApi(_ShopperApi):
             **problems(
                 _400="anonymousId malformed, or anonymousToken missing where it is required.",
                 _403="Not a customer, or anonymousToken does not prove anonymousId.",
-                _409="The anonymous id was migrated to another customer.",
+                _409=(
+                    "The anonymous id was migrated to another customer.",
+                    cart_errors.MIGRATION_CONFLICT,
+                ),
             ),
         },
         tags=["cart"],

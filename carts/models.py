@@ -78,7 +78,7 @@ class CartLine(TimestampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x {self.product_id}"
+        return f"{self.product.sku}, quantity {self.quantity}"
 
 
 class CartMigration(models.Model):

@@ -6,10 +6,13 @@ first adds creating the same cart). A failed change leaves nothing behind.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import uuid
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -95,9 +98,17 @@ def cart_close_ordered(*, cart_id: int) -> None:
 
 
 def _product_for_sale(*, tenant_id: int, sku: str) -> Product:
-    product = Product.objects.filter(tenant_id=tenant_id, sku=sku).first()
-    if product is None:
+    with connection.cursor() as cursor:
+        cursor.execute(_add_sql()["product"], [tenant_id, sku])
+        row = cursor.fetchone()
+    if row is None:
         raise DomainError.for_field(errors.SKU_UNKNOWN, "sku", f"No product has SKU {sku!r}.")
+    fields = _product_fields()
+    values = [
+        field.to_python(value) if isinstance(field, models.DecimalField) else value
+        for field, value in zip(fields, row, strict=True)
+    ]
+    product = Product.from_db(connection.alias, [field.attname for field in fields], values)
     if not product.is_active:
         raise DomainError.for_field(
             errors.SKU_INACTIVE, "sku", f"The product {sku!r} is no longer for sale."
@@ -136,12 +147,15 @@ def quantity_check(*, product: Product, quantity: int) -> None:
         )
 
 
-def _touch(cart: Cart) -> None:
-    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+def _touch(cart: Cart | int, now: Any = None) -> None:
+    """The cart changed now (its ``updated_at``); the last statement of a change, taken while
+    its lock is held."""
+    cart_id = cart if isinstance(cart, int) else cart.pk
+    Cart.objects.filter(pk=cart_id).update(updated_at=now or timezone.now())
 
 
-def _line_limit_check(cart: Cart) -> None:
-    if CartLine.objects.filter(cart=cart).count() >= settings.CART_MAX_LINES:
+def _line_limit_check(cart_id: int) -> None:
+    if CartLine.objects.filter(cart_id=cart_id).count() >= settings.CART_MAX_LINES:
         raise DomainError.for_field(
             errors.TOO_MANY_LINES,
             "sku",
@@ -149,34 +163,175 @@ def _line_limit_check(cart: Cart) -> None:
         )
 
 
-@transaction.atomic
 def cart_line_add(*, owner: CartOwner, sku: str, quantity: int) -> None:
     """Add ``quantity`` (≥ 1) of ``sku``, to the existing line of that SKU if there is one.
 
-    Creates the owner's open cart on the first add.
+    Creates the owner's open cart on the first add. The product is read before the
+    transaction (reading it inside would not lock it either); most adds then go to an open
+    cart's line that has room, in two statements written once (``_add_sql``): one locks the cart
+    and touches it, the next adds to the line, guarded by the line's limit and, for an
+    anonymous id, by its not having been migrated (a new statement after the lock: under READ
+    COMMITTED only it sees a migration that committed while the first one waited). Anything
+    else (no cart yet, no line yet, a full line, a retired id) takes the general path.
     """
     product = _product_for_sale(tenant_id=owner.tenant_id, sku=sku)
-    cart = _open_cart_locked(owner, create=True)
-    assert cart is not None
-    now = timezone.now()
-    # Most adds go to a line that has room: one statement checks and adds. Otherwise the line
-    # is missing, or full, and the checks below say which.
-    added = CartLine.objects.filter(
-        cart=cart, product=product, quantity__lte=quantity_limit(product) - quantity
-    ).update(quantity=F("quantity") + quantity, unit_price_seen=product.unit_price, updated_at=now)
-    if not added:
-        held = (
-            CartLine.objects.filter(cart=cart, product=product)
-            .values_list("quantity", flat=True)
-            .first()
+    limit = quantity_limit(product)
+    with transaction.atomic():
+        now = timezone.now()
+        cart_id = _open_cart_lock_touch(owner, now)
+        if cart_id is None:
+            # The first add: the cart is created (or found created by a concurrent first add).
+            cart = _open_cart_locked(owner, create=True)
+            assert cart is not None
+            cart_id = cart.pk
+        elif _line_add(owner, cart_id, product, quantity, limit, now):
+            return
+        else:
+            _retired_check(owner)
+        # The cart is locked and touched; its line of the product is missing, or full.
+        _line_create(cart_id, product, quantity, now)
+
+
+def _retired_check(owner: CartOwner) -> None:
+    if (
+        owner.anonymous_id is not None
+        and CartMigration.objects.filter(
+            tenant_id=owner.tenant_id, anonymous_id=owner.anonymous_id
+        ).exists()
+    ):
+        raise DomainError(errors.ANONYMOUS_ID_RETIRED)
+
+
+def _line_create(cart_id: int, product: Product, quantity: int, now: Any) -> None:
+    """Add to the line of a locked cart, or create the line: refused past the line's limit or
+    the cart's number of lines."""
+    held = (
+        CartLine.objects.filter(cart_id=cart_id, product=product)
+        .values_list("quantity", flat=True)
+        .first()
+    )
+    quantity_check(product=product, quantity=quantity + (held or 0))
+    if held is not None:
+        CartLine.objects.filter(cart_id=cart_id, product=product).update(
+            quantity=F("quantity") + quantity,
+            unit_price_seen=product.unit_price,
+            updated_at=now,
         )
-        # Raises for a full line; so only a missing line goes on to be created.
-        quantity_check(product=product, quantity=quantity + (held or 0))
-        _line_limit_check(cart)
-        CartLine.objects.create(
-            cart=cart, product=product, quantity=quantity, unit_price_seen=product.unit_price
+        _touch(cart_id, now)
+        return
+    _line_limit_check(cart_id)
+    CartLine.objects.create(
+        cart_id=cart_id, product=product, quantity=quantity, unit_price_seen=product.unit_price
+    )
+    _touch(cart_id, now)
+
+
+# --- Add to cart's statements, written once (the hottest write of the API) ----------------------
+
+
+@functools.cache
+def _add_sql() -> dict[str, str]:
+    """The SQL of an add's hot path. The open status is written into the SQL, not passed, so
+    that a prepared statement's generic plan can use the partial unique indexes on open carts
+    (as the cart read does)."""
+    cart, line, migration = (
+        Cart._meta.db_table,
+        CartLine._meta.db_table,
+        CartMigration._meta.db_table,
+    )
+    open_status = CartStatus.OPEN.value
+    owner_cart = f"""
+        UPDATE {cart} SET updated_at = %s
+        WHERE tenant_id = %s AND status = '{open_status}' AND {{owner}}
+        RETURNING id
+    """  # noqa: S608 - table names from the models, values as parameters
+    line_add = f"""
+        UPDATE {line} SET quantity = quantity + %s, unit_price_seen = %s, updated_at = %s
+        WHERE cart_id = %s AND product_id = %s AND quantity <= %s
+    """  # noqa: S608 - table names from the models, values as parameters
+    not_migrated = f"""
+        AND NOT EXISTS (
+            SELECT 1 FROM {migration} WHERE tenant_id = %s AND anonymous_id = %s
         )
-    _touch(cart)
+    """  # noqa: S608 - table names from the models, values as parameters
+    product_columns = [field.column for field in _product_fields()]
+    return {
+        "cart_anonymous": owner_cart.format(owner="anonymous_id = %s AND customer_id IS NULL"),
+        "cart_customer": owner_cart.format(owner="customer_id = %s"),
+        "line_anonymous": line_add + not_migrated,
+        "line_customer": line_add,
+        "product": f"SELECT {', '.join(product_columns)} FROM {Product._meta.db_table} "  # noqa: S608
+        "WHERE tenant_id = %s AND sku = %s",
+    }
+
+
+# What an add needs of the product; the other fields are deferred.
+_PRODUCT_READ = (
+    "id",
+    "tenant_id",
+    "sku",
+    "unit_price",
+    "is_active",
+    "stock",
+    "max_quantity_per_order",
+)
+
+
+@functools.cache
+def _product_fields() -> list[Any]:
+    """The product's fields an add reads, in the model's order (``Model.from_db``'s)."""
+    return [field for field in Product._meta.concrete_fields if field.attname in _PRODUCT_READ]
+
+
+def _prep(model: type[models.Model], name: str, value: Any) -> Any:
+    return model._meta.get_field(name).get_db_prep_value(value, connection)  # type: ignore[union-attr]
+
+
+def _owner_kind(owner: CartOwner) -> str:
+    """Which of the owner's ids finds its carts, as ``CartOwner.carts_filter`` decides."""
+    return "customer" if owner.customer_id is not None else "anonymous"
+
+
+def _owner_value(owner: CartOwner) -> Any:
+    if _owner_kind(owner) == "customer":
+        return _prep(Cart, "customer_id", uuid.UUID(owner.customer_id))
+    return _prep(Cart, "anonymous_id", uuid.UUID(owner.anonymous_id))
+
+
+def _open_cart_lock_touch(owner: CartOwner, now: Any) -> int | None:
+    """Lock the owner's open cart and touch it, in one statement: its id, or None if the owner
+    has no open cart."""
+    kind = _owner_kind(owner)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _add_sql()[f"cart_{kind}"],
+            [_prep(Cart, "updated_at", now), owner.tenant_id, _owner_value(owner)],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
+
+
+def _line_add(
+    owner: CartOwner, cart_id: int, product: Product, quantity: int, limit: int, now: Any
+) -> bool:
+    """Add to the cart's line of ``product`` if it has room (and the anonymous id was not
+    migrated): whether it did."""
+    parameters = [
+        quantity,
+        _prep(CartLine, "unit_price_seen", product.unit_price),
+        _prep(CartLine, "updated_at", now),
+        cart_id,
+        product.pk,
+        limit - quantity,
+    ]
+    kind = "customer"
+    if owner.anonymous_id is not None:
+        kind = "anonymous"
+        anonymous_id = _prep(Cart, "anonymous_id", uuid.UUID(owner.anonymous_id))
+        parameters += [owner.tenant_id, anonymous_id]
+    with connection.cursor() as cursor:
+        cursor.execute(_add_sql()[f"line_{kind}"], parameters)
+        return bool(cursor.rowcount == 1)
 
 
 @transaction.atomic

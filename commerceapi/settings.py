@@ -190,8 +190,10 @@ CORS_ALLOW_HEADERS = [
     "x-auth-key",
     "x-customer-context",
 ]
-# Headers of answers that a storefront's script may read.
-CORS_EXPOSE_HEADERS = ["idempotent-replayed", "location"]
+# Headers of answers that a storefront's script may read (beyond the CORS-safelisted ones):
+# when to retry a 429 or 503, why a 401 was refused, whether a checkout was a replay, where the
+# new order is.
+CORS_EXPOSE_HEADERS = ["retry-after", "www-authenticate", "idempotent-replayed", "location"]
 
 # --- Internationalisation and static files --------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -263,6 +265,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.openapi_bodies.body_refusals_document",
+        "core.openapi.problem_examples_document",
         "commerceapi.openapi.surface_tags_document",
     ],
 }

@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 import identity.http.openapi  # noqa: F401  (registers the authentication schemes)
+from commerceapi.docs import DocsPageView
 from commerceapi.health import healthz, readyz
 from identity.http.apis import CurrentCustomerJwtApi
 from orders.urls import alias_urlpatterns as order_alias_urlpatterns
@@ -22,7 +23,7 @@ urlpatterns = [
     path("payment/", include("orders.payment_urls")),
     path("customer/current.jwt", CurrentCustomerJwtApi.as_view(), name="current-customer-jwt"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/docs/", DocsPageView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,4 +1,4 @@
-"""gunicorn's sync worker, answering the requests gunicorn itself refuses as problem+json.
+"""gunicorn's workers, answering the requests gunicorn itself refuses as problem+json.
 
 gunicorn parses the request line and the headers before the API sees anything, and answers
 what it cannot parse or what is past its limits (gunicorn.conf.py) with an HTML page. This
@@ -13,6 +13,10 @@ worker answers those as the API answers everything else, with the codes of docs/
 
 What gunicorn does not report through ``handle_error`` (a TLS failure, a transfer coding it
 does not support: 501) stays its own answer.
+
+``ProblemThreadWorker`` (gunicorn's gthread worker: threads per process, connections kept
+alive) is the one the image runs (gunicorn.conf.py); ``ProblemSyncWorker`` (one request at a
+time, every connection closed after its answer) is kept for comparison in ``make bench``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from typing import Any
 
 from gunicorn.http import errors as http_errors
 from gunicorn.util import write_nonblock
+from gunicorn.workers.base import Worker
+from gunicorn.workers.gthread import ThreadWorker
 from gunicorn.workers.sync import SyncWorker
 
 from core import errors
@@ -65,7 +71,9 @@ def refusal_response(code: ErrorCode) -> bytes:
     return head.encode("latin-1") + body
 
 
-class ProblemSyncWorker(SyncWorker):
+class ProblemAnswers(Worker):
+    """What a worker answers for the requests gunicorn refuses: the API's problem documents."""
+
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         code = refusal_code(exc)
         if code is None:
@@ -77,3 +85,11 @@ class ProblemSyncWorker(SyncWorker):
             write_nonblock(client, refusal_response(code))
         except OSError:  # the client has gone: nothing to answer
             self.log.debug("Failed to send the refusal of an invalid request.")
+
+
+class ProblemSyncWorker(ProblemAnswers, SyncWorker):
+    pass
+
+
+class ProblemThreadWorker(ProblemAnswers, ThreadWorker):
+    pass

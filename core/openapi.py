@@ -8,9 +8,16 @@ from typing import Any
 
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiSerializerExtension
-from drf_spectacular.utils import Direction, OpenApiParameter, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import (
+    Direction,
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    inline_serializer,
+)
 from rest_framework import serializers
 
+from core.errors import ErrorCode
 from core.idempotency import KEY_HEADER, KEY_PATTERN, MAX_KEY_LENGTH
 
 ProblemSerializer = inline_serializer(
@@ -35,19 +42,73 @@ ProblemSerializer = inline_serializer(
 )
 
 
-def problem(description: str) -> OpenApiResponse:
-    return OpenApiResponse(response=ProblemSerializer, description=description)
+def problem_example(code: ErrorCode) -> dict[str, Any]:
+    """The problem document of ``code`` as the API answers it (its detail varies by case)."""
+    return {
+        "type": code.type_uri,
+        "title": code.title,
+        "status": code.status,
+        "detail": code.description,
+        "code": code.number,
+    }
+
+
+def problem(description: str, codes: tuple[ErrorCode, ...] = ()) -> OpenApiResponse:
+    """An error response; with ``codes``, an example of each (else ``problem_examples_document``
+    gives it the general code of its status)."""
+    examples = [
+        OpenApiExample(
+            f"{code.number} {code.slug}", value=problem_example(code), response_only=True
+        )
+        for code in codes
+    ]
+    return OpenApiResponse(response=ProblemSerializer, description=description, examples=examples)
 
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
-def problems(**by_status: str) -> dict[tuple[int, str], OpenApiResponse]:
-    """``problems(_401="...", _404="...")`` → the error responses of an endpoint, documented
-    with the media type they are served as."""
-    return {
-        (int(key.lstrip("_")), PROBLEM_MEDIA_TYPE): problem(text) for key, text in by_status.items()
-    }
+def problems(
+    **by_status: str | tuple[str, *tuple[ErrorCode, ...]],
+) -> dict[tuple[int, str], OpenApiResponse]:
+    """``problems(_401="...", _409=("...", CART_EMPTY, CART_ALREADY_ORDERED))`` → the error
+    responses of an endpoint, documented with the media type they are served as, and with an
+    example of each code named."""
+    responses = {}
+    for key, described in by_status.items():
+        text, *codes = (described,) if isinstance(described, str) else described
+        assert isinstance(text, str)
+        responses[(int(key.lstrip("_")), PROBLEM_MEDIA_TYPE)] = problem(text, tuple(codes))
+    return responses
+
+
+def _general_code(status: int) -> ErrorCode | None:
+    """The lowest-numbered code of ``status``: the general one of its kind (1000
+    validation_failed, 2000 credentials_missing, 1004 not_found, 1029 throttled...)."""
+    numbers = sorted(number for number, code in ErrorCode.registry.items() if code.status == status)
+    return ErrorCode.registry[numbers[0]] if numbers else None
+
+
+def problem_examples_document(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Post-processing hook: every problem answer without an example of its own gets the
+    general code of its status as one, so that no example shows a made-up ``code: 0``."""
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict):
+                continue
+            for status, response in operation.get("responses", {}).items():
+                media = response.get("content", {}).get(PROBLEM_MEDIA_TYPE)
+                if media is None or "examples" in media or "example" in media:
+                    continue
+                code = _general_code(int(status)) if str(status).isdigit() else None
+                if code is not None:
+                    media["examples"] = {
+                        code.slug: {
+                            "value": problem_example(code),
+                            "summary": f"{code.number} {code.slug}",
+                        }
+                    }
+    return result
 
 
 def page_of(name: str, item: serializers.Field) -> serializers.Serializer:

@@ -27,7 +27,9 @@ def body_refusals_document(result: dict[str, Any], **kwargs: Any) -> dict[str, A
                 continue
             responses = operation.setdefault("responses", {})
             for status, description in BODY_REFUSALS.items():
+                # A media object of its own for each: later hooks add its examples.
+                media = {**problem}
                 responses.setdefault(
-                    status, {"description": description, "content": {PROBLEM_MEDIA_TYPE: problem}}
+                    status, {"description": description, "content": {PROBLEM_MEDIA_TYPE: media}}
                 )
     return result

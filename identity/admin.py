@@ -19,12 +19,14 @@ from django.utils.html import format_html
 
 from core.admin import NoDeleteAdmin, ReadOnlyInline, RecordAdmin
 from core.errors import DomainError
+from core.origins import origins_validate
 from identity.credentials.keyring import signing_key_rotate
 from identity.credentials.refresh import grant_revoke
 from identity.customers.accounts import (
     customer_set_group,
     customer_sign_out_everywhere,
     local_account_create,
+    local_account_password_problems,
     local_account_set_password,
 )
 from identity.customers.customers import customer_set_active
@@ -97,8 +99,53 @@ class StorefrontKeyInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class OriginsField(forms.Field):
+    """Allowed origins, one a line, checked as the model checks them (each error names the
+    line's value) and stored as the model's JSON list."""
+
+    widget = forms.Textarea(attrs={"rows": 4, "cols": 60})
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return "\n".join(str(origin) for origin in value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:
+        if isinstance(value, list):
+            return value
+        return [line.strip() for line in str(value or "").splitlines() if line.strip()]
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        origins_validate(value)
+
+
+class StorefrontAppForm(forms.ModelForm):
+    allowed_cors_origins = OriginsField(
+        required=False,
+        label="Allowed CORS origins",
+        help_text=(
+            "One a line, exactly as the browser sends it: scheme://host[:port], no path or "
+            "trailing slash, e.g. https://shop.example or http://127.0.0.1:8001."
+        ),
+    )
+
+    class Meta:
+        model = StorefrontApp
+        fields = (
+            "tenant",
+            "name",
+            "anonymous_token_lifetime_seconds",
+            "anonymous_id_policy",
+            "cart_merge_policy",
+            "allowed_cors_origins",
+            "is_active",
+        )
+
+
 @admin.register(StorefrontApp)
 class StorefrontAppAdmin(NoDeleteAdmin):
+    form = StorefrontAppForm
     list_display = (
         "name",
         "tenant",
@@ -310,6 +357,26 @@ class LocalAccountForm(forms.ModelForm):
         model = LocalAccount
         fields = ("tenant", "email")
 
+    def clean(self) -> dict[str, Any]:
+        """The password validators' messages on the password field, the form kept as typed
+        (the service checks again when it saves)."""
+        super().clean()
+        cleaned = self.cleaned_data
+        password = cleaned.get("new_password") or ""
+        adding = self.instance.pk is None
+        if adding and not password:
+            self.add_error("new_password", "A new account needs a password.")
+        elif password:
+            email = cleaned.get("email") or self.instance.email or ""
+            name = cleaned.get("name") or (
+                self.instance.customer.name if not adding and self.instance.customer_id else ""
+            )
+            for message in local_account_password_problems(
+                password=password, email=email, name=name
+            ):
+                self.add_error("new_password", message)
+        return cleaned
+
 
 @admin.register(LocalAccount)
 class LocalAccountAdmin(ServiceFormAdmin):
@@ -342,8 +409,11 @@ class LocalAccountAdmin(ServiceFormAdmin):
                 obj.pk = customer.local_account.pk
             elif password:
                 local_account_set_password(account=obj, password=password)
-        except (ValidationError, DomainError) as error:
-            self.message_user(request, f"Not saved: {error}", messages.ERROR)
+        except ValidationError as error:
+            self.message_user(request, f"Not saved: {' '.join(error.messages)}", messages.ERROR)
+            raise _AdminRefused from None
+        except DomainError as error:
+            self.message_user(request, f"Not saved: {error.detail}", messages.ERROR)
             raise _AdminRefused from None
 
 

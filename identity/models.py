@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.models import TimestampedModel
+from core.origins import origins_validate
 from core.policies import CartMergePolicy
 
 # Lifetimes the token kinds, the keyring and the refresh families agree on (seconds).
@@ -71,7 +72,12 @@ class StorefrontApp(TimestampedModel):
     allowed_cors_origins = models.JSONField(
         default=list,
         blank=True,
-        help_text='Origins allowed to call the shopper API from a browser, e.g. ["https://shop.example"].',
+        validators=[origins_validate],
+        help_text=(
+            "Origins allowed to call the shopper API from a browser, exactly as the browser "
+            "sends them: scheme://host[:port], no path or trailing slash, "
+            'e.g. ["https://shop.example"].'
+        ),
     )
     is_active = models.BooleanField(default=True)
 
@@ -355,6 +361,9 @@ class OAuthClientSecret(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name = "OAuth client secret"
+
     def __str__(self) -> str:
         return f"{self.prefix}…"
 
@@ -400,6 +409,7 @@ class OAuthGrant(models.Model):
     revoked_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
+        verbose_name = "OAuth grant"
         indexes = [models.Index(fields=["customer", "revoked_at"], name="grant_customer_idx")]
 
     def __str__(self) -> str:

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carts.apis import CART_LINE
+from core import errors as core_errors
 from core.bodies import Body, BodyField, moment, money
 from core.errors import DomainError
 from core.fields import ClosedSerializer, MoneyField
@@ -51,7 +52,9 @@ CHECKOUT_OPERATION = "orders.checkout"
 # What every answer of an order holds, from the order and its lines (a line as a cart's).
 ORDER_FIELDS = {
     "orderNumber": BodyField(
-        serializers.CharField(help_text="<TENANT>-000001, sequential per tenant."),
+        serializers.CharField(
+            help_text="The tenant's slug in capitals and its own sequence, e.g. DEMO-000001."
+        ),
         lambda placed: placed.order.number,
     ),
     "status": BodyField(
@@ -186,14 +189,28 @@ class OrdersApi(_ShopperOrdersApi):
             201: OpenApiResponse(ORDER.schema, description="The order placed."),
             **_AUTH_ERRORS,
             **problems(
-                _400="Idempotency-Key missing or invalid; invalid or unknown body fields; an "
-                "e-mail missing for a guest; lines inactive, above stock or above the "
-                "per-order maximum (errors[] names each lines.<SKU>). Nothing ordered.",
-                _409="Empty cart (5001), cart already ordered (5002), another total than "
-                "expectedTotal (5004, with the new subtotal and total), or a request with this "
-                "Idempotency-Key still in progress (1053). Nothing ordered.",
+                _400=(
+                    "Idempotency-Key missing or invalid; invalid or unknown body fields; an "
+                    "e-mail missing for a guest; lines inactive, above stock or above the "
+                    "per-order maximum (errors[] names each as lines.SKU). Nothing ordered.",
+                    core_errors.IDEMPOTENCY_KEY_MISSING,
+                    errors.EMAIL_REQUIRED,
+                    errors.ORDER_LINES_UNAVAILABLE,
+                ),
+                _409=(
+                    "Empty cart (5001), cart already ordered (5002), another total than "
+                    "expectedTotal (5004, with the new subtotal and total), or a request with "
+                    "this Idempotency-Key still in progress (1053). Nothing ordered.",
+                    errors.CART_EMPTY,
+                    errors.CART_ALREADY_ORDERED,
+                    errors.ORDER_TOTAL_CHANGED,
+                    core_errors.IDEMPOTENCY_REQUEST_IN_PROGRESS,
+                ),
                 _413="Body too large.",
-                _422="The Idempotency-Key was used with another body.",
+                _422=(
+                    "The Idempotency-Key was used with another body.",
+                    core_errors.IDEMPOTENCY_KEY_REUSED,
+                ),
             ),
         },
         tags=["orders"],

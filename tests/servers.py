@@ -89,6 +89,17 @@ def manage(
     return done
 
 
+def embedded_environment(directory: Path) -> dict[str, str]:
+    """The environment of ``make run``'s embedded default (DEBUG, a SQLite file in
+    ``directory`` and the database's cache table), migrated, for processes of a test's own."""
+    environment = project_environment(
+        DEBUG="true", DATABASE_URL=f"sqlite:///{directory / 'db.sqlite3'}"
+    )
+    manage(environment, "migrate", "--no-input", "-v", "0")
+    manage(environment, "createcachetable")
+    return environment
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
@@ -110,8 +121,11 @@ class Server:
 
 
 @contextmanager
-def served(command: list[str], environment: dict[str, str], log: Path) -> Iterator[Server]:
-    """Start ``command`` (with ``{port}`` in it) on a free port; stop it by pid afterwards."""
+def served(
+    command: list[str], environment: dict[str, str], log: Path, *, ready_path: str = "/healthz"
+) -> Iterator[Server]:
+    """Start ``command`` (with ``{port}`` in it) on a free port, ready when ``ready_path``
+    answers 200; stop it by pid afterwards."""
     port = free_port()
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 - our own servers
@@ -124,7 +138,7 @@ def served(command: list[str], environment: dict[str, str], log: Path) -> Iterat
         )
     server = Server(process=process, port=port, log=log)
     try:
-        _wait_ready(server)
+        _wait_ready(server, ready_path)
         yield server
     finally:
         _stop(process)
@@ -148,13 +162,13 @@ def runserver_command() -> list[str]:
     return [sys.executable, "manage.py", "runserver", f"{HOST}:{{port}}", "--noreload"]
 
 
-def _wait_ready(server: Server) -> None:
+def _wait_ready(server: Server, ready_path: str) -> None:
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise AssertionError(f"the server exited at start-up:\n{server.log_text()}")
         try:
-            if http(server, "GET", "/healthz").status == 200:
+            if http(server, "GET", ready_path).status == 200:
                 return
         except OSError:
             pass

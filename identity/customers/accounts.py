@@ -59,6 +59,18 @@ def _password_owner(*, email: str, name: str) -> User:
     return User(username=email, email=email, first_name=name[:150])
 
 
+def local_account_password_problems(*, password: str, email: str, name: str = "") -> list[str]:
+    """What the password validators (and the length limit) say against ``password`` for the
+    account of ``email``: empty if it is acceptable."""
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return [f"At most {MAX_PASSWORD_LENGTH} characters."]
+    try:
+        validate_password(password, user=_password_owner(email=email, name=name))
+    except ValidationError as error:
+        return list(error.messages)
+    return []
+
+
 def local_account_create(
     *, tenant: Tenant, email: str, password: str, name: str = "", group: str = ""
 ) -> Customer:
@@ -70,13 +82,9 @@ def local_account_create(
         validate_email(email)
     except ValidationError as error:
         problems["email"] = list(error.messages)
-    if len(password) > MAX_PASSWORD_LENGTH:
-        problems["password"] = [f"At most {MAX_PASSWORD_LENGTH} characters."]
-    else:
-        try:
-            validate_password(password, user=_password_owner(email=email, name=name))
-        except ValidationError as error:
-            problems["password"] = list(error.messages)
+    password_problems = local_account_password_problems(password=password, email=email, name=name)
+    if password_problems:
+        problems["password"] = password_problems
     if problems:
         raise ValidationError(problems)
     hashed = make_password(password)
@@ -102,13 +110,11 @@ def local_account_create(
 def local_account_set_password(*, account: LocalAccount, password: str) -> LocalAccount:
     """Set a new password (validated) and end the customer's sessions: whoever knew the old
     password may hold tokens."""
-    try:
-        validate_password(
-            password,
-            user=_password_owner(email=account.email, name=account.customer.name),
-        )
-    except ValidationError as error:
-        raise ValidationError({"password": list(error.messages)}) from None
+    problems = local_account_password_problems(
+        password=password, email=account.email, name=account.customer.name
+    )
+    if problems:
+        raise ValidationError({"password": problems})
     account.password = make_password(password)
     account.password_changed_at = timezone.now()
     with transaction.atomic():

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.password_validation import password_validators_help_texts
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -76,6 +76,14 @@ SIGNED_OUT = Body(
 )
 
 
+# Security requirements (alternatives), as drf-spectacular takes them for ``auth``, which its
+# stubs type as scheme names. The anonymous token: the key always, and to keep an id the
+# previous token as the bearer too. The customer context: the bearer, with a provider's token
+# the storefront's key too where several tenants trust its issuer.
+KEY_AND_OPTIONAL_PROOF: Any = [{"storefrontKey": []}, {"storefrontKey": [], "bearer": []}]
+BEARER_AND_OPTIONAL_KEY: Any = [{"bearer": []}, {"bearer": [], "storefrontKey": []}]
+
+
 class AnonymousIdField(serializers.UUIDField):
     """``anonymousAuthenticationRequest``: a UUID string. Any other value (blank, too long, a
     number, a list...) is one error, ``anonymous_id_invalid``, whatever the check that caught it."""
@@ -123,23 +131,31 @@ class AnonymousAuthenticationApi(APIView):
 
     @extend_schema(
         operation_id="anonymous_token_issue",
+        description=(
+            "An anonymous shopper token for the storefront's X-Auth-Key. With no body, or no "
+            "anonymousAuthenticationRequest, a new anonymous id. To keep an id across expiry "
+            "or a reload, send it as anonymousAuthenticationRequest and authorize with the "
+            "bearer scheme too: the bearer is that id's previous anonymous token, the proof "
+            "(accepted expired, within the renewal window). README, 'Anonymous ids'."
+        ),
         request=InputSerializer,
+        examples=[
+            OpenApiExample("A new shopper", value={}, request_only=True),
+            OpenApiExample(
+                "Keep an id (its previous token as the bearer)",
+                value={"anonymousAuthenticationRequest": "the anonymousId of the previous answer"},
+                request_only=True,
+            ),
+        ],
         responses={
             200: ANONYMOUS_TOKEN.schema,
             **problems(
-                _400="Malformed anonymous id or body.",
+                _400=("Malformed anonymous id or body.", errors.ANONYMOUS_ID_INVALID),
                 _401="X-Auth-Key missing, unknown or revoked.",
                 _429="Too many requests from this address or key (see Retry-After).",
             ),
         },
-        parameters=[
-            OpenApiParameter(
-                "Authorization",
-                location=OpenApiParameter.HEADER,
-                required=False,
-                description="Optional 'Bearer <previous anonymous token>' proving the id.",
-            )
-        ],
+        auth=KEY_AND_OPTIONAL_PROOF,
         tags=["authentication"],
     )
     def post(self, request: Request) -> Response:
@@ -172,12 +188,19 @@ class CustomerContextApi(APIView):
 
     @extend_schema(
         operation_id="customer_context_issue",
+        description=(
+            "The customer context bound to this bearer (an anonymous token, a customer token "
+            "of the token service, or an identity provider's access token). With a provider's "
+            "token, send the storefront's X-Auth-Key too when several tenants trust that "
+            "provider's issuer: it names the tenant."
+        ),
         responses={
             200: CUSTOMER_CONTEXT.schema,
             **problems(
                 _401="Bearer missing, malformed, expired or revoked.", _403="Not a shopper token."
             ),
         },
+        auth=BEARER_AND_OPTIONAL_KEY,
         tags=["authentication"],
     )
     def get(self, request: Request) -> Response:
@@ -263,7 +286,7 @@ class CustomerRegistrationApi(APIView):
                 _400="E-mail malformed or password too weak (named in errors[]).",
                 _401="Bearer missing or invalid.",
                 _403="The token lacks customers:create.",
-                _409="A customer with this e-mail exists already.",
+                _409=("A customer with this e-mail exists already.", errors.EMAIL_TAKEN),
                 _429="Too many registrations from this address.",
             ),
         },

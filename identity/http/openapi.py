@@ -96,7 +96,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             "in": "header",
             "name": "ApiKey",
             "description": "An integration's API key, ak_live_…, issued per tenant for one "
-            "surface (supplier or payment). X-Tenant: <slug> may name the tenant.",
+            "surface (supplier or payment). X-Tenant (the tenant's slug) may name the tenant.",
         }
 
 

@@ -18,6 +18,7 @@ from identity.credentials.secrets import secret_issue, secret_matches, secret_pr
 from identity.models import AnonymousIdPolicy, OAuthClient, StorefrontApp, StorefrontKey, Tenant
 from identity.tenancy.api_keys import api_keys_of_tenant_refresh_on_commit
 from identity.tenancy.client_records import client_cache_refresh_on_commit
+from identity.tenancy.cors import storefront_origins_refresh_on_commit
 
 STOREFRONT_KEY_KIND = "sfk"
 _KEY_CACHE_PREFIX = "sfkey:"
@@ -69,6 +70,7 @@ def tenant_save(*, tenant: Tenant) -> Tenant:
         client_cache_refresh_on_commit(
             list(OAuthClient.objects.filter(tenant=tenant).values_list("client_id", flat=True))
         )
+        storefront_origins_refresh_on_commit()
         api_keys_of_tenant_refresh_on_commit(tenant)
     _key_cache_refresh_on_commit(prefixes)
     return tenant
@@ -127,6 +129,7 @@ def storefront_app_save(*, app: StorefrontApp) -> StorefrontApp:
         client_cache_refresh_on_commit(
             list(OAuthClient.objects.filter(storefront_app=app).values_list("client_id", flat=True))
         )
+        storefront_origins_refresh_on_commit()
     _key_cache_refresh_on_commit(prefixes)
     return app
 

@@ -155,3 +155,52 @@ def test_add_to_cart_does_not_grow_with_the_number_of_lines(
 
     # then both cost the same
     assert counts["small"] == counts["large"]
+
+
+# An add to a line with room, by statement (the test's own transaction adds the savepoints).
+ADD_TO_A_LINE = [
+    "SELECT",  # the product, before the transaction
+    "UPDATE",  # the open cart locked and touched, in one statement
+    "UPDATE",  # the line, guarded by its limit and by the anonymous id not being migrated
+    "SELECT",  # the cart read for the answer
+]
+# An add of a product the cart holds no line of.
+ADD_A_NEW_LINE = [
+    "SELECT",  # the product
+    "UPDATE",  # the open cart locked and touched
+    "UPDATE",  # no line to add to
+    "SELECT",  # the anonymous id is not migrated
+    "SELECT",  # the line's quantity (none)
+    "SELECT",  # the cart's number of lines, against its limit
+    "INSERT",  # the line
+    "UPDATE",  # the cart touched
+    "SELECT",  # the cart read
+]
+
+
+def add_statements(api: APIClient, shopper: Shopper, sku: str) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        answer = api.post(
+            LINES_URL, {"sku": sku, "quantity": 1}, format="json", **shopper.headers()
+        )
+    assert answer.status_code == 200, answer.content
+    kinds = [query["sql"].lstrip().split()[0].upper() for query in queries.captured_queries]
+    return [kind for kind in kinds if kind not in {"SAVEPOINT", "RELEASE"}]
+
+
+@pytest.mark.parametrize("number_of_lines", [1, 50])
+def test_add_to_cart_is_a_fixed_list_of_statements(
+    api: APIClient, storefront: Storefront, shopper: Shopper, number_of_lines: int
+) -> None:
+    # given a warm shopper holding 1 or 50 lines, and a product they do not hold
+    fill(storefront, shopper, number_of_lines)
+    Product.objects.create(tenant=storefront.tenant, sku="NEW", name="New", unit_price="2.00")
+    assert api.get(CART_URL, **shopper.headers()).status_code == 200
+
+    # when they add to a line they hold, then a new line
+    to_a_line = add_statements(api, shopper, "LINE-000")
+    new_line = add_statements(api, shopper, "NEW")
+
+    # then each is the same few statements, whatever the number of lines
+    assert to_a_line == ADD_TO_A_LINE
+    assert new_line == ADD_A_NEW_LINE

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from django.contrib.messages import get_messages
 from django.test import Client as DjangoClient
 from rest_framework.test import APIClient
@@ -47,18 +48,98 @@ def test_an_operator_creates_a_local_account_that_signs_in(
     assert password_tokens(api, sales_channel, email="grace@example.com")["scope"]
 
 
-def test_a_weak_password_in_the_admin_saves_nothing(
+@pytest.mark.parametrize(
+    ("password", "messages"),
+    [
+        (
+            "1234",
+            [
+                "This password is too short. It must contain at least 8 characters.",
+                "This password is too common.",
+                "This password is entirely numeric.",
+            ],
+        ),
+        ("weak@example.com", ["The password is too similar to the username."]),
+    ],
+)
+def test_a_refused_password_in_the_admin_is_explained_on_the_field_and_keeps_the_form(
+    operator: DjangoClient, storefront: Storefront, password: str, messages: list[str]
+) -> None:
+    # when an operator adds an account with a password the validators refuse
+    answer = operator.post(
+        "/admin/identity/localaccount/add/",
+        {
+            "tenant": storefront.tenant.pk,
+            "email": "weak@example.com",
+            "name": "Weak",
+            "new_password": password,
+        },
+    )
+
+    # then the form comes back as typed, the validators' messages on the password field
+    assert answer.status_code == 200
+    form = answer.context["adminform"].form
+    assert form.errors == {"new_password": messages}
+    page = answer.content.decode()
+    assert 'value="weak@example.com"' in page
+    assert 'value="Weak"' in page
+    assert "{'password'" not in page and "ValidationError" not in page
+    # and nothing is saved
+    assert not Customer.objects.filter(email="weak@example.com").exists()
+    assert not LocalAccount.objects.exists()
+
+
+def test_a_new_account_without_a_password_is_refused_on_the_field(
     operator: DjangoClient, storefront: Storefront
 ) -> None:
     answer = operator.post(
         "/admin/identity/localaccount/add/",
-        {"tenant": storefront.tenant.pk, "email": "weak@example.com", "new_password": "1234"},
-        follow=True,
+        {"tenant": storefront.tenant.pk, "email": "nopass@example.com", "new_password": ""},
     )
 
-    assert any("Not saved" in message for message in _messages(answer))
-    assert not Customer.objects.filter(email="weak@example.com").exists()
+    assert answer.status_code == 200
+    assert answer.context["adminform"].form.errors == {
+        "new_password": ["A new account needs a password."]
+    }
     assert not LocalAccount.objects.exists()
+
+
+def test_a_refused_new_password_keeps_the_old_one(
+    operator: DjangoClient, customer: Customer, api: APIClient, sales_channel: Client
+) -> None:
+    account = customer.local_account
+
+    answer = operator.post(
+        f"/admin/identity/localaccount/{account.pk}/change/", {"new_password": "password"}
+    )
+
+    assert answer.status_code == 200
+    assert answer.context["adminform"].form.errors == {
+        "new_password": ["This password is too common."]
+    }
+    assert password_tokens(api, sales_channel)["scope"]
+
+
+@pytest.mark.parametrize(
+    ("model", "singular", "plural"),
+    [
+        ("oauthgrant", "OAuth grant", "OAuth grants"),
+        ("oauthclient", "OAuth client", "OAuth clients"),
+        ("oauthclientsecret", "OAuth client secret", "OAuth client secrets"),
+    ],
+)
+def test_the_oauth_models_are_named_as_written(model: str, singular: str, plural: str) -> None:
+    from django.apps import apps
+
+    options = apps.get_model("identity", model)._meta
+    assert (options.verbose_name, options.verbose_name_plural) == (singular, plural)
+
+
+def test_the_admin_index_names_the_oauth_grants(operator: DjangoClient) -> None:
+    page = operator.get("/admin/").content.decode()
+
+    assert "OAuth grants" in page
+    assert "O auth" not in page
 
 
 def test_an_operator_creates_a_client_and_sees_its_secret_once(

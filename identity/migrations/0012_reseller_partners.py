@@ -28,7 +28,7 @@ def no_reseller_keys(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("identity", "0010_api_keys")]
+    dependencies = [("identity", "0011_storefront_origins_and_admin_names")]
     operations = [
         migrations.AddField(
             model_name="tenant",
