@@ -143,22 +143,7 @@ $M apikey_revoke $SKEY2_ID
 curl -s $API/supplier/products -H "ApiKey: $SKEY2"; echo   # 401, code 2100
 $M apikey_list --tenant demo
 
-# 12. A new access token from the refresh token (which is replaced: keep the new one), then sign
-#     out everywhere, which ends every token of the customer: the refresh token is refused
-#     (invalid_grant) and the access token gets 401.
-REFRESHED=$(curl -s -X POST $API/oauth/token -d grant_type=refresh_token -d client_id=$CLIENT \
-  -d refresh_token=$REFRESH)
-echo "$REFRESHED"   # {"access_token":"eyJ…",…,"refresh_token":"rt_…"}: a new pair
-CTOKEN=$(echo "$REFRESHED" | json access_token); REFRESH=$(echo "$REFRESHED" | json refresh_token)
-CCONTEXT=$(curl -s $API/commerceapi/authentication/customercontext \
-  -H "Authorization: Bearer $CTOKEN" -H "X-Auth-Key: $KEY" | json customerContext)
-curl -s -X POST $API/commerceapi/customer/sign-out-everywhere \
-  -H "Authorization: Bearer $CTOKEN" -H "X-Customer-Context: $CCONTEXT"; echo
-curl -s -X POST $API/oauth/token -d grant_type=refresh_token -d client_id=$CLIENT \
-  -d refresh_token=$REFRESH; echo   # {"error":"invalid_grant",…}
-curl -s $API/commerceapi/customer -H "Authorization: Bearer $CTOKEN" -H "X-Customer-Context: $CCONTEXT"; echo
-
-# 13. A reseller partner (docs/surfaces.md): an operator creates it (its secret is shown once);
+# 12. A reseller partner (docs/surfaces.md): an operator creates it (its secret is shown once);
 #     the partner generates a token, places an order for its own customer and lists it; a
 #     second partner sees none of it (an empty list, and the order is a 404, code 7001).
 P=$($M reseller_create --tenant demo --name "Partner $(date +%s)")
@@ -180,3 +165,18 @@ curl -s $API/reseller/orders/$(echo "$PORDER" | json orderNumber) \
   -H "Authorization: Bearer $PTOKEN2"; echo
 #     The partner's token is refused on the storefront (401, code 2131).
 curl -s $API/commerceapi/products -H "Authorization: Bearer $PTOKEN"; echo
+
+# 13. A new access token from the refresh token (which is replaced: keep the new one), then sign
+#     out everywhere, which ends every token of the customer: the refresh token is refused
+#     (invalid_grant) and the access token gets 401.
+REFRESHED=$(curl -s -X POST $API/oauth/token -d grant_type=refresh_token -d client_id=$CLIENT \
+  -d refresh_token=$REFRESH)
+echo "$REFRESHED"   # {"access_token":"eyJ…",…,"refresh_token":"rt_…"}: a new pair
+CTOKEN=$(echo "$REFRESHED" | json access_token); REFRESH=$(echo "$REFRESHED" | json refresh_token)
+CCONTEXT=$(curl -s $API/commerceapi/authentication/customercontext \
+  -H "Authorization: Bearer $CTOKEN" -H "X-Auth-Key: $KEY" | json customerContext)
+curl -s -X POST $API/commerceapi/customer/sign-out-everywhere \
+  -H "Authorization: Bearer $CTOKEN" -H "X-Customer-Context: $CCONTEXT"; echo
+curl -s -X POST $API/oauth/token -d grant_type=refresh_token -d client_id=$CLIENT \
+  -d refresh_token=$REFRESH; echo   # {"error":"invalid_grant",…}
+curl -s $API/commerceapi/customer -H "Authorization: Bearer $CTOKEN" -H "X-Customer-Context: $CCONTEXT"; echo

@@ -88,7 +88,7 @@ def test_step_one_authenticates_once_and_its_id_is_the_one_migrated(walked: Walk
 
 def test_the_walkthrough_orders_once_and_the_retry_is_a_replay(walked: Walked) -> None:
     orders = [answer for answer in json_lines(walked.output) if "orderNumber" in answer]
-    # the customer's two orders, and the partner's (step 13)
+    # the customer's two orders, and the partner's (step 12)
     assert {order["orderNumber"] for order in orders} == {
         "DEMO-000001",
         "DEMO-000002",
