@@ -124,7 +124,7 @@ class ResellerOrdersApi(_PartnerApi):
             **problems(
                 _400="Idempotency-Key missing or invalid; invalid or unknown body fields; lines "
                 "empty, too many or a SKU twice (5008); lines unknown, inactive, above stock or "
-                "above the per-order maximum (5003, errors[] names each lines.<SKU>). Nothing "
+                "above the per-order maximum (5003, errors[] names each as lines.SKU). Nothing "
                 "ordered.",
                 _409="Another total than expectedTotal (5004, with the new subtotal and total), "
                 "or a request with this Idempotency-Key still in progress (1053).",

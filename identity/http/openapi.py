@@ -46,7 +46,7 @@ class BearerScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "bearerFormat": "JWT",
             "description": "Storefront: an anonymous or customer token (ours, or an identity "
-            "provider's access token) or a client token, as 'Authorization: Bearer <token>' (the "
+            "provider's access token) or a client token, after 'Authorization: Bearer ' (the "
             "prefix is required: 401, 2002). A reseller token is refused here (401, 2131).",
         }
 

@@ -356,7 +356,7 @@ def test_the_security_schemes_are_the_storefront_key_and_bearer(schema):
         "scheme": "bearer",
         "bearerFormat": "JWT",
         "description": "Storefront: an anonymous or customer token (ours, or an identity "
-        "provider's access token) or a client token, as 'Authorization: Bearer <token>' (the "
+        "provider's access token) or a client token, after 'Authorization: Bearer ' (the "
         "prefix is required: 401, 2002). A reseller token is refused here (401, 2131).",
     }
     catalog = schema["paths"]["/commerceapi/products"]["get"]["security"]
