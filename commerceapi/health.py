@@ -51,6 +51,7 @@ def _cache_ok() -> bool:
 
 # What each cache backend is, and who else sees its entries.
 _CACHES = {
+    "core.redis_cache.RedisCache": ("redis", "every process using this Redis"),
     "django.core.cache.backends.redis.RedisCache": ("redis", "every process using this Redis"),
     "core.database_cache.DatabaseCache": ("database", "every process using this database"),
     "django.core.cache.backends.locmem.LocMemCache": ("local-memory", "this process only"),

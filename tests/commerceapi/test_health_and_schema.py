@@ -71,7 +71,7 @@ def closed_port() -> int:
             id="database",
         ),
         pytest.param(
-            "django.core.cache.backends.redis.RedisCache",
+            "core.redis_cache.RedisCache",
             "redis://127.0.0.1:{port}/0",
             {"backend": "redis", "sharedBy": "every process using this Redis"},
             id="redis",

@@ -114,7 +114,7 @@ def test_without_debug_and_with_its_secrets_it_starts():
     assert loaded["cookies_secure"] is True
     assert loaded["issuer"] == loaded["base_url"] == "https://api.shop.example"
     assert loaded["encryption_keys"] == [PRODUCTION["SECRETS_ENCRYPTION_KEYS"]]
-    assert loaded["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert loaded["cache"] == "core.redis_cache.RedisCache"
 
 
 @pytest.mark.parametrize("single_process", [None, "false"], ids=["unset", "false"])
@@ -264,7 +264,7 @@ def test_services_and_proxies_come_from_the_environment():
 
     # then
     assert loaded["database"] == "django.db.backends.postgresql"
-    assert loaded["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert loaded["cache"] == "core.redis_cache.RedisCache"
     assert loaded["num_proxies"] == 2
     assert loaded["proxy_ssl"] == ["HTTP_X_FORWARDED_PROTO", "https"]
 
