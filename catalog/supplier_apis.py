@@ -34,7 +34,7 @@ from catalog.services import (
 from core import errors as core_errors
 from core.bodies import Body, BodyField, moment, money
 from core.errors import DomainError
-from core.fields import ClosedSerializer, MoneyField, StrictIntegerField
+from core.fields import ClosedSerializer, PriceField, StrictIntegerField
 from core.idempotency import (
     IdempotentAnswer,
     idempotency_key_read,
@@ -240,7 +240,7 @@ class SupplierProductApi(_SupplierApi):
         unknown_field_message = "Not a field of a product."
 
         name = serializers.CharField(max_length=200)
-        unitPrice = MoneyField(help_text="In the tenant's currency.")
+        unitPrice = PriceField(help_text="In the tenant's currency.")
         active = serializers.BooleanField(required=False, default=True)
         maxQuantityPerOrder = StrictIntegerField(
             required=False, allow_null=True, default=None, min_value=1, max_value=1_000_000

@@ -51,14 +51,31 @@ class MoneyField(serializers.DecimalField):
     zero: no JSON number (a float cannot be trusted to the cent), no exponent, no sign, no NaN."""
 
     default_error_messages = {"invalid": 'An amount as a string of digits, such as "43.00".'}
+    pattern = MONEY_PATTERN
+    digits = 14  # in all, 2 of them after the point
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_digits=14, decimal_places=2, min_value=Decimal("0"), **kwargs)
+        super().__init__(max_digits=self.digits, decimal_places=2, min_value=Decimal("0"), **kwargs)
 
     def to_internal_value(self, data: Any) -> Decimal:
-        if not isinstance(data, str) or not re.fullmatch(MONEY_PATTERN, data):
+        if not isinstance(data, str) or not re.fullmatch(self.pattern, data):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+# A product's price: at most 10 digits before the point (the catalog's and order lines' column).
+PRICE_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": PRICE_PATTERN})
+class PriceField(MoneyField):
+    """A product's unit price, as ``MoneyField`` writes amounts, within 9999999999.99."""
+
+    default_error_messages = {
+        "invalid": 'A price as a string of at most 10 digits and 2 decimals, such as "43.00".'
+    }
+    pattern = PRICE_PATTERN
+    digits = 12
 
 
 # Above zero: some digit other than 0, before or after the point.

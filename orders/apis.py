@@ -192,10 +192,12 @@ class OrdersApi(_ShopperOrdersApi):
                 _400=(
                     "Idempotency-Key missing or invalid; invalid or unknown body fields; an "
                     "e-mail missing for a guest; lines inactive, above stock or above the "
-                    "per-order maximum (errors[] names each as lines.SKU). Nothing ordered.",
+                    "per-order maximum (errors[] names each as lines.SKU); a total above what "
+                    "an order records (5009). Nothing ordered.",
                     core_errors.IDEMPOTENCY_KEY_MISSING,
                     errors.EMAIL_REQUIRED,
                     errors.ORDER_LINES_UNAVAILABLE,
+                    errors.ORDER_TOTAL_TOO_LARGE,
                 ),
                 _409=(
                     "Empty cart (5001), cart already ordered (5002), another total than "

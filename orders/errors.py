@@ -59,6 +59,14 @@ ORDER_LINES_INVALID = ErrorCode(
     "The list of lines is empty, too long, names a SKU twice or holds a quantity below 1; "
     "errors[] says which. Nothing was ordered.",
 )
+ORDER_TOTAL_TOO_LARGE = ErrorCode(
+    5009,
+    "order_total_too_large",
+    400,
+    "Order total too large",
+    "A line's total or the order's total would be above 999999999999.99, the most an order "
+    "records; errors[] names each line that alone is above it. Nothing was ordered.",
+)
 
 RESELLER_ORDER_NOT_FOUND = ErrorCode(
     7001,

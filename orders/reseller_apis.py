@@ -124,8 +124,8 @@ class ResellerOrdersApi(_PartnerApi):
             **problems(
                 _400="Idempotency-Key missing or invalid; invalid or unknown body fields; lines "
                 "empty, too many or a SKU twice (5008); lines unknown, inactive, above stock or "
-                "above the per-order maximum (5003, errors[] names each as lines.SKU). Nothing "
-                "ordered.",
+                "above the per-order maximum (5003, errors[] names each as lines.SKU); a total "
+                "above what an order records (5009). Nothing ordered.",
                 _409="Another total than expectedTotal (5004, with the new subtotal and total), "
                 "or a request with this Idempotency-Key still in progress (1053).",
                 _413="Body too large.",

@@ -6,7 +6,8 @@ list of lines) share one path, ``_order_place``, inside one transaction:
 1. the products are locked (primary-key order) and read again; every line must be for sale,
    within stock and within the per-order maximum, else 400 (5003) naming each line that is not
    (``lines.<SKU>``);
-2. the lines are priced at the current prices; an ``expected_total`` that differs is a 409
+2. the lines are priced at the current prices; a line's total or the order's above what an
+   order records (``MAX_AMOUNT``) is a 400 (5009); an ``expected_total`` that differs is a 409
    (5004) carrying the new totals;
 3. stock is taken by one ``UPDATE`` of every product with limited stock, each row guarded by
    ``stock >= its quantity``: stock never goes below zero, whatever runs at once (the guard
@@ -57,6 +58,9 @@ from orders.models import (
 logger = logging.getLogger("orders")
 
 CENT = Decimal("0.01")
+# The most an order's amount columns hold (lines' totals, subtotal and total alike).
+_TOTAL = Order._meta.get_field("total")
+MAX_AMOUNT = Decimal(10) ** (_TOTAL.max_digits - _TOTAL.decimal_places) - CENT
 
 
 @dataclass(frozen=True)
@@ -268,6 +272,7 @@ def _order_place(
     ]
     subtotal = sum((line.line_total for line in lines), Decimal("0.00"))
     total = subtotal
+    _amounts_check(lines, total)
     if expected_total is not None and expected_total != total:
         raise DomainError(
             errors.ORDER_TOTAL_CHANGED,
@@ -309,6 +314,23 @@ def _order_place(
     )
     transaction.on_commit(lambda: order_placed_emit(order, line_count=len(lines)))
     return PlacedOrder(order=order, lines=lines)
+
+
+def _amounts_check(lines: list[OrderLine], total: Decimal) -> None:
+    """Refuse an order whose amounts its columns cannot hold (400, 5009), every line named."""
+    if total <= MAX_AMOUNT:
+        return
+    slug = errors.ORDER_TOTAL_TOO_LARGE.slug
+    too_large = [
+        FieldError(f"lines.{line.sku}", slug, f"{line.line_total:.2f} is above {MAX_AMOUNT}.")
+        for line in lines
+        if line.line_total > MAX_AMOUNT
+    ]
+    raise DomainError(
+        errors.ORDER_TOTAL_TOO_LARGE,
+        f"The order would cost {total:.2f}, above the {MAX_AMOUNT} an order records.",
+        errors=too_large,
+    )
 
 
 def _sellable(wanted: list[tuple[str, Product | None, int]]) -> list[tuple[Product, int]]:

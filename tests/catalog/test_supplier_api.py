@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -138,6 +139,7 @@ def test_another_suppliers_sku_is_a_404_and_the_shops_own_a_409(
         ("JAM", {"unitPrice": "1.00"}, "name"),
         ("JAM", {"name": "x", "unitPrice": 1.5}, "unitPrice"),
         ("JAM", {"name": "x", "unitPrice": "-1.00"}, "unitPrice"),
+        ("JAM", {"name": "x", "unitPrice": "37553853891"}, "unitPrice"),  # 11 digits
         ("JAM", {"name": "x", "unitPrice": "1.00", "stock": -1}, "stock"),
         ("JAM", {"name": "x", "unitPrice": "1.00", "stock": "5"}, "stock"),
         (
@@ -158,6 +160,14 @@ def test_an_invalid_product_is_a_400_naming_the_field_and_nothing_changes(
     assert answer.status_code == 400, answer.content
     assert [error["field"] for error in answer.json()["errors"]] == [field]
     assert snapshot() == before
+
+
+def test_the_highest_price_a_product_holds_is_taken(
+    api: Any, supplier_key: IssuedKey, own: dict[str, Product]
+) -> None:
+    answer = put(api, supplier_key, "GOLD", name="Gold", unitPrice="9999999999.99")
+    assert answer.status_code == 201, answer.content
+    assert Product.objects.get(sku="GOLD").unit_price == Decimal("9999999999.99")
 
 
 # --- The list ------------------------------------------------------------------------------

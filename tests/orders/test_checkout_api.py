@@ -242,6 +242,54 @@ def test_another_total_than_expected_is_409_with_the_new_totals(
 # --- refusals --------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("quantities", "errors"),
+    [
+        pytest.param(
+            {"GOLD": 101},
+            [("GOLD", "1009999999998.99 is above 999999999999.99.")],
+            id="a line above it",
+        ),
+        pytest.param({"GOLD": 100, "SILVER": 100}, [], id="only the sum above it"),
+    ],
+)
+def test_an_order_above_what_an_order_records_is_400_and_nothing_changes(
+    api: APIClient,
+    storefront: Storefront,
+    quantities: dict[str, int],
+    errors: list[tuple[str, str]],
+) -> None:
+    # given a guest's cart of the dearest products a catalog holds
+    for sku in ("GOLD", "SILVER"):
+        ProductFactory(tenant=storefront.tenant, sku=sku, unit_price=Decimal("9999999999.99"))
+    guest = anonymous_shopper(api, storefront.key)
+    lines_add(api, guest, **quantities)
+    before = tables_snapshot()
+
+    # when the guest checks out
+    answer = guest_checkout(api, guest)
+
+    # then it is refused with the lines at fault named, nothing ordered (PostgreSQL's columns
+    # would refuse the amounts: a 500 before)
+    total = sum(Decimal("9999999999.99") * quantity for quantity in quantities.values())
+    assert_problem(
+        answer,
+        problem(
+            "order_total_too_large",
+            "Order total too large",
+            400,
+            f"The order would cost {total:.2f}, above the 999999999999.99 an order records.",
+            5009,
+            [
+                {"field": f"lines.{sku}", "code": "order_total_too_large", "message": message}
+                for sku, message in errors
+            ]
+            or None,
+        ),
+    )
+    assert tables_snapshot() == before
+
+
 def test_a_cart_without_lines_is_409(api: APIClient, carted_guest: Shopper) -> None:
     # given the guest emptied the cart (it exists, with no line)
     assert api.delete(CART_URL, **carted_guest.headers()).status_code == 200
