@@ -19,6 +19,7 @@ from core.errors import DomainError
 from core.http import NO_STORE
 from core.openapi import problems
 from core.problems import ProblemAuthenticationFailed, ProblemPermissionDenied
+from core.throttling import throttles_check
 from identity import errors
 from identity.customers.accounts import (
     MAX_PASSWORD_LENGTH,
@@ -127,7 +128,7 @@ class AnonymousAuthenticationApi(APIView):
     def check_throttles(self, request: Request) -> None:
         if not self._throttles_checked:
             self._throttles_checked = True
-            super().check_throttles(request)
+            throttles_check(self, request)  # both counters in one round trip
 
     @extend_schema(
         operation_id="anonymous_token_issue",

@@ -10,7 +10,7 @@ import redis
 from django.conf import settings
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 
-from core.counters import cache_counter_increment
+from core.counters import cache_counter_increment, cache_counters_increment
 from core.redis_cache import RedisCache
 
 # The suite's Redis is CI's, beside its PostgreSQL.
@@ -56,3 +56,21 @@ def test_a_client_is_built_per_pool() -> None:
     assert writer.connection_pool is replicated._cache._pools[0]
     assert reader.connection_pool is replicated._cache._pools[1]
     assert replicated._cache.get_client(write=True) is writer
+
+
+def test_counters_are_counted_together_in_one_transaction() -> None:
+    # given a counter already at 1 and one not yet counted
+    store = new_store()
+    cache_counter_increment("first", 60, store=store)
+
+    # when both are counted together
+    with mock.patch.object(
+        redis.client.Pipeline, "execute", autospec=True, side_effect=redis.client.Pipeline.execute
+    ) as executed:
+        counts = cache_counters_increment([("first", 60), ("second", 30)], store=store)
+
+    # then in one round trip each got one more and the new one its own expiry
+    assert counts == [2, 1]
+    assert executed.call_count == 1
+    client = store._cache.get_client(write=True)
+    assert 0 < client.ttl(store.make_and_validate_key("second")) <= 30
