@@ -297,9 +297,16 @@ POSTGRES_ONLY_REASON = (
 )
 
 
+REDIS_ONLY_REASON = "needs a Redis: set REDIS_URL (CI runs these with its Redis)"
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """``@pytest.mark.postgres`` tests run on PostgreSQL only (CI runs them there)."""
+    """``@pytest.mark.postgres`` tests run on PostgreSQL only, ``@pytest.mark.redis`` ones with
+    a Redis only (CI runs both)."""
+    from django.conf import settings
     from django.db import connection
 
     if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
         pytest.skip(POSTGRES_ONLY_REASON)
+    if item.get_closest_marker("redis") and not settings.REDIS_URL:
+        pytest.skip(REDIS_ONLY_REASON)

@@ -13,12 +13,10 @@ from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from core.counters import cache_counter_increment, cache_counters_increment
 from core.redis_cache import RedisCache
 
-# The suite's Redis is CI's, beside its PostgreSQL.
-pytestmark = pytest.mark.postgres
+pytestmark = pytest.mark.redis
 
 
 def new_store() -> RedisCache:
-    assert settings.REDIS_URL, "the Redis cache is tested against a Redis: set REDIS_URL"
     return RedisCache(settings.REDIS_URL, {"KEY_PREFIX": f"test-redis-cache-{uuid.uuid4()}"})
 
 
