@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -14,6 +16,7 @@ from carts.migration import Outcome, Reason, cart_migrate
 from carts.owners import CartOwner
 from carts.selectors import anonymous_cart_storefront_app, cart_get
 from carts.services import cart_clear, cart_line_add, cart_line_remove, cart_line_set
+from catalog.models import Product
 from core.bodies import Body, BodyField, moment, money
 from core.fields import StrictIntegerField
 from core.openapi import problems
@@ -26,14 +29,23 @@ from identity.principal import Principal
 from identity.scopes import CART_READ, CART_WRITE
 from identity.sessions.anonymous import anonymous_id_retire, anonymous_migration_authorize
 
+# The digits a cart's amounts may need: its limits (settings.CART_MAX_QUANTITY_PER_LINE and
+# CART_MAX_LINES) times the dearest price a product holds. An order holds less (5009 at
+# checkout); the cart shows what the shopper put in it.
+_PRICE = Product._meta.get_field("unit_price")
+_PRICE_MAX = Decimal(10) ** (_PRICE.max_digits - _PRICE.decimal_places)
+_LINE_TOTAL_MAX = settings.CART_MAX_QUANTITY_PER_LINE * _PRICE_MAX
+_LINE_TOTAL_DIGITS = len(str(int(_LINE_TOTAL_MAX))) + 2
+_SUBTOTAL_DIGITS = len(str(int(settings.CART_MAX_LINES * _LINE_TOTAL_MAX))) + 2
+
 CART_LINE = Body(
     "CartLine",
     {
         "sku": BodyField(serializers.CharField(), lambda line: line.sku),
         "name": BodyField(serializers.CharField(), lambda line: line.name),
         "quantity": BodyField(serializers.IntegerField(), lambda line: line.quantity),
-        "unitPrice": money(lambda line: line.unit_price, max_digits=12),
-        "lineTotal": money(lambda line: line.line_total),
+        "unitPrice": money(lambda line: line.unit_price, max_digits=_PRICE.max_digits),
+        "lineTotal": money(lambda line: line.line_total, max_digits=_LINE_TOTAL_DIGITS),
     },
 )
 CART = Body(
@@ -47,7 +59,7 @@ CART = Body(
         "currency": BodyField(serializers.CharField(), lambda cart: cart.currency),
         "lines": CART_LINE.many(lambda cart: cart.lines),
         "itemCount": BodyField(serializers.IntegerField(), lambda cart: cart.item_count),
-        "subtotal": money(lambda cart: cart.subtotal),
+        "subtotal": money(lambda cart: cart.subtotal, max_digits=_SUBTOTAL_DIGITS),
         "updatedAt": moment(lambda cart: cart.updated_at, nullable=True),
     },
 )

@@ -8,6 +8,7 @@ JSON Schema's ``null``), and every operation of the schema is called at least on
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 import jsonschema
@@ -16,6 +17,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from tests.conftest import Storefront, anonymous_shopper, bearer_headers
+from tests.factories import ProductFactory
 from tests.identity.api_keys_common import IssuedKey
 from tests.identity.oauth_helpers import (
     Client,
@@ -376,3 +378,34 @@ def test_every_endpoints_answers_match_the_schema(
 
     # then every operation of the schema was called
     assert set(call.operations) - call.called == set()
+
+
+@pytest.mark.django_db
+def test_a_cart_at_its_limits_and_its_refused_checkout_match_the_schema(
+    openapi: dict[str, Any], storefront: Storefront, settings: Any
+) -> None:
+    # given two of the dearest products a catalog holds
+    for sku in ("GOLD", "SILVER"):
+        ProductFactory(tenant=storefront.tenant, sku=sku, unit_price=Decimal("9999999999.99"))
+    call = Recorder(openapi)
+    shopper = anonymous_shopper(call.api, storefront.key)
+
+    # when a shopper puts as many of each in the cart as a line takes, reads it, checks out
+    for sku in ("GOLD", "SILVER"):
+        line = {"sku": sku, "quantity": settings.CART_MAX_QUANTITY_PER_LINE}
+        call("POST", "/commerceapi/cart/lines", 200, data=line, format="json", **shopper.headers())
+    cart = call("GET", "/commerceapi/cart", 200, **shopper.headers())
+    refused = call(
+        "POST",
+        "/commerceapi/orders",
+        400,
+        data={"email": "guest@example.com"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="dear",
+        **shopper.headers(),
+    )
+
+    # then the cart's amounts, beyond what an order holds, are as its schema describes them
+    # (checked by call), and the checkout is the documented 400
+    assert cart.json()["subtotal"] == "199979999999800.02"
+    assert refused.json()["code"] == 5009
