@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.core.cache import cache as default_cache
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
 from core.counters import cache_counters_increment
@@ -59,7 +59,7 @@ def throttles_check(view: APIView, request: Request) -> None:
     windows: list[tuple[FixedWindowRateThrottle, tuple[str, int]]] = []
     waits: list[float | None] = []
     for throttle in view.get_throttles():
-        if isinstance(throttle, FixedWindowRateThrottle) and throttle.cache is default_cache:
+        if _batchable(throttle):
             counter = throttle.window_counter(request, view)
             if counter is not None:
                 windows.append((throttle, counter))
@@ -72,3 +72,13 @@ def throttles_check(view: APIView, request: Request) -> None:
     if waits:
         # As DRF: None where a throttle names no wait.
         view.throttled(request, max((w for w in waits if w is not None), default=None))  # type: ignore[arg-type]
+
+
+def _batchable(throttle: BaseThrottle) -> TypeGuard[FixedWindowRateThrottle]:
+    """A fixed window in the default cache whose ``allow_request`` is the one above: its
+    counter is all it decides by."""
+    return (
+        isinstance(throttle, FixedWindowRateThrottle)
+        and type(throttle).allow_request is FixedWindowRateThrottle.allow_request
+        and throttle.cache is default_cache
+    )

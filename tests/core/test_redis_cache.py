@@ -70,5 +70,6 @@ def test_counters_are_counted_together_in_one_transaction() -> None:
     # then in one round trip each got one more and the new one its own expiry
     assert counts == [2, 1]
     assert executed.call_count == 1
+    assert executed.call_args.args[0].transaction  # MULTI/EXEC
     client = store._cache.get_client(write=True)
     assert 0 < client.ttl(store.make_and_validate_key("second")) <= 30

@@ -522,3 +522,19 @@ def test_a_key_is_throttled_across_addresses(api, storefront, throttle_rates):
     assert_throttled(answer)
     other = make_storefront(tenant=TenantFactory())
     assert issue(api, other.key, REMOTE_ADDR="198.51.100.200").status_code == 200
+
+
+def test_a_refused_request_still_counts_against_every_throttle(api, storefront, throttle_rates):
+    # given one token a minute per address and three per key, both counted in one round trip
+    throttle_rates(address="1/min", key="3/min")
+    assert issue(api, storefront.key, REMOTE_ADDR="198.51.100.7").status_code == 200
+
+    # when the address, refused, tries once more, and the key comes from two other addresses
+    refused = issue(api, storefront.key, REMOTE_ADDR="198.51.100.7")
+    second = issue(api, storefront.key, REMOTE_ADDR="198.51.100.8")
+    third = issue(api, storefront.key, REMOTE_ADDR="198.51.100.9")
+
+    # then the refused request spent one of the key's three, as DRF counts every throttle
+    assert_throttled(refused)
+    assert second.status_code == 200
+    assert_throttled(third)
