@@ -58,9 +58,15 @@ from orders.models import (
 logger = logging.getLogger("orders")
 
 CENT = Decimal("0.01")
-# The most an order's amount columns hold (lines' totals, subtotal and total alike).
-_TOTAL = Order._meta.get_field("total")
-MAX_AMOUNT = Decimal(10) ** (_TOTAL.max_digits - _TOTAL.decimal_places) - CENT
+# The most an order's amount columns hold: the least of its lines' totals, subtotal and total.
+MAX_AMOUNT = min(
+    Decimal(10) ** (column.max_digits - column.decimal_places) - CENT
+    for column in (
+        OrderLine._meta.get_field("line_total"),
+        Order._meta.get_field("subtotal"),
+        Order._meta.get_field("total"),
+    )
+)
 
 
 @dataclass(frozen=True)

@@ -290,6 +290,32 @@ def test_an_order_above_what_an_order_records_is_400_and_nothing_changes(
     assert tables_snapshot() == before
 
 
+@pytest.mark.parametrize(
+    ("pin_price", "status"), [("0.99", 201), ("1.00", 400)], ids=["at it", "a cent above"]
+)
+def test_an_order_of_exactly_what_an_order_records_is_placed(
+    api: APIClient, storefront: Storefront, pin_price: str, status: int
+) -> None:
+    # given a cart of 999999999999.00 of gold and a pin
+    ProductFactory(tenant=storefront.tenant, sku="GOLD", unit_price=Decimal("9999999999.99"))
+    ProductFactory(tenant=storefront.tenant, sku="PIN", unit_price=Decimal(pin_price))
+    guest = anonymous_shopper(api, storefront.key)
+    lines_add(api, guest, GOLD=100, PIN=1)
+
+    # when the guest checks out
+    answer = guest_checkout(api, guest)
+
+    # then 999999999999.99 is placed (the columns hold it); a cent more is refused, no line
+    # above the limit on its own
+    assert answer.status_code == status, answer.content
+    if status == 201:
+        assert answer.json()["total"] == "999999999999.99"
+        assert Order.objects.get().total == Decimal("999999999999.99")
+    else:
+        assert answer.json()["code"] == 5009
+        assert "errors" not in answer.json()
+
+
 def test_a_cart_without_lines_is_409(api: APIClient, carted_guest: Shopper) -> None:
     # given the guest emptied the cart (it exists, with no line)
     assert api.delete(CART_URL, **carted_guest.headers()).status_code == 200
