@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -19,6 +17,7 @@ from carts.services import cart_clear, cart_line_add, cart_line_remove, cart_lin
 from catalog.models import Product
 from core.bodies import Body, BodyField, moment, money
 from core.fields import StrictIntegerField
+from core.models import decimal_field_max
 from core.openapi import problems
 from core.policies import CartMergePolicy
 from identity.credentials.tokens import MAX_TOKEN_LENGTH
@@ -33,8 +32,7 @@ from identity.sessions.anonymous import anonymous_id_retire, anonymous_migration
 # CART_MAX_LINES) times the dearest price a product holds. An order holds less (5009 at
 # checkout); the cart shows what the shopper put in it.
 _PRICE = Product._meta.get_field("unit_price")
-_PRICE_MAX = Decimal(10) ** (_PRICE.max_digits - _PRICE.decimal_places)
-_LINE_TOTAL_MAX = settings.CART_MAX_QUANTITY_PER_LINE * _PRICE_MAX
+_LINE_TOTAL_MAX = settings.CART_MAX_QUANTITY_PER_LINE * decimal_field_max(_PRICE)
 _LINE_TOTAL_DIGITS = len(str(int(_LINE_TOTAL_MAX))) + 2
 _SUBTOTAL_DIGITS = len(str(int(settings.CART_MAX_LINES * _LINE_TOTAL_MAX))) + 2
 

@@ -3,8 +3,20 @@ idempotency keys. They name the apps' rows only by plain ids: the kernel depends
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import models
 from django.utils import timezone
+
+
+def decimal_field_max(*fields: models.Field) -> Decimal:
+    """The largest value every one of these decimal columns holds (9999999999.99 for 12
+    digits, 2 after the point)."""
+    return min(
+        Decimal(10) ** (field.max_digits - field.decimal_places)  # type: ignore[attr-defined]
+        - Decimal(1).scaleb(-field.decimal_places)  # type: ignore[attr-defined]
+        for field in fields
+    )
 
 
 class TimestampedModel(models.Model):

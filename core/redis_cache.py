@@ -18,26 +18,18 @@ from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCach
 
 
 class RedisCacheClient(DjangoRedisCacheClient):
-    # Set by Django's client (not in its type stubs).
-    _servers: list[str]
-    _pools: dict[int, Any]
-    _pool_class: Any
-    _pool_options: dict[str, Any]
-    _client: Any
+    _client: Any  # set by Django's client (not in its type stubs): the class redis.Redis
 
     def __init__(self, servers: list[str], **options: Any) -> None:
         super().__init__(servers, **options)
-        self._clients: dict[int, Any] = {}
+        self._clients: dict[Any, Any] = {}  # by pool
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        index = self._get_connection_pool_index(write)  # type: ignore[attr-defined]
-        client = self._clients.get(index)
+        # Django's choice of server (writes to the first, reads to any other) and its pools.
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+        client = self._clients.get(pool)
         if client is None:
-            if index not in self._pools:
-                self._pools[index] = self._pool_class.from_url(
-                    self._servers[index], **self._pool_options
-                )
-            client = self._clients[index] = self._client(connection_pool=self._pools[index])
+            client = self._clients[pool] = self._client(connection_pool=pool)
         return client
 
 

@@ -43,6 +43,7 @@ from catalog.models import Product
 from catalog.services import product_qs_select_for_update
 from core.errors import DomainError, FieldError
 from core.events import event_emit
+from core.models import decimal_field_max
 from core.tenants import tenant_model
 from orders import errors
 from orders.models import (
@@ -58,14 +59,11 @@ from orders.models import (
 logger = logging.getLogger("orders")
 
 CENT = Decimal("0.01")
-# The most an order's amount columns hold: the least of its lines' totals, subtotal and total.
-MAX_AMOUNT = min(
-    Decimal(10) ** (column.max_digits - column.decimal_places) - CENT
-    for column in (
-        OrderLine._meta.get_field("line_total"),
-        Order._meta.get_field("subtotal"),
-        Order._meta.get_field("total"),
-    )
+# The most an order's amount columns hold: its lines' totals, subtotal and total alike.
+MAX_AMOUNT = decimal_field_max(
+    OrderLine._meta.get_field("line_total"),
+    Order._meta.get_field("subtotal"),
+    Order._meta.get_field("total"),
 )
 
 
